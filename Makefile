@@ -1,0 +1,50 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := app
+
+.PHONY: run test bench lock browser clean-db
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Pinned installs (constraints.txt); redone when the project's dependencies change.
+$(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt pip setuptools wheel
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt pip setuptools wheel
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt --no-build-isolation -e ".[test]"
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo --if-empty
+	@$(BIN)/flask demo-logins
+	@echo "The register is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+# Browser tests drive Debian's chromium; install it when missing and allowed (root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); } || \
+	  echo "chromium is not installed: browser tests will be skipped (CI fails instead)"
+
+test: $(VENV)/.installed-test browser
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+# Refresh the pins after changing pyproject.toml dependencies.
+lock: $(VENV)/.installed-test
+	{ echo "# Exact versions a fresh machine installs (make run / make test); CI tested these."; \
+	  echo "# Regenerate after changing dependencies: make lock"; \
+	  $(BIN)/python -m pip freeze --all --exclude-editable | grep -v '^-e\|^transfer-register'; } > constraints.txt
+
+clean-db:
+	rm -f instance/register.sqlite instance/register.sqlite-wal instance/register.sqlite-shm instance/demo-logins.txt

@@ -1,0 +1,3 @@
+from register import create_app
+
+app = create_app()

@@ -1,0 +1,105 @@
+"""Cross-border transfer and sub-processor register: the application factory."""
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from . import countries
+from .config import PROJECT_ROOT, settings
+from .extensions import configure_sqlite, csrf, db, login_manager, migrate
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
+    instance_path = Path(os.environ.get("REGISTER_INSTANCE_PATH", PROJECT_ROOT / "instance"))
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(settings(instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    countries.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+
+    from . import auth, cli, home, users
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(users.bp)
+    cli.init_app(app)
+
+    _register_security_headers(app)
+    _register_error_handlers(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def set_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def error_response(status: int, title: str, detail: str, errors: Optional[dict] = None):
+    """The one error shape: JSON for API clients, the site's error page for people."""
+    if wants_json():
+        body = {"error": {"status": status, "title": title, "detail": detail, "fields": errors or {}}}
+        return jsonify(body), status
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return error_response(400, "Form expired or invalid", "The form's security token was missing or "
+                              "out of date. Go back, reload the page and try again; nothing was saved.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return error_response(error.code or 500, error.name, error.description or "")
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        return error_response(500, "Something went wrong", "The change was not saved. The error has been logged.")
+
+
+def _register_template_helpers(app: Flask) -> None:
+    app.jinja_env.globals["country_name"] = countries.country_name
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

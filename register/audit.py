@@ -1,0 +1,109 @@
+"""The one writer of audit events, and the guard that refuses unaudited writes."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, Optional
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from .models import AUDITED_MODELS, OWNED_MODELS, AuditAction, AuditEvent, AuditSource, User
+
+REDACTED = "(changed)"
+SECRET_FIELDS = frozenset({"password_hash", "session_nonce"})
+
+
+class UnauditedWrite(RuntimeError):
+    """A register record was about to be written outside the audited service path."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is writing, and through which door."""
+
+    source: AuditSource
+    user: Optional[User] = None
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.user.email if self.user is not None else self.label
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready form of a field value for the trail."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
+def diff(before: dict, after: dict) -> dict:
+    """{field: [before, after]} for the fields whose value changed."""
+    changes = {}
+    for field in sorted(set(before) | set(after)):
+        old, new = plain(before.get(field)), plain(after.get(field))
+        if old != new:
+            if field in SECRET_FIELDS:
+                old, new = None if old is None else REDACTED, REDACTED
+            changes[field] = [old, new]
+    return changes
+
+
+def record_event(session: Session, record: Any, action: AuditAction, changes: dict) -> AuditEvent:
+    """Add the audit event of one write to the session's transaction."""
+    actor: Optional[Actor] = session.info.get("actor")
+    if actor is None:
+        raise UnauditedWrite(f"{type(record).__name__} written with no actor: use services.write_unit()")
+    audit_event = AuditEvent(
+        user_id=actor.user.id if actor.user is not None else None,
+        actor_label=actor.name,
+        source=actor.source,
+        record_type=record_type(record),
+        record_id=record.id,
+        record_uid=getattr(record, "uid", None),
+        record_label=(record.label or "")[:300],
+        action=action,
+        changes=changes,
+    )
+    session.add(audit_event)
+    mark_audited(session, record)
+    return audit_event
+
+
+def record_type(record: Any) -> str:
+    """The audited type of a record: its table name (one name for every kind of party)."""
+    return type(record).__table__.name
+
+
+def mark_audited(session: Session, *records: Any) -> None:
+    session.info.setdefault("audited", set()).update(id(record) for record in records)
+
+
+def _owner(record: Any) -> Any:
+    return getattr(record, OWNED_MODELS[type(record)], None)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_unaudited_writes(session: Session, _context, _instances) -> None:
+    """Every new, changed or deleted register row must have been audited in this unit."""
+    audited = session.info.get("audited", set())
+    changed = [obj for obj in session.dirty if session.is_modified(obj, include_collections=False)]
+    for obj in [*session.new, *changed, *session.deleted]:
+        if isinstance(obj, AUDITED_MODELS):
+            if id(obj) not in audited:
+                raise UnauditedWrite(f"unaudited write to {type(obj).__name__} {getattr(obj, 'id', None)}")
+        elif type(obj) in OWNED_MODELS:
+            owner = _owner(obj)
+            if owner is not None and id(owner) not in audited:
+                raise UnauditedWrite(f"unaudited write to {type(obj).__name__} of {type(owner).__name__}")
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_audited(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction, not a savepoint
+        session.info.pop("audited", None)

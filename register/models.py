@@ -1,0 +1,776 @@
+"""The register's tables.
+
+One `parties` table holds every organisation a route can start or end at (group entities, third
+parties, clients, international organisations), so that routes and engagements reference a party
+with a real foreign key. Enumerations are stored as short strings validated by the application
+(no database CHECK on their values), so that a new value the law brings needs no migration.
+"""
+
+import enum
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any, Optional
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_uid() -> str:
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def enum_column(enum_class: type[enum.Enum], **kwargs: Any):
+    """A string column holding an enum's values; validated in Python, not by a CHECK."""
+    return mapped_column(
+        Enum(
+            enum_class,
+            native_enum=False,
+            create_constraint=False,
+            validate_strings=True,
+            length=40,
+            values_callable=lambda members: [member.value for member in members],
+        ),
+        **kwargs,
+    )
+
+
+class Choice(str, enum.Enum):
+    """An enumeration whose members carry a human label."""
+
+    def __new__(cls, value: str, label: str):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# --- enumerations -----------------------------------------------------------------------------
+
+
+class Role(Choice):
+    ADMIN = "admin", "Admin"
+    EDITOR = "editor", "Editor"
+    AUDITOR = "auditor", "Auditor"
+
+
+class PartyKind(Choice):
+    GROUP_ENTITY = "group_entity", "Group entity"
+    THIRD_PARTY = "third_party", "Third party"
+    CLIENT = "client", "Client"
+    INTERNATIONAL_ORGANISATION = "international_organisation", "International organisation"
+
+
+class Lifecycle(Choice):
+    PROPOSED = "proposed", "Proposed"
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
+
+
+class Regime(Choice):
+    EU = "EU", "EU GDPR"
+    UK = "UK", "UK GDPR"
+    CH = "CH", "Swiss FADP"
+
+
+class VettingStatus(Choice):
+    APPROVED = "approved", "Approved"
+    CONDITIONAL = "conditional", "Conditional"
+    PENDING = "pending", "Pending"
+    REJECTED = "rejected", "Rejected"
+
+
+class IsoEdition(Choice):
+    E2013 = "2013", "ISO/IEC 27001:2013"
+    E2022 = "2022", "ISO/IEC 27001:2022"
+
+
+class DpfFramework(Choice):
+    EU_US = "eu_us", "EU-US DPF"
+    UK_EXTENSION = "uk_extension", "UK Extension to the EU-US DPF"
+    SWISS_US = "swiss_us", "Swiss-US DPF"
+
+
+class Answer(Choice):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Relationship(Choice):
+    PROCESSOR = "processor", "Processor"
+    SUB_PROCESSOR = "sub_processor", "Sub-processor"
+    INDEPENDENT_CONTROLLER = "independent_controller", "Independent controller"
+    JOINT_CONTROLLER = "joint_controller", "Joint controller"
+
+
+class Authorisation(Choice):
+    SPECIFIC = "specific", "Prior specific authorisation"
+    GENERAL = "general", "General written authorisation"
+    NOT_REQUIRED = "not_required", "Not required (not a processor)"
+
+
+class LocationActivity(Choice):
+    STORAGE = "storage", "Storage"
+    ACCESS = "access", "Remote access"
+    STORAGE_AND_ACCESS = "storage_and_access", "Storage and access"
+
+
+class InstrumentKind(Choice):
+    EU_SCC = "eu_scc", "EU Standard Contractual Clauses"
+    UK_IDTA = "uk_idta", "UK International Data Transfer Agreement"
+    UK_ADDENDUM = "uk_addendum", "UK Addendum to the EU SCCs"
+    BCR = "bcr", "Reliance on Binding Corporate Rules"
+    DEROGATION = "derogation", "Art. 49 derogation"
+    CODE_OF_CONDUCT = "code_of_conduct", "Code of conduct (Art. 46(2)(e))"
+    CERTIFICATION = "certification", "Certification (Art. 46(2)(f))"
+
+
+class DerogationGround(Choice):
+    A = "a", "Art. 49(1)(a) explicit consent"
+    B = "b", "Art. 49(1)(b) contract with the data subject"
+    C = "c", "Art. 49(1)(c) contract in the data subject's interest"
+    D = "d", "Art. 49(1)(d) important public interest"
+    E = "e", "Art. 49(1)(e) legal claims"
+    F = "f", "Art. 49(1)(f) vital interests"
+    G = "g", "Art. 49(1)(g) public register"
+    COMPELLING = "compelling_legitimate_interests", "Art. 49(1) second subpara. compelling legitimate interests"
+
+
+class InstrumentSide(Choice):
+    EXPORTER = "exporter", "Data exporter"
+    IMPORTER = "importer", "Data importer"
+
+
+class BcrType(Choice):
+    BCR_C = "bcr_c", "BCR-C (controller)"
+    BCR_P = "bcr_p", "BCR-P (processor)"
+
+
+class PartyRole(Choice):
+    CONTROLLER = "controller", "Controller"
+    PROCESSOR = "processor", "Processor"
+
+
+class SpecialCategoryBasis(Choice):
+    EXPLICIT_CONSENT = "explicit_consent", "Explicit consent"
+    VITAL_INTERESTS = "vital_interests", "Vital interests (Art. 9(2)(c))"
+
+
+class TiaOutcome(Choice):
+    CAN_COMPLY = "can_comply", "Can comply"
+    CAN_COMPLY_WITH_MEASURES = "can_comply_with_measures", "Can comply with supplementary measures"
+    CANNOT_COMPLY = "cannot_comply", "Cannot comply"
+
+
+class AuditSource(Choice):
+    WEB = "web", "Web"
+    API = "api", "API"
+    CLI = "cli", "Command line"
+    IMPORT = "import", "Import"
+    SEED = "seed", "Demo seed"
+    SYSTEM = "system", "System"
+
+
+class AuditAction(Choice):
+    CREATE = "create", "Created"
+    UPDATE = "update", "Updated"
+    RETIRE = "retire", "Retired"
+    DELETE = "delete", "Deleted"
+
+
+# --- mixins -----------------------------------------------------------------------------------
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Versioned:
+    """A row two people may edit: the ORM refuses an UPDATE whose version moved meanwhile.
+
+    That protects two overlapping sessions; two HTTP requests are protected by the services,
+    which compare the version the user's form was built on (services.check_version).
+    """
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        return {"version_id_col": cls.__table__.c.version}
+
+
+class RegisterRecord(Timestamps, Versioned):
+    """A record of the register: a stable identifier, a version, and audited writes."""
+
+    uid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uid)
+
+    # Label shown in audit trails and messages.
+    @property
+    def label(self) -> str:
+        return f"{type(self).__name__} {self.id}"
+
+
+# --- users and access -------------------------------------------------------------------------
+
+
+class User(UserMixin, Timestamps, Versioned, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = enum_column(Role)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Changes on password change or deactivation, which ends every open session of the user.
+    session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_nonce}"
+
+    @property
+    def label(self) -> str:
+        return self.email
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role in (Role.ADMIN, Role.EDITOR)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class LoginThrottle(db.Model):
+    """Recent failed logins per key (a SHA-256 of the email, or the client address)."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+# --- parties ----------------------------------------------------------------------------------
+
+
+class Party(RegisterRecord, db.Model):
+    """Any organisation of the register; `kind` says which."""
+
+    __tablename__ = "parties"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[PartyKind] = enum_column(PartyKind, index=True)
+    legal_name: Mapped[str] = mapped_column(String(300))
+    # Lower-cased, single-spaced legal name: the natural key with kind and country.
+    name_key: Mapped[str] = mapped_column(String(300), index=True)
+    trading_name: Mapped[Optional[str]] = mapped_column(String(300))
+    # ISO 3166-1 alpha-2; never set for an international organisation.
+    country_code: Mapped[Optional[str]] = mapped_column(String(2), index=True)
+    # An international organisation's identifier in data/countries.yaml (e.g. "EPO").
+    organisation_code: Mapped[Optional[str]] = mapped_column(String(32), unique=True)
+    registration_number: Mapped[Optional[str]] = mapped_column(String(100))
+    address: Mapped[Optional[str]] = mapped_column(Text)
+    website: Mapped[Optional[str]] = mapped_column(String(300))
+    contact_name: Mapped[Optional[str]] = mapped_column(String(200))
+    contact_email: Mapped[Optional[str]] = mapped_column(String(254))
+    dpo_name: Mapped[Optional[str]] = mapped_column(String(200))
+    dpo_email: Mapped[Optional[str]] = mapped_column(String(254))
+    # Group entity roles: controller in its own right; processor for client organisations.
+    is_controller: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_processor: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[Lifecycle] = enum_column(Lifecycle, default=Lifecycle.ACTIVE, index=True)
+    starts_on: Mapped[Optional[date]] = mapped_column(Date)
+    ends_on: Mapped[Optional[date]] = mapped_column(Date)
+    # Third-party vetting (information security review).
+    vetting_status: Mapped[Optional[VettingStatus]] = enum_column(VettingStatus, nullable=True, index=True)
+    vetting_last_review_on: Mapped[Optional[date]] = mapped_column(Date)
+    vetting_next_review_on: Mapped[Optional[date]] = mapped_column(Date)
+    vetting_notes: Mapped[Optional[str]] = mapped_column(Text)
+    # EDPB Guidelines 05/2021: an importer subject to the GDPR via Art. 3(2) still receives a transfer.
+    is_subject_to_gdpr_art3_2: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whether it appears in the list of processors given to data subjects.
+    is_in_subject_list: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Clients: days of notice before a sub-processor change (Art. 28(2)).
+    notice_period_days: Mapped[Optional[int]] = mapped_column(Integer)
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    certificates: Mapped[list["Certificate"]] = relationship(
+        back_populates="third_party", order_by="Certificate.expires_on.desc()"
+    )
+    dpf_certifications: Mapped[list["DpfCertification"]] = relationship(back_populates="third_party")
+    scope_facts: Mapped[list["ScopeFact"]] = relationship(back_populates="party")
+
+    __table_args__ = (
+        UniqueConstraint("kind", "name_key", "country_code", name="uq_parties_natural_key"),
+        CheckConstraint(
+            "(kind = 'international_organisation' AND country_code IS NULL AND organisation_code IS NOT NULL)"
+            " OR (kind <> 'international_organisation' AND country_code IS NOT NULL)",
+            name="location",
+        ),
+        CheckConstraint("starts_on IS NULL OR ends_on IS NULL OR starts_on <= ends_on", name="dates_ordered"),
+    )
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        return {"version_id_col": cls.__table__.c.version, "polymorphic_on": cls.__table__.c.kind}
+
+    @property
+    def label(self) -> str:
+        return self.legal_name
+
+    @property
+    def location_code(self) -> str:
+        return self.country_code or self.organisation_code or ""
+
+
+class GroupEntity(Party):
+    __mapper_args__ = {"polymorphic_identity": PartyKind.GROUP_ENTITY}
+
+
+class ThirdParty(Party):
+    __mapper_args__ = {"polymorphic_identity": PartyKind.THIRD_PARTY}
+
+
+class Client(Party):
+    __mapper_args__ = {"polymorphic_identity": PartyKind.CLIENT}
+
+
+class InternationalOrganisation(Party):
+    __mapper_args__ = {"polymorphic_identity": PartyKind.INTERNATIONAL_ORGANISATION}
+
+
+class Certificate(RegisterRecord, db.Model):
+    """An ISO/IEC 27001 certificate held by a third party."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    third_party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    edition: Mapped[IsoEdition] = enum_column(IsoEdition)
+    certificate_number: Mapped[str] = mapped_column(String(100))
+    certification_body: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[Optional[str]] = mapped_column(Text)
+    issued_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)
+    last_verified_on: Mapped[Optional[date]] = mapped_column(Date)
+    withdrawn_on: Mapped[Optional[date]] = mapped_column(Date)
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    third_party: Mapped[Party] = relationship(back_populates="certificates")
+
+    __table_args__ = (CheckConstraint("issued_on <= expires_on", name="dates_ordered"),)
+
+    @property
+    def label(self) -> str:
+        return f"ISO/IEC 27001:{self.edition} {self.certificate_number}"
+
+
+class DpfCertification(RegisterRecord, db.Model):
+    """A Data Privacy Framework List entry as verified for a third party."""
+
+    __tablename__ = "dpf_certifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    third_party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    framework: Mapped[DpfFramework] = enum_column(DpfFramework)
+    covers_hr_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    covers_non_hr_data: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The legal entity named on the DPF List: only that entity is covered.
+    certified_entity_name: Mapped[str] = mapped_column(String(300))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    verified_on: Mapped[Optional[date]] = mapped_column(Date)
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    third_party: Mapped[Party] = relationship(back_populates="dpf_certifications")
+
+    __table_args__ = (UniqueConstraint("third_party_id", "framework", name="uq_dpf_certifications_one_per_framework"),)
+
+    @property
+    def label(self) -> str:
+        return f"{self.framework.label}: {self.certified_entity_name}"
+
+
+class ScopeFact(RegisterRecord, db.Model):
+    """A party's answer to a scope condition of a partial adequacy decision (keys in countries.yaml)."""
+
+    __tablename__ = "scope_facts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    fact_key: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[Answer] = enum_column(Answer, default=Answer.UNKNOWN)
+    verified_on: Mapped[Optional[date]] = mapped_column(Date)
+    note: Mapped[Optional[str]] = mapped_column(Text)
+
+    party: Mapped[Party] = relationship(back_populates="scope_facts")
+
+    __table_args__ = (UniqueConstraint("party_id", "fact_key", name="uq_scope_facts_one_per_key"),)
+
+    @property
+    def label(self) -> str:
+        return f"{self.fact_key} = {self.answer}"
+
+
+# --- engagements: the processor and sub-processor chain ---------------------------------------
+
+
+class Engagement(RegisterRecord, db.Model):
+    """A party engages another for a service; the sub-processor chain is this graph."""
+
+    __tablename__ = "engagements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engager_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    engaged_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    service: Mapped[str] = mapped_column(String(300))
+    purpose: Mapped[Optional[str]] = mapped_column(String(300))
+    relationship_type: Mapped[Relationship] = enum_column(Relationship)
+    contract_reference: Mapped[Optional[str]] = mapped_column(String(200))
+    contract_signed_on: Mapped[Optional[date]] = mapped_column(Date)
+    # Art. 28(2): prior specific or general written authorisation of the controller.
+    authorisation: Mapped[Optional[Authorisation]] = enum_column(Authorisation, nullable=True)
+    authorised_on: Mapped[Optional[date]] = mapped_column(Date)
+    status: Mapped[Lifecycle] = enum_column(Lifecycle, default=Lifecycle.ACTIVE, index=True)
+    planned_start_on: Mapped[Optional[date]] = mapped_column(Date)
+    starts_on: Mapped[Optional[date]] = mapped_column(Date)
+    ends_on: Mapped[Optional[date]] = mapped_column(Date)
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    engager: Mapped[Party] = relationship(foreign_keys=[engager_id])
+    engaged: Mapped[Party] = relationship(foreign_keys=[engaged_id])
+    locations: Mapped[list["EngagementLocation"]] = relationship(
+        back_populates="engagement", cascade="all, delete-orphan", order_by="EngagementLocation.country_code"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("engager_id", "engaged_id", "service", name="uq_engagements_one_per_service"),
+        CheckConstraint("engager_id <> engaged_id", name="not_self"),
+        CheckConstraint("starts_on IS NULL OR ends_on IS NULL OR starts_on <= ends_on", name="dates_ordered"),
+    )
+
+    @property
+    def label(self) -> str:
+        return f"{self.engager.legal_name} \u2192 {self.engaged.legal_name}: {self.service}"
+
+
+class EngagementLocation(db.Model):
+    """A country where the engaged party stores or accesses the data; part of its engagement."""
+
+    __tablename__ = "engagement_locations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id", ondelete="CASCADE"), index=True)
+    country_code: Mapped[str] = mapped_column(String(2))
+    activity: Mapped[LocationActivity] = enum_column(LocationActivity, default=LocationActivity.STORAGE_AND_ACCESS)
+
+    engagement: Mapped[Engagement] = relationship(back_populates="locations")
+
+    __table_args__ = (UniqueConstraint("engagement_id", "country_code", name="uq_engagement_locations_one_per_country"),)
+
+
+# --- transfer instruments and BCR -------------------------------------------------------------
+
+
+class BcrApproval(RegisterRecord, db.Model):
+    """An approval of the group's BCR by one regime's authority (Art. 47)."""
+
+    __tablename__ = "bcr_approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    regime: Mapped[Regime] = enum_column(Regime)
+    bcr_type: Mapped[BcrType] = enum_column(BcrType)
+    authority: Mapped[str] = mapped_column(String(300))
+    reference: Mapped[Optional[str]] = mapped_column(String(200))
+    approved_on: Mapped[date] = mapped_column(Date)
+    withdrawn_on: Mapped[Optional[date]] = mapped_column(Date)
+    status: Mapped[Lifecycle] = enum_column(Lifecycle, default=Lifecycle.ACTIVE)
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    memberships: Mapped[list["BcrMembership"]] = relationship(
+        back_populates="approval", cascade="all, delete-orphan", order_by="BcrMembership.bound_from"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("regime", "bcr_type", "name", name="uq_bcr_approvals_one_per_regime"),
+        CheckConstraint("withdrawn_on IS NULL OR approved_on <= withdrawn_on", name="dates_ordered"),
+    )
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.regime}, {self.bcr_type.label})"
+
+
+class BcrMembership(db.Model):
+    """A group entity bound by an approved BCR, from and to a date; part of its approval."""
+
+    __tablename__ = "bcr_memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    approval_id: Mapped[int] = mapped_column(ForeignKey("bcr_approvals.id", ondelete="CASCADE"), index=True)
+    group_entity_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    bound_from: Mapped[date] = mapped_column(Date)
+    bound_to: Mapped[Optional[date]] = mapped_column(Date)
+
+    approval: Mapped[BcrApproval] = relationship(back_populates="memberships")
+    group_entity: Mapped[Party] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("approval_id", "group_entity_id", "bound_from", name="uq_bcr_memberships_one_per_period"),
+        CheckConstraint("bound_to IS NULL OR bound_from <= bound_to", name="dates_ordered"),
+    )
+
+
+class InstrumentParty(db.Model):
+    """A signatory of an instrument, on the exporter's or the importer's side."""
+
+    __tablename__ = "instrument_parties"
+
+    instrument_id: Mapped[int] = mapped_column(
+        ForeignKey("transfer_instruments.id", ondelete="CASCADE"), primary_key=True
+    )
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), primary_key=True, index=True)
+    side: Mapped[InstrumentSide] = enum_column(InstrumentSide, primary_key=True)
+
+    party: Mapped[Party] = relationship()
+
+
+class TransferInstrument(RegisterRecord, db.Model):
+    """A signed transfer tool (or a documented derogation) that routes can rely on."""
+
+    __tablename__ = "transfer_instruments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[InstrumentKind] = enum_column(InstrumentKind, index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    document_reference: Mapped[Optional[str]] = mapped_column(String(200))
+    # EU SCCs: the Commission decision ("2021/914", or a pre-2021 set) and the modules used.
+    scc_decision: Mapped[Optional[str]] = mapped_column(String(40))
+    scc_modules: Mapped[Optional[str]] = mapped_column(String(16))  # e.g. "2,3"
+    has_swiss_adaptation: Mapped[bool] = mapped_column(Boolean, default=False)
+    uk_addendum_version: Mapped[Optional[str]] = mapped_column(String(40))
+    bcr_approval_id: Mapped[Optional[int]] = mapped_column(ForeignKey("bcr_approvals.id"), index=True)
+    derogation_ground: Mapped[Optional[DerogationGround]] = enum_column(DerogationGround, nullable=True)
+    derogation_justification: Mapped[Optional[str]] = mapped_column(Text)
+    # Codes of conduct and certifications: the scheme relied on.
+    scheme_name: Mapped[Optional[str]] = mapped_column(String(300))
+    signed_on: Mapped[Optional[date]] = mapped_column(Date)
+    terminated_on: Mapped[Optional[date]] = mapped_column(Date)
+    status: Mapped[Lifecycle] = enum_column(Lifecycle, default=Lifecycle.ACTIVE, index=True)
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    bcr_approval: Mapped[Optional[BcrApproval]] = relationship()
+    signatories: Mapped[list[InstrumentParty]] = relationship(cascade="all, delete-orphan")
+
+    __table_args__ = (
+        CheckConstraint(
+            "signed_on IS NULL OR terminated_on IS NULL OR signed_on <= terminated_on", name="dates_ordered"
+        ),
+    )
+
+    @property
+    def label(self) -> str:
+        return self.title
+
+    @property
+    def module_numbers(self) -> frozenset[int]:
+        return frozenset(int(part) for part in (self.scc_modules or "").split(",") if part.strip())
+
+
+# --- transfer routes --------------------------------------------------------------------------
+
+route_instruments = db.Table(
+    "route_instruments",
+    db.Column("route_id", ForeignKey("transfer_routes.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("instrument_id", ForeignKey("transfer_instruments.id"), primary_key=True, index=True),
+)
+
+
+class TransferRoute(RegisterRecord, db.Model):
+    """Personal data flowing from an exporter to an importer in a destination."""
+
+    __tablename__ = "transfer_routes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exporter_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    importer_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    # Exactly one of: a country (ISO 3166-1 alpha-2) or an international organisation.
+    destination_country: Mapped[Optional[str]] = mapped_column(String(2), index=True)
+    destination_organisation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parties.id"), index=True)
+    # The regimes of the data carried: from the exporter's location for a first hop, inherited
+    # from the source route for an onward transfer (Art. 44 "including onward transfers").
+    carries_eu_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    carries_uk_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    carries_ch_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_route_id: Mapped[Optional[int]] = mapped_column(ForeignKey("transfer_routes.id"), index=True)
+    exporter_role: Mapped[PartyRole] = enum_column(PartyRole)
+    importer_role: Mapped[PartyRole] = enum_column(PartyRole)
+    engagement_id: Mapped[Optional[int]] = mapped_column(ForeignKey("engagements.id"), index=True)
+    purpose: Mapped[Optional[str]] = mapped_column(String(300))
+    data_subject_categories: Mapped[Optional[str]] = mapped_column(Text)
+    data_categories: Mapped[Optional[str]] = mapped_column(Text)
+    has_special_category_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    special_category_basis: Mapped[Optional[SpecialCategoryBasis]] = enum_column(
+        SpecialCategoryBasis, nullable=True
+    )
+    consent_mechanism: Mapped[Optional[str]] = mapped_column(String(300))
+    has_hr_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[Lifecycle] = enum_column(Lifecycle, default=Lifecycle.ACTIVE, index=True)
+    starts_on: Mapped[Optional[date]] = mapped_column(Date)
+    ends_on: Mapped[Optional[date]] = mapped_column(Date)
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    exporter: Mapped[Party] = relationship(foreign_keys=[exporter_id])
+    importer: Mapped[Party] = relationship(foreign_keys=[importer_id])
+    destination_organisation: Mapped[Optional[Party]] = relationship(foreign_keys=[destination_organisation_id])
+    source_route: Mapped[Optional["TransferRoute"]] = relationship(remote_side=[id])
+    engagement: Mapped[Optional[Engagement]] = relationship()
+    instruments: Mapped[list[TransferInstrument]] = relationship(
+        secondary=route_instruments, order_by=TransferInstrument.id
+    )
+    assessments: Mapped[list["TransferImpactAssessment"]] = relationship(
+        back_populates="route", order_by="TransferImpactAssessment.assessed_on.desc()"
+    )
+
+    __table_args__ = (
+        CheckConstraint("exporter_id <> importer_id", name="not_self"),
+        CheckConstraint(
+            "(destination_country IS NULL) <> (destination_organisation_id IS NULL)", name="one_destination"
+        ),
+        CheckConstraint("starts_on IS NULL OR ends_on IS NULL OR starts_on <= ends_on", name="dates_ordered"),
+        Index("ix_transfer_routes_status_destination", "status", "destination_country"),
+    )
+
+    @property
+    def label(self) -> str:
+        return f"{self.exporter.legal_name} \u2192 {self.importer.legal_name} ({self.destination_code})"
+
+    @property
+    def destination_code(self) -> str:
+        if self.destination_country:
+            return self.destination_country
+        return self.destination_organisation.organisation_code if self.destination_organisation else ""
+
+    @property
+    def regimes(self) -> list[Regime]:
+        flags = (
+            (Regime.EU, self.carries_eu_data),
+            (Regime.UK, self.carries_uk_data),
+            (Regime.CH, self.carries_ch_data),
+        )
+        return [regime for regime, carried in flags if carried]
+
+
+class TransferImpactAssessment(RegisterRecord, db.Model):
+    """A TIA (UK: transfer risk assessment) for a route under one regime or all (Schrems II)."""
+
+    __tablename__ = "transfer_impact_assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    route_id: Mapped[int] = mapped_column(ForeignKey("transfer_routes.id"), index=True)
+    regime: Mapped[Optional[Regime]] = enum_column(Regime, nullable=True)
+    assessed_on: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[TiaOutcome] = enum_column(TiaOutcome)
+    next_review_on: Mapped[Optional[date]] = mapped_column(Date)
+    document_reference: Mapped[Optional[str]] = mapped_column(String(200))
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    route: Mapped[TransferRoute] = relationship(back_populates="assessments")
+
+    __table_args__ = (
+        CheckConstraint("next_review_on IS NULL OR assessed_on <= next_review_on", name="dates_ordered"),
+    )
+
+    @property
+    def label(self) -> str:
+        return f"TIA of {self.assessed_on.isoformat()} ({self.outcome.label})"
+
+
+# --- the audit trail --------------------------------------------------------------------------
+
+
+class AuditEvent(db.Model):
+    """One write to the register: who, when (UTC), from where, which record, what changed."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    # Who acted when no user did (a CLI run without --as, the demo seed): kept as text.
+    actor_label: Mapped[str] = mapped_column(String(254))
+    source: Mapped[AuditSource] = enum_column(AuditSource)
+    record_type: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int] = mapped_column(Integer)
+    record_uid: Mapped[Optional[str]] = mapped_column(String(36))
+    record_label: Mapped[str] = mapped_column(String(300))
+    action: Mapped[AuditAction] = enum_column(AuditAction)
+    # {field: [before, after]} for every field that changed (secrets redacted).
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    user: Mapped[Optional[User]] = relationship()
+
+    __table_args__ = (Index("ix_audit_events_record", "record_type", "record_id"),)
+
+
+AUDITED_MODELS: tuple[type, ...] = (
+    User,
+    Party,
+    Certificate,
+    DpfCertification,
+    ScopeFact,
+    Engagement,
+    BcrApproval,
+    TransferInstrument,
+    TransferRoute,
+    TransferImpactAssessment,
+)
+# Rows owned by an audited record: written only together with their owner's event.
+OWNED_MODELS: dict[type, str] = {
+    EngagementLocation: "engagement",
+    BcrMembership: "approval",
+    InstrumentParty: "instrument",
+}

@@ -1,0 +1,803 @@
+"""The one write path of the register: validate, write, audit, in one transaction.
+
+Pages, the API, the CLI, the demo seed and imports all call `create`, `update` and `retire` inside
+`write_unit(actor)`. Values are plain Python or JSON values keyed by field name; they are coerced by
+the column's type, checked by the record's validator, and refused as a whole with field errors
+(`DomainError`). A write based on a stale version raises `ConflictError` and changes nothing.
+"""
+
+import enum
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Optional
+
+from sqlalchemy import Boolean, Date, Integer, String, Text, event, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import countries
+from .audit import Actor, diff, mark_audited, record_event
+from .extensions import _begin_immediate, db
+from .models import (
+    AuditAction,
+    BcrApproval,
+    BcrMembership,
+    Certificate,
+    Client,
+    DpfCertification,
+    Engagement,
+    EngagementLocation,
+    GroupEntity,
+    InstrumentKind,
+    InstrumentParty,
+    InstrumentSide,
+    InternationalOrganisation,
+    Lifecycle,
+    LocationActivity,
+    Party,
+    PartyKind,
+    ScopeFact,
+    ThirdParty,
+    TransferImpactAssessment,
+    TransferInstrument,
+    TransferRoute,
+    User,
+)
+
+Errors = dict[str, list[str]]
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SYSTEM_FIELDS = frozenset({"id", "uid", "version", "created_at", "updated_at", "name_key"})
+
+
+class DomainError(Exception):
+    """Input the register refuses, with messages per field ("" for the whole record)."""
+
+    def __init__(self, errors: Errors):
+        super().__init__("; ".join(f"{k or 'record'}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class ConflictError(Exception):
+    """The record changed since the caller read it; nothing was written."""
+
+    def __init__(self, record: Any, expected_version: Optional[int]):
+        super().__init__(f"{record.label} changed meanwhile (version {record.version}, not {expected_version})")
+        self.record = record
+        self.expected_version = expected_version
+
+
+# --- the transaction --------------------------------------------------------------------------
+
+
+def session() -> Session:
+    return db.session()
+
+
+@contextmanager
+def write_unit(actor: Actor) -> Iterator[Session]:
+    """One audited, atomic write: commits at the end, rolls back on any error.
+
+    On SQLite the transaction starts with BEGIN IMMEDIATE, so records read inside the unit cannot be
+    changed by another writer before this one commits (no silent read-then-write race).
+    """
+    sess = session()
+    if sess.in_transaction():
+        if sess.new or sess.dirty or sess.deleted:
+            raise RuntimeError("write_unit() entered with unflushed changes")
+        sess.commit()  # end the read transaction; the unit reads afresh under the write lock
+    token = _begin_immediate.set(True)
+    try:
+        sess.connection()
+    finally:
+        _begin_immediate.reset(token)
+    sess.info["actor"] = actor
+    try:
+        yield sess
+        sess.commit()
+    except StaleDataError as error:
+        sess.rollback()
+        raise ConflictError(_StaleRecord(str(error)), None) from error
+    except BaseException:
+        sess.rollback()
+        raise
+    finally:
+        sess.info.pop("actor", None)
+
+
+@dataclass
+class _StaleRecord:
+    label: str
+    version: Optional[int] = None
+
+
+def check_version(record: Any, expected_version: Optional[int]) -> None:
+    """Refuse a write built on another version of the record than the current one."""
+    if expected_version is None:
+        raise DomainError({"version": ["The version this change is based on is required."]})
+    try:
+        expected = int(expected_version)
+    except (TypeError, ValueError):
+        raise DomainError({"version": ["The version must be a whole number."]}) from None
+    if record.version != expected:
+        raise ConflictError(record, expected)
+
+
+# --- coercion ---------------------------------------------------------------------------------
+
+
+def _column_fields(model: type) -> dict[str, Any]:
+    return {column.key: column for column in model.__table__.columns if column.key not in SYSTEM_FIELDS}
+
+
+def _coerce(column: Any, value: Any) -> Any:
+    """Turn a form, JSON or spreadsheet value into the column's Python type, or raise ValueError."""
+    if isinstance(value, str):
+        value = value.strip()
+        if value == "":
+            value = None
+    if value is None:
+        if isinstance(column.type, Boolean):
+            return False
+        return None
+    column_type = column.type
+    enum_class = getattr(column_type, "enum_class", None)
+    if enum_class is not None:
+        if isinstance(value, enum_class):
+            return value
+        try:
+            return enum_class(str(value))
+        except ValueError:
+            allowed = ", ".join(member.value for member in enum_class)
+            raise ValueError(f"Choose one of: {allowed}.") from None
+    if isinstance(column_type, Boolean):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"yes", "true", "1", "y"}:
+            return True
+        if isinstance(value, str) and value.lower() in {"no", "false", "0", "n"}:
+            return False
+        raise ValueError("Must be yes or no.")
+    if isinstance(column_type, Date):
+        if isinstance(value, date):
+            return value if type(value) is date else value.date()
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                raise ValueError("Not a valid date (YYYY-MM-DD).") from None
+        raise ValueError("Not a valid date (YYYY-MM-DD).")
+    if isinstance(column_type, Integer):
+        if isinstance(value, bool):
+            raise ValueError("Must be a whole number.")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+            return int(value)
+        raise ValueError("Must be a whole number.")
+    if isinstance(column_type, (String, Text)):
+        if not isinstance(value, str):
+            raise ValueError("Must be text.")
+        length = getattr(column_type, "length", None)
+        if length and len(value) > length:
+            raise ValueError(f"At most {length} characters.")
+        return value
+    return value
+
+
+# --- record specifications --------------------------------------------------------------------
+
+
+@dataclass
+class Spec:
+    """How one record type is written: its editable fields, collections and validation."""
+
+    model: type
+    # Fields that are not columns, each with a reader (for the trail) and a writer.
+    collections: dict[str, tuple[Callable[[Any], list], Callable[[Session, Any, Any], None]]] = field(
+        default_factory=dict
+    )
+    validate: Callable[[Session, Any, dict, Errors], None] = lambda sess, record, values, errors: None
+    # Fields required on create.
+    required: tuple[str, ...] = ()
+    # Fields a caller may not set (set by the service itself).
+    fixed: frozenset[str] = frozenset()
+
+    @property
+    def columns(self) -> dict[str, Any]:
+        return {k: v for k, v in _column_fields(self.model).items() if k not in self.fixed}
+
+    def snapshot(self, record: Any) -> dict:
+        values = {key: getattr(record, key) for key in self.columns}
+        for name, (reader, _writer) in self.collections.items():
+            values[name] = reader(record)
+        return values
+
+
+SPECS: dict[type, Spec] = {}
+
+
+def spec_for(model: type) -> Spec:
+    for klass in model.__mro__:
+        if klass in SPECS:
+            return SPECS[klass]
+    raise KeyError(f"no write spec for {model.__name__}")
+
+
+def _add(errors: Errors, field_name: str, message: str) -> None:
+    errors.setdefault(field_name, []).append(message)
+
+
+def _prepare(spec: Spec, record: Any, values: dict, errors: Errors) -> dict:
+    """Coerce the given values; unknown fields are errors."""
+    columns = spec.columns
+    prepared = {}
+    for key, value in values.items():
+        if key in columns:
+            try:
+                prepared[key] = _coerce(columns[key], value)
+            except ValueError as error:
+                _add(errors, key, str(error))
+        elif key in spec.collections:
+            prepared[key] = value
+        else:
+            _add(errors, key, "Unknown field.")
+    return prepared
+
+
+def _merged(spec: Spec, record: Any, prepared: dict) -> dict:
+    """The record's values as they would be after the write (for cross-field checks)."""
+    current = spec.snapshot(record) if record is not None else {}
+    return {**current, **prepared}
+
+
+def _validate(spec: Spec, sess: Session, record: Any, merged: dict, errors: Errors) -> None:
+    """Run the record's checks, keeping the first error of a field that failed coercion."""
+    found: Errors = {}
+    spec.validate(sess, record, {k: v for k, v in merged.items() if k not in errors}, found)
+    for key, messages in found.items():
+        if key not in errors:
+            errors[key] = messages
+
+
+def _write(sess: Session, spec: Spec, record: Any, prepared: dict) -> None:
+    for key, value in prepared.items():
+        if key in spec.collections:
+            spec.collections[key][1](sess, record, value)
+        else:
+            setattr(record, key, value)
+
+
+def _flush(sess: Session, record: Any) -> None:
+    """Flush, turning a database constraint failure into a field error."""
+    try:
+        with sess.begin_nested():
+            sess.flush()
+    except IntegrityError as error:
+        raise DomainError(constraint_errors(error)) from None
+
+
+def constraint_errors(error: IntegrityError) -> Errors:
+    """Name the field a database constraint failure concerns, in words a user can act on."""
+    message = str(error.orig).lower()
+    if "natural_key" in message or "parties.kind, parties.name_key" in message:
+        return {"legal_name": ["A record with this legal name already exists in this country."]}
+    if "unique" in message or "duplicate" in message:
+        return {"": ["This record duplicates one that already exists."]}
+    if "foreign key" in message:
+        return {"": ["A record this one refers to does not exist."]}
+    if "dates_ordered" in message or "check" in message:
+        return {"": ["The record breaks a rule of the register (for example dates out of order)."]}
+    return {"": ["The database refused this change."]}
+
+
+def create(model: type, values: dict) -> Any:
+    """Create a record from field values; one audit event."""
+    sess = session()
+    spec = spec_for(model)
+    errors: Errors = {}
+    prepared = _prepare(spec, None, values, errors)
+    merged = _merged(spec, None, prepared)
+    for name in spec.required:
+        if merged.get(name) in (None, "", []) and name not in errors:
+            _add(errors, name, "This field is required.")
+    _validate(spec, sess, None, merged, errors)
+    if errors:
+        raise DomainError(errors)
+    record = model()
+    mark_audited(sess, record)
+    sess.add(record)
+    _write(sess, spec, record, {k: v for k, v in prepared.items() if k not in spec.collections})
+    _flush(sess, record)
+    _write(sess, spec, record, {k: v for k, v in prepared.items() if k in spec.collections})
+    _flush(sess, record)
+    after = spec.snapshot(record)
+    record_event(sess, record, AuditAction.CREATE, diff({}, after))
+    _flush(sess, record)
+    return record
+
+
+def update(record: Any, values: dict, *, expected_version: Any) -> Any:
+    """Change a record's fields if it is still at `expected_version`; one audit event (none if nothing changed)."""
+    sess = session()
+    check_version(record, expected_version)
+    spec = spec_for(type(record))
+    errors: Errors = {}
+    prepared = _prepare(spec, record, values, errors)
+    merged = _merged(spec, record, prepared)
+    for name in spec.required:
+        if name in prepared and merged.get(name) in (None, "", []) and name not in errors:
+            _add(errors, name, "This field is required.")
+    _validate(spec, sess, record, merged, errors)
+    if errors:
+        raise DomainError(errors)
+    before = spec.snapshot(record)
+    mark_audited(sess, record)
+    _write(sess, spec, record, prepared)
+    changes = diff(before, spec.snapshot(record))
+    if changes:
+        _flush(sess, record)
+        record_event(sess, record, AuditAction.UPDATE, changes)
+        _flush(sess, record)
+    return record
+
+
+def retire(record: Any, *, expected_version: Any, ends_on: Optional[date] = None) -> Any:
+    """Retire a record from a date (default today): it stays in the register and its history."""
+    sess = session()
+    check_version(record, expected_version)
+    if getattr(record, "status", None) == Lifecycle.RETIRED:
+        raise DomainError({"": [f"{record.label} is already retired."]})
+    ends_on = ends_on or date.today()
+    starts_on = getattr(record, "starts_on", None)
+    if starts_on is not None and ends_on < starts_on:
+        raise DomainError({"ends_on": ["The end date cannot be before the start date."]})
+    spec = spec_for(type(record))
+    before = spec.snapshot(record)
+    mark_audited(sess, record)
+    record.status = Lifecycle.RETIRED
+    end_field = "ends_on" if hasattr(record, "ends_on") else "terminated_on"
+    if hasattr(record, end_field):
+        setattr(record, end_field, ends_on)
+    _flush(sess, record)
+    record_event(sess, record, AuditAction.RETIRE, diff(before, spec.snapshot(record)))
+    _flush(sess, record)
+    return record
+
+
+# --- shared checks ----------------------------------------------------------------------------
+
+
+def _country(errors: Errors, values: dict, key: str, required: bool = True) -> None:
+    code = values.get(key)
+    if code is None:
+        if required:
+            _add(errors, key, "This field is required.")
+        return
+    if not countries.is_country(code):
+        _add(errors, key, f"Unknown country code {code!r} (ISO 3166-1 alpha-2 expected).")
+
+
+def _email(errors: Errors, values: dict, key: str) -> None:
+    if values.get(key) and not EMAIL.match(values[key]):
+        _add(errors, key, "Not a valid email address.")
+
+
+def _ordered(errors: Errors, values: dict, first: str, then: str, message: str) -> None:
+    if values.get(first) and values.get(then) and values[first] > values[then]:
+        _add(errors, then, message)
+
+
+def _party(sess: Session, errors: Errors, values: dict, key: str, kinds: tuple[PartyKind, ...]) -> Optional[Party]:
+    party_id = values.get(key)
+    if party_id is None:
+        return None
+    party = sess.get(Party, party_id)
+    if party is None:
+        _add(errors, key, f"No party with id {party_id}.")
+        return None
+    if party.kind not in kinds:
+        allowed = " or ".join(kind.label.lower() for kind in kinds)
+        _add(errors, key, f"{party.legal_name} is a {party.kind.label.lower()}; expected a {allowed}.")
+    return party
+
+
+def name_key(legal_name: str) -> str:
+    return " ".join(legal_name.split()).casefold()
+
+
+# --- parties ----------------------------------------------------------------------------------
+
+
+def _validate_party(sess: Session, record: Optional[Party], values: dict, errors: Errors) -> None:
+    kind = values.get("kind") or (record.kind if record is not None else None)
+    if kind == PartyKind.INTERNATIONAL_ORGANISATION:
+        if values.get("country_code"):
+            _add(errors, "country_code", "An international organisation is a destination of its own, not a country.")
+        code = values.get("organisation_code")
+        if not code:
+            _add(errors, "organisation_code", "This field is required.")
+        elif not countries.is_organisation(code):
+            _add(errors, "organisation_code", f"Unknown international organisation {code!r} (see data/countries.yaml).")
+    else:
+        _country(errors, values, "country_code")
+        if values.get("organisation_code"):
+            _add(errors, "organisation_code", "Only international organisations have an organisation code.")
+    for key in ("contact_email", "dpo_email"):
+        _email(errors, values, key)
+    _ordered(errors, values, "starts_on", "ends_on", "The end date cannot be before the start date.")
+    _ordered(errors, values, "vetting_last_review_on", "vetting_next_review_on", "The next review cannot be before the last one.")
+    if values.get("notice_period_days") is not None and values["notice_period_days"] < 0:
+        _add(errors, "notice_period_days", "The notice period cannot be negative.")
+    if values.get("legal_name") and not errors:
+        country = values.get("country_code")
+        query = select(Party.id).where(
+            Party.kind == kind,
+            Party.name_key == name_key(values["legal_name"]),
+            Party.country_code.is_(None) if country is None else Party.country_code == country,
+        )
+        if record is not None:
+            query = query.where(Party.id != record.id)
+        if sess.scalar(query.limit(1)) is not None:
+            _add(errors, "legal_name", "A record with this legal name already exists in this country.")
+
+
+PARTY_FIELDS_BY_KIND: dict[PartyKind, frozenset[str]] = {
+    PartyKind.GROUP_ENTITY: frozenset(
+        {"legal_name", "trading_name", "country_code", "registration_number", "address", "website",
+         "contact_name", "contact_email", "dpo_name", "dpo_email", "is_controller", "is_processor",
+         "status", "starts_on", "ends_on", "notes"}
+    ),
+    PartyKind.THIRD_PARTY: frozenset(
+        {"legal_name", "trading_name", "country_code", "registration_number", "address", "website",
+         "contact_name", "contact_email", "dpo_name", "dpo_email", "status", "starts_on", "ends_on",
+         "vetting_status", "vetting_last_review_on", "vetting_next_review_on", "vetting_notes",
+         "is_subject_to_gdpr_art3_2", "is_in_subject_list", "notes"}
+    ),
+    PartyKind.CLIENT: frozenset(
+        {"legal_name", "trading_name", "country_code", "registration_number", "address", "website",
+         "contact_name", "contact_email", "dpo_name", "dpo_email", "status", "starts_on", "ends_on",
+         "notice_period_days", "notes"}
+    ),
+    PartyKind.INTERNATIONAL_ORGANISATION: frozenset(
+        {"legal_name", "trading_name", "organisation_code", "address", "website", "contact_name",
+         "contact_email", "status", "starts_on", "ends_on", "notes"}
+    ),
+}
+
+
+def _party_validator(kind: PartyKind) -> Callable[[Session, Any, dict, Errors], None]:
+    allowed = PARTY_FIELDS_BY_KIND[kind]
+
+    def validate(sess: Session, record: Any, values: dict, errors: Errors) -> None:
+        for key, value in values.items():
+            if key not in allowed and key in _column_fields(Party) and value not in (None, False):
+                if record is None or getattr(record, key) != value:
+                    _add(errors, key, f"Not a field of a {kind.label.lower()}.")
+        _validate_party(sess, record, {**values, "kind": kind}, errors)
+
+    return validate
+
+
+def _party_spec(model: type, kind: PartyKind) -> Spec:
+    return Spec(model=model, validate=_party_validator(kind), required=("legal_name",), fixed=frozenset({"kind"}))
+
+
+@event.listens_for(Party, "before_insert", propagate=True)
+@event.listens_for(Party, "before_update", propagate=True)
+def _keep_name_key(_mapper, _connection, party: Party) -> None:
+    party.name_key = name_key(party.legal_name)
+
+
+# --- engagements ------------------------------------------------------------------------------
+
+ENGAGER_KINDS = (PartyKind.GROUP_ENTITY, PartyKind.THIRD_PARTY, PartyKind.CLIENT)
+ENGAGED_KINDS = (PartyKind.THIRD_PARTY, PartyKind.GROUP_ENTITY)
+
+
+def engagement_creates_cycle(sess: Session, engager_id: int, engaged_id: int, ignore_id: Optional[int]) -> bool:
+    """Would engager -> engaged close a loop (engaged already reaches engager down the chain)?"""
+    edges: dict[int, set[int]] = {}
+    query = select(Engagement.engager_id, Engagement.engaged_id).where(Engagement.status != Lifecycle.RETIRED)
+    if ignore_id is not None:
+        query = query.where(Engagement.id != ignore_id)
+    for source, target in sess.execute(query):
+        edges.setdefault(source, set()).add(target)
+    seen, stack = set(), [engaged_id]
+    while stack:
+        node = stack.pop()
+        if node == engager_id:
+            return True
+        if node not in seen:
+            seen.add(node)
+            stack.extend(edges.get(node, ()))
+    return False
+
+
+def _validate_engagement(sess: Session, record: Optional[Engagement], values: dict, errors: Errors) -> None:
+    engager = _party(sess, errors, values, "engager_id", ENGAGER_KINDS)
+    engaged = _party(sess, errors, values, "engaged_id", ENGAGED_KINDS)
+    if engager is not None and engaged is not None:
+        if engager.id == engaged.id:
+            _add(errors, "engaged_id", "A party cannot engage itself.")
+        elif engaged.kind == PartyKind.GROUP_ENTITY and engager.kind == PartyKind.THIRD_PARTY:
+            _add(errors, "engaged_id", "A third party cannot engage a group entity; record the reverse engagement.")
+        elif values.get("status") != Lifecycle.RETIRED and engagement_creates_cycle(
+            sess, engager.id, engaged.id, record.id if record is not None else None
+        ):
+            _add(errors, "engaged_id", f"{engaged.legal_name} already engages {engager.legal_name} down the chain: this would make a cycle.")
+    _ordered(errors, values, "starts_on", "ends_on", "The end date cannot be before the start date.")
+    if values.get("status") == Lifecycle.PROPOSED and not values.get("planned_start_on"):
+        _add(errors, "planned_start_on", "A proposed engagement needs its planned start date.")
+    for location in values.get("locations") or []:
+        code = location.get("country_code") if isinstance(location, dict) else location
+        if not countries.is_country(code):
+            _add(errors, "locations", f"Unknown country code {code!r}.")
+
+
+def _read_locations(record: Engagement) -> list:
+    return [f"{location.country_code}:{location.activity.value}" for location in record.locations]
+
+
+def _write_locations(sess: Session, record: Engagement, value: list) -> None:
+    """Replace the processing locations; each is a country code or {country_code, activity}."""
+    wanted: dict[str, LocationActivity] = {}
+    for item in value or []:
+        if isinstance(item, dict):
+            wanted[item["country_code"].upper()] = LocationActivity(item.get("activity") or LocationActivity.STORAGE_AND_ACCESS)
+        else:
+            wanted[str(item).upper()] = LocationActivity.STORAGE_AND_ACCESS
+    existing = {location.country_code: location for location in record.locations}
+    for code, location in existing.items():
+        if code not in wanted:
+            record.locations.remove(location)
+        else:
+            location.activity = wanted[code]
+    for code, activity in wanted.items():
+        if code not in existing:
+            record.locations.append(EngagementLocation(country_code=code, activity=activity))
+
+
+# --- instruments and BCR ----------------------------------------------------------------------
+
+SCC_DECISIONS = ("2021/914", "2010/87/EU", "2004/915/EC", "2001/497/EC")
+
+
+def _validate_instrument(sess: Session, record: Optional[TransferInstrument], values: dict, errors: Errors) -> None:
+    kind = values.get("kind")
+    if kind == InstrumentKind.EU_SCC:
+        if values.get("scc_decision") not in SCC_DECISIONS:
+            _add(errors, "scc_decision", f"Choose the SCC decision: {', '.join(SCC_DECISIONS)}.")
+        modules = values.get("scc_modules") or ""
+        parts = [part.strip() for part in modules.split(",") if part.strip()]
+        if values.get("scc_decision") == "2021/914" and (not parts or any(part not in {"1", "2", "3", "4"} for part in parts)):
+            _add(errors, "scc_modules", "Give the modules used, from 1 to 4 (e.g. 2,3).")
+    elif values.get("has_swiss_adaptation"):
+        _add(errors, "has_swiss_adaptation", "Only EU SCCs take a Swiss adaptation.")
+    if kind == InstrumentKind.UK_ADDENDUM and not values.get("uk_addendum_version"):
+        _add(errors, "uk_addendum_version", "Give the Addendum's version.")
+    if kind == InstrumentKind.BCR:
+        approval_id = values.get("bcr_approval_id")
+        if approval_id is None:
+            _add(errors, "bcr_approval_id", "Choose the BCR approval relied on.")
+        elif sess.get(BcrApproval, approval_id) is None:
+            _add(errors, "bcr_approval_id", f"No BCR approval with id {approval_id}.")
+    if kind == InstrumentKind.DEROGATION:
+        if values.get("derogation_ground") is None:
+            _add(errors, "derogation_ground", "Choose the Art. 49 ground.")
+        if not values.get("derogation_justification"):
+            _add(errors, "derogation_justification", "Document why the derogation applies (Art. 49, EDPB Guidelines 2/2018).")
+    if kind in (InstrumentKind.CODE_OF_CONDUCT, InstrumentKind.CERTIFICATION) and not values.get("scheme_name"):
+        _add(errors, "scheme_name", "Name the code of conduct or certification scheme.")
+    _ordered(errors, values, "signed_on", "terminated_on", "The termination cannot be before the signature.")
+    for item in values.get("signatories") or []:
+        try:
+            party_id = int(item["party_id"])
+            InstrumentSide(item["side"])
+        except (KeyError, TypeError, ValueError):
+            _add(errors, "signatories", "Each signatory needs a party_id and a side (exporter or importer).")
+            continue
+        if sess.get(Party, party_id) is None:
+            _add(errors, "signatories", f"No party with id {party_id}.")
+
+
+def _read_signatories(record: TransferInstrument) -> list:
+    return sorted(f"{item.side.value}:{item.party_id}" for item in record.signatories)
+
+
+def _write_signatories(sess: Session, record: TransferInstrument, value: list) -> None:
+    wanted = {(int(item["party_id"]), InstrumentSide(item["side"])) for item in value or []}
+    for item in list(record.signatories):
+        if (item.party_id, item.side) not in wanted:
+            record.signatories.remove(item)
+    have = {(item.party_id, item.side) for item in record.signatories}
+    for party_id, side in sorted(wanted - have):
+        record.signatories.append(InstrumentParty(party_id=party_id, side=side))
+
+
+def _validate_bcr(sess: Session, record: Optional[BcrApproval], values: dict, errors: Errors) -> None:
+    _ordered(errors, values, "approved_on", "withdrawn_on", "The withdrawal cannot be before the approval.")
+    for item in values.get("memberships") or []:
+        try:
+            entity_id = int(item["group_entity_id"])
+            bound_from = _coerce(BcrMembership.__table__.c.bound_from, item["bound_from"])
+            bound_to = _coerce(BcrMembership.__table__.c.bound_to, item.get("bound_to"))
+        except (KeyError, TypeError, ValueError):
+            _add(errors, "memberships", "Each member needs a group_entity_id and a bound_from date.")
+            continue
+        entity = sess.get(Party, entity_id)
+        if entity is None or entity.kind != PartyKind.GROUP_ENTITY:
+            _add(errors, "memberships", f"Only group entities can be bound by BCR (id {entity_id}).")
+        if bound_from is None or (bound_to is not None and bound_to < bound_from):
+            _add(errors, "memberships", "A membership's end cannot be before its start.")
+
+
+def _read_memberships(record: BcrApproval) -> list:
+    return [
+        f"{item.group_entity_id}:{item.bound_from.isoformat()}:{item.bound_to.isoformat() if item.bound_to else ''}"
+        for item in sorted(record.memberships, key=lambda m: (m.group_entity_id, m.bound_from))
+    ]
+
+
+def _write_memberships(sess: Session, record: BcrApproval, value: list) -> None:
+    wanted = {}
+    for item in value or []:
+        bound_from = _coerce(BcrMembership.__table__.c.bound_from, item["bound_from"])
+        wanted[(int(item["group_entity_id"]), bound_from)] = _coerce(
+            BcrMembership.__table__.c.bound_to, item.get("bound_to")
+        )
+    for item in list(record.memberships):
+        key = (item.group_entity_id, item.bound_from)
+        if key not in wanted:
+            record.memberships.remove(item)
+        else:
+            item.bound_to = wanted.pop(key)
+    for (entity_id, bound_from), bound_to in sorted(wanted.items()):
+        record.memberships.append(BcrMembership(group_entity_id=entity_id, bound_from=bound_from, bound_to=bound_to))
+
+
+# --- routes -----------------------------------------------------------------------------------
+
+ROUTE_PARTY_KINDS = (PartyKind.GROUP_ENTITY, PartyKind.THIRD_PARTY, PartyKind.CLIENT, PartyKind.INTERNATIONAL_ORGANISATION)
+
+
+def _validate_route(sess: Session, record: Optional[TransferRoute], values: dict, errors: Errors) -> None:
+    exporter = _party(sess, errors, values, "exporter_id", ROUTE_PARTY_KINDS)
+    importer = _party(sess, errors, values, "importer_id", ROUTE_PARTY_KINDS)
+    if exporter is not None and importer is not None and exporter.id == importer.id:
+        _add(errors, "importer_id", "The importer must differ from the exporter.")
+    has_country = values.get("destination_country") is not None
+    has_organisation = values.get("destination_organisation_id") is not None
+    if has_country == has_organisation:
+        _add(errors, "destination_country", "Give the destination: a country or an international organisation, not both.")
+    elif has_country:
+        _country(errors, values, "destination_country")
+    else:
+        _party(sess, errors, values, "destination_organisation_id", (PartyKind.INTERNATIONAL_ORGANISATION,))
+    source_id = values.get("source_route_id")
+    if source_id is not None:
+        if record is not None and source_id == record.id:
+            _add(errors, "source_route_id", "A route cannot be its own source.")
+        elif sess.get(TransferRoute, source_id) is None:
+            _add(errors, "source_route_id", f"No route with id {source_id}.")
+    engagement_id = values.get("engagement_id")
+    if engagement_id is not None and sess.get(Engagement, engagement_id) is None:
+        _add(errors, "engagement_id", f"No engagement with id {engagement_id}.")
+    if values.get("special_category_basis") and not values.get("has_special_category_data"):
+        _add(errors, "special_category_basis", "Only routes carrying special-category data take a basis.")
+    _ordered(errors, values, "starts_on", "ends_on", "The end date cannot be before the start date.")
+    ids = values.get("instrument_ids") or []
+    try:
+        wanted = {int(item) for item in ids}
+    except (TypeError, ValueError):
+        _add(errors, "instrument_ids", "Instruments are given by their ids.")
+        return
+    if wanted:
+        found = set(sess.scalars(select(TransferInstrument.id).where(TransferInstrument.id.in_(wanted))))
+        for missing in sorted(wanted - found):
+            _add(errors, "instrument_ids", f"No instrument with id {missing}.")
+
+
+def _read_instrument_ids(record: TransferRoute) -> list:
+    return sorted(instrument.id for instrument in record.instruments)
+
+
+def _write_instrument_ids(sess: Session, record: TransferRoute, value: list) -> None:
+    wanted = {int(item) for item in value or []}
+    record.instruments = list(sess.scalars(select(TransferInstrument).where(TransferInstrument.id.in_(wanted)))) if wanted else []
+
+
+# --- vetting records --------------------------------------------------------------------------
+
+
+def _validate_owned_by_third_party(key: str) -> Callable[[Session, Any, dict, Errors], None]:
+    def validate(sess: Session, record: Any, values: dict, errors: Errors) -> None:
+        _party(sess, errors, values, key, (PartyKind.THIRD_PARTY,))
+        _ordered(errors, values, "issued_on", "expires_on", "The expiry cannot be before the issue date.")
+
+    return validate
+
+
+def _validate_scope_fact(sess: Session, record: Any, values: dict, errors: Errors) -> None:
+    _party(sess, errors, values, "party_id", (PartyKind.THIRD_PARTY, PartyKind.GROUP_ENTITY, PartyKind.CLIENT))
+    if values.get("fact_key") and not countries.is_scope_fact(values["fact_key"]):
+        _add(errors, "fact_key", f"Unknown scope condition {values['fact_key']!r} (see data/countries.yaml).")
+
+
+def _validate_tia(sess: Session, record: Any, values: dict, errors: Errors) -> None:
+    if values.get("route_id") is not None and sess.get(TransferRoute, values["route_id"]) is None:
+        _add(errors, "route_id", f"No route with id {values['route_id']}.")
+    _ordered(errors, values, "assessed_on", "next_review_on", "The next review cannot be before the assessment.")
+
+
+def _validate_user(sess: Session, record: Optional[User], values: dict, errors: Errors) -> None:
+    email = values.get("email")
+    if email:
+        if not EMAIL.match(email):
+            _add(errors, "email", "Not a valid email address.")
+        else:
+            query = select(User.id).where(func.lower(User.email) == email.lower())
+            if record is not None:
+                query = query.where(User.id != record.id)
+            if sess.scalar(query) is not None:
+                _add(errors, "email", "A user with this email already exists.")
+
+
+SPECS.update(
+    {
+        GroupEntity: _party_spec(GroupEntity, PartyKind.GROUP_ENTITY),
+        ThirdParty: _party_spec(ThirdParty, PartyKind.THIRD_PARTY),
+        Client: _party_spec(Client, PartyKind.CLIENT),
+        InternationalOrganisation: _party_spec(InternationalOrganisation, PartyKind.INTERNATIONAL_ORGANISATION),
+        Certificate: Spec(
+            Certificate,
+            validate=_validate_owned_by_third_party("third_party_id"),
+            required=("third_party_id", "edition", "certificate_number", "certification_body", "issued_on", "expires_on"),
+        ),
+        DpfCertification: Spec(
+            DpfCertification,
+            validate=_validate_owned_by_third_party("third_party_id"),
+            required=("third_party_id", "framework", "certified_entity_name"),
+        ),
+        ScopeFact: Spec(ScopeFact, validate=_validate_scope_fact, required=("party_id", "fact_key", "answer")),
+        Engagement: Spec(
+            Engagement,
+            collections={"locations": (_read_locations, _write_locations)},
+            validate=_validate_engagement,
+            required=("engager_id", "engaged_id", "service", "relationship_type"),
+        ),
+        TransferInstrument: Spec(
+            TransferInstrument,
+            collections={"signatories": (_read_signatories, _write_signatories)},
+            validate=_validate_instrument,
+            required=("kind", "title"),
+        ),
+        BcrApproval: Spec(
+            BcrApproval,
+            collections={"memberships": (_read_memberships, _write_memberships)},
+            validate=_validate_bcr,
+            required=("name", "regime", "bcr_type", "authority", "approved_on"),
+        ),
+        TransferRoute: Spec(
+            TransferRoute,
+            collections={"instrument_ids": (_read_instrument_ids, _write_instrument_ids)},
+            validate=_validate_route,
+            required=("exporter_id", "importer_id", "exporter_role", "importer_role"),
+        ),
+        TransferImpactAssessment: Spec(
+            TransferImpactAssessment,
+            validate=_validate_tia,
+            required=("route_id", "assessed_on", "outcome"),
+        ),
+        User: Spec(
+            User,
+            validate=_validate_user,
+            required=("email", "name", "role", "password_hash"),
+        ),
+    }
+)
+
+__all__ = ["Actor", "ConflictError", "DomainError", "create", "retire", "update", "write_unit"]

@@ -1,0 +1,113 @@
+"""Admins manage users; every change to a user is audited like any register record."""
+
+import uuid
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length
+
+from . import services
+from .audit import Actor
+from .auth import admin_required, generate_password, hash_password
+from .extensions import db
+from .forms import RecordForm, enum_choices, show_domain_errors
+from .models import AuditSource, Role, User
+
+bp = Blueprint("users", __name__, url_prefix="/admin/users")
+
+
+def web_actor() -> Actor:
+    return Actor(AuditSource.WEB, user=current_user._get_current_object())
+
+
+def create_user(email: str, name: str, role: Role, password: str) -> User:
+    """Create a user (inside a write_unit)."""
+    return services.create(
+        User,
+        {"email": email.strip().lower(), "name": name, "role": role, "password_hash": hash_password(password)},
+    )
+
+
+def set_password(user_id: int, password: str, *, actor_user: User | None, source: AuditSource = AuditSource.WEB) -> User:
+    """Replace a user's password and end their other sessions; one audit event."""
+    with services.write_unit(Actor(source, user=actor_user, label="cli")):
+        user = db.session.get(User, user_id)
+        services.update(
+            user,
+            {"password_hash": hash_password(password), "session_nonce": uuid.uuid4().hex},
+            expected_version=user.version,
+        )
+    return db.session.get(User, user_id)
+
+
+class UserForm(RecordForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    role = SelectField("Role", choices=enum_choices(Role), validators=[DataRequired()])
+    is_active = BooleanField("Active", default=True)
+
+
+@bp.route("/")
+@admin_required
+def index():
+    users = db.session.scalars(select(User).order_by(User.email)).all()
+    return render_template("users/index.html", users=users)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@admin_required
+def create():
+    form = UserForm()
+    if form.validate_on_submit():
+        password = generate_password()
+        try:
+            with services.write_unit(web_actor()):
+                user = create_user(form.email.data, form.name.data, Role(form.role.data), password)
+                if not form.is_active.data:
+                    services.update(user, {"is_active": False}, expected_version=user.version)
+        except services.DomainError as error:
+            show_domain_errors(form, error)
+        else:
+            return render_template("users/password_shown.html", user=user, password=password, created=True)
+    return render_template("users/form.html", form=form, user=None), 400 if form.errors else 200
+
+
+@bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = UserForm(obj=user)
+    if form.validate_on_submit():
+        if user.id == current_user.id and (Role(form.role.data) != Role.ADMIN or not form.is_active.data):
+            form.role.errors.append("You cannot remove your own admin role or deactivate yourself.")
+        else:
+            values = {"email": form.email.data.strip().lower(), "name": form.name.data, "role": form.role.data,
+                      "is_active": form.is_active.data}
+            try:
+                with services.write_unit(web_actor()):
+                    user = db.get_or_404(User, user_id)
+                    if not form.is_active.data and user.is_active:
+                        values["session_nonce"] = uuid.uuid4().hex  # end the user's sessions
+                    services.update(user, values, expected_version=form.version.data)
+            except services.DomainError as error:
+                show_domain_errors(form, error)
+            except services.ConflictError:
+                return render_template("conflict.html", record=db.session.get(User, user_id),
+                                       back=url_for("users.edit", user_id=user_id)), 409
+            else:
+                flash(f"Saved {user.email}.", "success")
+                return redirect(url_for("users.index"))
+    elif not form.is_submitted():
+        form.version.data = user.version
+    return render_template("users/form.html", form=form, user=user), 400 if form.errors else 200
+
+
+@bp.route("/<int:user_id>/reset-password", methods=["POST"])
+@admin_required
+def reset_password(user_id: int):
+    user = db.get_or_404(User, user_id)
+    password = generate_password()
+    user = set_password(user.id, password, actor_user=current_user._get_current_object())
+    return render_template("users/password_shown.html", user=user, password=password, created=False)
