@@ -85,6 +85,7 @@ def error_response(status: int, title: str, detail: str, errors: Optional[dict] 
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
+        app.logger.warning("CSRF refused: %s", error.description)
         return error_response(400, "Form expired or invalid", "The form's security token was missing or "
                               "out of date. Go back, reload the page and try again; nothing was saved.")
 

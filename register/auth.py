@@ -14,9 +14,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from .extensions import db, login_manager
+from .forms import email_address
 from .models import LoginThrottle, Role, User, utcnow
 
 bp = Blueprint("auth", __name__)
@@ -164,7 +165,7 @@ def clear_failures(email: str) -> None:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("Email", validators=[DataRequired(), email_address, Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 

@@ -5,9 +5,13 @@ from typing import Iterable
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
+from wtforms.validators import Regexp
 from wtforms import SelectChoice
 
-from .services import DomainError
+from .services import EMAIL, DomainError
+
+# The services' own email check, so forms and services agree (no email_validator dependency).
+email_address = Regexp(EMAIL, message="Not a valid email address.")
 
 
 class RecordForm(FlaskForm):

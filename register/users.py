@@ -6,13 +6,13 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Length
 
 from . import services
 from .audit import Actor
 from .auth import admin_required, generate_password, hash_password
 from .extensions import db
-from .forms import RecordForm, enum_choices, show_domain_errors
+from .forms import RecordForm, email_address, enum_choices, show_domain_errors
 from .models import AuditSource, Role, User
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
@@ -43,7 +43,7 @@ def set_password(user_id: int, password: str, *, actor_user: User | None, source
 
 
 class UserForm(RecordForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("Email", validators=[DataRequired(), email_address, Length(max=254)])
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     role = SelectField("Role", choices=enum_choices(Role), validators=[DataRequired()])
     is_active = BooleanField("Active", default=True)

@@ -1,0 +1,191 @@
+"""Fixtures: a migrated database per test (SQLite, and PostgreSQL when TEST_DATABASE_URL is set).
+
+The schema comes only from the Alembic migrations: it is built once per backend and session, then
+each test starts from an empty copy (SQLite: a copy of the migrated file; PostgreSQL: a dedicated
+schema whose tables are truncated).
+"""
+
+import contextvars
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from register import create_app, services
+from register.audit import Actor
+from register.extensions import db
+from register.models import AuditSource, Role
+
+PG_SCHEMA = "register_test"
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+FAST_HASHING = {"PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_KIB": 1024}
+
+
+def _pg_url() -> str:
+    from register.config import database_url
+
+    return database_url(os.environ["TEST_DATABASE_URL"])
+
+
+@dataclass
+class Database:
+    backend: str
+    template: Path | None = None
+
+    def config(self, tmp_path: Path) -> dict:
+        if self.backend == "sqlite":
+            target = tmp_path / "register.sqlite"
+            shutil.copyfile(self.template, target)
+            return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{target}"}
+        return {
+            "SQLALCHEMY_DATABASE_URI": _pg_url(),
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-c search_path={PG_SCHEMA}"}},
+        }
+
+    def empty(self, app: Flask) -> None:
+        if self.backend == "postgresql":
+            tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+            with db.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def _build_schema(backend: str, directory: Path) -> Database:
+    if backend == "sqlite":
+        template = directory / "template.sqlite"
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{template}", "TESTING": True})
+        with app.app_context():
+            upgrade()
+            db.session.remove()
+            with db.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.engine.dispose()
+        return Database("sqlite", template)
+    engine = create_engine(_pg_url())
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+    engine.dispose()
+    database = Database("postgresql")
+    app = create_app({**database.config(directory), "TESTING": True})
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
+    return database
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request, tmp_path_factory) -> Database:
+    directory = tmp_path_factory.mktemp(f"db-{request.param}")
+    os.environ["REGISTER_INSTANCE_PATH"] = str(directory / "instance")
+    return _build_schema(request.param, directory)
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in its own app context, as in production.
+
+    Flask reuses an app context that is already pushed, so without this the test's context (and its
+    `g`: CSRF token, logged-in user) would leak from one request into the next. The test's own
+    database session ends its transaction around each request, so it then reads what was committed.
+    """
+
+    def open(self, *args, **kwargs):
+        db.session.rollback()
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.rollback()
+        return response
+
+
+@pytest.fixture
+def app(database: Database, tmp_path: Path, monkeypatch) -> Iterator[Flask]:
+    monkeypatch.setenv("REGISTER_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({**database.config(tmp_path), "TESTING": True, **FAST_HASHING})
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        database.empty(app)
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """The CSRF token of the form served at `path`, read as a browser would."""
+    page = client.get(path)
+    match = CSRF_INPUT.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} ({page.status_code})"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, path: str, data: dict, form_path: str | None = None, **kwargs):
+    """Submit a form the way a browser does: with the token from the page that shows it."""
+    token = csrf_token(client, form_path or path)
+    return client.post(path, data={"csrf_token": token, **data}, **kwargs)
+
+
+def login(client: FlaskClient, email: str, password: str):
+    return post_form(client, "/login", {"email": email, "password": password})
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., tuple]:
+    """Create a user with a role; returns (user, password)."""
+    from register.users import create_user
+
+    counter = {"n": 0}
+
+    def make(role: Role | str = Role.EDITOR, email: str | None = None, password: str = "correct horse battery") -> tuple:
+        counter["n"] += 1
+        email = email or f"{Role(role).value}{counter['n']}@example.org"
+        with services.write_unit(Actor(AuditSource.CLI, label="test")):
+            user = create_user(email, f"Test {Role(role).label}", Role(role), password)
+        return user, password
+
+    return make
+
+
+@pytest.fixture
+def logged_in(client: FlaskClient, make_user) -> Callable[[Role | str], FlaskClient]:
+    """Log the test client in as a new user with the role."""
+
+    def as_role(role: Role | str) -> FlaskClient:
+        user, password = make_user(role)
+        response = login(client, user.email, password)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        client.user = user
+        return client
+
+    return as_role
+
+
+@pytest.fixture
+def writer(app: Flask) -> Callable:
+    """Run register writes through the audited services as a test actor: writer(lambda: ...)."""
+
+    def write(action: Callable, source: AuditSource = AuditSource.CLI):
+        with services.write_unit(Actor(source, label="test")):
+            return action()
+
+    return write
