@@ -67,6 +67,7 @@ def record_event(session: Session, record: Any, action: AuditAction, changes: di
         record_id=record.id,
         record_uid=getattr(record, "uid", None),
         record_label=(record.label or "")[:300],
+        record_version=getattr(record, "version", None),
         action=action,
         changes=changes,
     )

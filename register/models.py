@@ -747,6 +747,8 @@ class AuditEvent(db.Model):
     record_id: Mapped[int] = mapped_column(Integer)
     record_uid: Mapped[Optional[str]] = mapped_column(String(36))
     record_label: Mapped[str] = mapped_column(String(300))
+    # The record's version after this write: "what changed since version N" for conflict pages.
+    record_version: Mapped[Optional[int]] = mapped_column(Integer)
     action: Mapped[AuditAction] = enum_column(AuditAction)
     # {field: [before, after]} for every field that changed (secrets redacted).
     changes: Mapped[dict] = mapped_column(JSON, default=dict)

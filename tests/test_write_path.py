@@ -90,6 +90,7 @@ def test_an_update_records_before_and_after_of_changed_fields_only(chain, writer
         "instrument_ids": [[chain["scc"].id], []],
     }
     assert db.session.get(TransferRoute, route.id).version == 2
+    assert last.record_version == 2 and events()[-2].record_version == 1
 
 
 def test_an_update_that_changes_nothing_writes_no_event(chain, writer):

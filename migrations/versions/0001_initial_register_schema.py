@@ -116,6 +116,7 @@ def upgrade():
     sa.Column('record_id', sa.Integer(), nullable=False),
     sa.Column('record_uid', sa.String(length=36), nullable=True),
     sa.Column('record_label', sa.String(length=300), nullable=False),
+    sa.Column('record_version', sa.Integer(), nullable=True),
     sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('changes', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_audit_events_user_id_users')),
