@@ -7,7 +7,6 @@ schema whose tables are truncated).
 
 import contextvars
 import os
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
+import helpers
 from register import create_app, services
 from register.audit import Actor
 from register.extensions import db
@@ -128,27 +128,6 @@ def runner(app: Flask):
 
 # --- helpers ----------------------------------------------------------------------------------
 
-CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def csrf_token(client: FlaskClient, path: str) -> str:
-    """The CSRF token of the form served at `path`, read as a browser would."""
-    page = client.get(path)
-    match = CSRF_INPUT.search(page.get_data(as_text=True))
-    assert match, f"no CSRF token on {path} ({page.status_code})"
-    return match.group(1)
-
-
-def post_form(client: FlaskClient, path: str, data: dict, form_path: str | None = None, **kwargs):
-    """Submit a form the way a browser does: with the token from the page that shows it."""
-    token = csrf_token(client, form_path or path)
-    return client.post(path, data={"csrf_token": token, **data}, **kwargs)
-
-
-def login(client: FlaskClient, email: str, password: str):
-    return post_form(client, "/login", {"email": email, "password": password})
-
-
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., tuple]:
     """Create a user with a role; returns (user, password)."""
@@ -172,7 +151,7 @@ def logged_in(client: FlaskClient, make_user) -> Callable[[Role | str], FlaskCli
 
     def as_role(role: Role | str) -> FlaskClient:
         user, password = make_user(role)
-        response = login(client, user.email, password)
+        response = helpers.login(client, user.email, password)
         assert response.status_code == 302, response.get_data(as_text=True)
         client.user = user
         return client

@@ -1,7 +1,7 @@
 """The role matrix over every page and action that exists, and user management by admins."""
 
 import pytest
-from conftest import csrf_token, login, post_form
+from helpers import csrf_token, login, post_form
 
 from register.extensions import db
 from register.models import Role, User

@@ -1,7 +1,7 @@
 """Logging in: one message for every failure, throttling, sessions, cookies, CSRF, headers."""
 
 import pytest
-from conftest import csrf_token, login, post_form
+from helpers import csrf_token, login, post_form
 
 from register.models import Role
 
