@@ -41,9 +41,10 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
 
-    from . import auth, cli, home, users
+    from . import auth, cli, home, records, users
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(records.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(users.bp)
     cli.init_app(app)
@@ -101,6 +102,8 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    app.jinja_env.globals["country_name"] = countries.country_name
+    from .records.crud import details, record_url
+
+    app.jinja_env.globals.update(country_name=countries.country_name, record_details=details, record_url=record_url)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -4,7 +4,7 @@ from enum import Enum
 from typing import Iterable
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
+from wtforms import HiddenField, SelectField
 from wtforms.validators import Regexp
 from wtforms import SelectChoice
 
@@ -18,6 +18,20 @@ class RecordForm(FlaskForm):
     """A form that edits a versioned record: it carries the version it was built on."""
 
     version = HiddenField()
+
+
+class OptionalSelectField(SelectField):
+    """A select whose blank first choice means "none": empty is valid, anything else must be a choice."""
+
+    def process_formdata(self, valuelist) -> None:
+        super().process_formdata(valuelist)
+        if self.data == "":
+            self.data = None
+
+    def pre_validate(self, form) -> None:
+        if self.data in (None, ""):
+            return
+        super().pre_validate(form)
 
 
 def enum_choices(enum_class: type[Enum], blank: str | None = None) -> list:

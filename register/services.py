@@ -249,8 +249,11 @@ def _prepare(spec: Spec, record: Any, values: dict, errors: Errors) -> dict:
 
 
 def _merged(spec: Spec, record: Any, prepared: dict) -> dict:
-    """The record's values as they would be after the write (for cross-field checks)."""
-    current = spec.snapshot(record) if record is not None else {}
+    """The record's values as they would be after the write (for cross-field checks).
+
+    Collections are checked only when the write gives them (in the writers' format).
+    """
+    current = {key: getattr(record, key) for key in spec.columns} if record is not None else {}
     return {**current, **prepared}
 
 

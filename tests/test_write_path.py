@@ -215,3 +215,13 @@ def test_bcr_binds_only_group_entities(chain, writer):
         "name": "Meridian BCR-C", "regime": "EU", "bcr_type": "bcr_c", "authority": "CNIL", "approved_on": "2020-01-15",
         "memberships": [{"group_entity_id": chain["hq"].id, "bound_from": "2020-01-15"}]}))
     assert [m.group_entity_id for m in approval.memberships] == [chain["hq"].id]
+
+
+def test_an_update_that_leaves_collections_alone_keeps_them(chain, writer):
+    """Changing a note must not require re-sending an engagement's locations or an instrument's signatories."""
+    engagement_id, scc_id = chain["engagement"].id, chain["scc"].id
+    writer(lambda: services.update(db.session.get(Engagement, engagement_id), {"notes": "Renewed"}, expected_version=1))
+    writer(lambda: services.update(db.session.get(TransferInstrument, scc_id), {"notes": "Signed copy filed"}, expected_version=1))
+    engagement = db.session.get(Engagement, engagement_id)
+    assert engagement.notes == "Renewed" and [loc.country_code for loc in engagement.locations] == ["IE", "US"]
+    assert len(db.session.get(TransferInstrument, scc_id).signatories) == 2

@@ -1,0 +1,327 @@
+"""Pages for one kind of register record: list, view, create, edit, retire.
+
+Each record type describes itself once (`RecordPages`): its form, list columns, filters and
+search; the views here are thin: validate the form, call the audited services, commit, redirect.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
+from wtforms import DateField
+from wtforms.validators import Optional as OptionalValue
+
+from .. import services
+from ..audit import Actor
+from ..auth import editor_required
+from ..extensions import db
+from ..forms import RecordForm, show_domain_errors
+from ..models import AuditEvent, AuditSource, Lifecycle
+
+PER_PAGE = 50
+
+
+@dataclass
+class Filter:
+    """A list filter: a query-string parameter with choices and how it narrows the query."""
+
+    name: str
+    label: str
+    choices: Callable[[], list[tuple[str, str]]]
+    apply: Callable[[Select, str], Select]
+
+
+@dataclass
+class Column:
+    """A list column: its heading, how a row shows it, and the expression it sorts by."""
+
+    label: str
+    cell: Callable[[Any], Any]
+    sort: Optional[Any] = None
+    key: str = ""
+
+
+@dataclass
+class RecordPages:
+    """Everything the generic views need to know about one record type."""
+
+    name: str  # URL segment and endpoint prefix, e.g. "third_parties"
+    title: str  # plural heading, e.g. "Third parties"
+    singular: str
+    model: type
+    form: type[RecordForm]
+    # The form's fields in groups: [(legend, [field names])].
+    fieldsets: list[tuple[str, list[str]]]
+    columns: list[Column]
+    search: list[InstrumentedAttribute]
+    filters: list[Filter] = field(default_factory=list)
+    base_query: Callable[[], Select] | None = None
+    list_options: list = field(default_factory=list)
+    default_sort: str = ""
+    view_template: str = "records/view.html"
+    form_template: str = "records/form.html"
+    # Form data -> service values, and record -> form data (defaults: same field names).
+    to_values: Callable[[RecordForm], dict] | None = None
+    to_form: Callable[[Any], dict] | None = None
+    prepare_form: Callable[[RecordForm, Any], None] | None = None
+    view_context: Callable[[Any], dict] | None = None
+    # Extra values a new record gets from the page (e.g. a party's kind through its model).
+    create_model: Callable[[RecordForm], type] | None = None
+    can_retire: bool = True
+
+    def query(self) -> Select:
+        return self.base_query() if self.base_query else select(self.model)
+
+    def endpoint(self, action: str) -> str:
+        return f"records.{self.name}_{action}"
+
+    def url(self, action: str, **kwargs: Any) -> str:
+        return url_for(self.endpoint(action), **kwargs)
+
+
+def link(text: Any, href: str) -> Markup:
+    return Markup('<a href="{}">{}</a>').format(href, text)
+
+
+def badge(value: Any, css: str = "") -> Markup:
+    label = getattr(value, "label", value)
+    css = css or getattr(value, "value", str(value))
+    return Markup('<span class="badge badge-{}">{}</span>').format(css, label)
+
+
+def web_actor() -> Actor:
+    return Actor(AuditSource.WEB, user=current_user._get_current_object())
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+def list_query(pages: RecordPages, args: dict) -> tuple[Select, dict]:
+    """The list's query from the query string: search, filters, sort (unknown values ignored)."""
+    query = pages.query()
+    state: dict[str, Any] = {"q": (args.get("q") or "").strip()[:200]}
+    if state["q"]:
+        pattern = f"%{state['q'].lower()}%"
+        query = query.where(or_(*(func.lower(column).like(pattern) for column in pages.search)))
+    for list_filter in pages.filters:
+        value = (args.get(list_filter.name) or "").strip()
+        if value and value in {choice for choice, _label in list_filter.choices()}:
+            query = list_filter.apply(query, value)
+            state[list_filter.name] = value
+    sortable = {column.key: column for column in pages.columns if column.sort is not None}
+    sort_key = args.get("sort") if args.get("sort") in sortable else pages.default_sort
+    descending = args.get("dir") == "desc"
+    state["sort"], state["dir"] = sort_key, "desc" if descending else "asc"
+    if sort_key:
+        expression = sortable[sort_key].sort
+        query = query.order_by(expression.desc() if descending else expression.asc(), pages.model.id)
+    else:
+        query = query.order_by(pages.model.id.desc())
+    return query, state
+
+
+def register_pages(bp: Blueprint, pages: RecordPages) -> None:
+    """Add the record type's list, view, new, edit and retire views to the blueprint."""
+
+    @login_required
+    def index():
+        query, state = list_query(pages, request.args)
+        page_number = request.args.get("page", 1, type=int)
+        pagination = db.paginate(query.options(*pages.list_options), page=max(page_number, 1), per_page=PER_PAGE, error_out=False)
+        return render_template("records/list.html", pages=pages, pagination=pagination, state=state,
+                               filters=[(f, f.choices()) for f in pages.filters])
+
+    @login_required
+    def view(record_id: int):
+        record = db.get_or_404(pages.model, record_id)
+        context = pages.view_context(record) if pages.view_context else {}
+        history = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.record_type == pages.model.__table__.name, AuditEvent.record_id == record.id)
+            .order_by(AuditEvent.id.desc()).limit(20)
+        ).all()
+        return render_template(pages.view_template, pages=pages, record=record, history=history, **context)
+
+    @editor_required
+    def new():
+        form = pages.form()
+        if pages.prepare_form:
+            pages.prepare_form(form, None)
+        if form.validate_on_submit():
+            try:
+                with services.write_unit(web_actor()):
+                    model = pages.create_model(form) if pages.create_model else pages.model
+                    record = services.create(model, _values(pages, form))
+            except services.DomainError as error:
+                show_domain_errors(form, error)
+            else:
+                flash(f"Created {record.label}.", "success")
+                return redirect(pages.url("view", record_id=record.id))
+        elif request.method == "GET":
+            form.process(data=_prefill(request.args, form))
+            if pages.prepare_form:
+                pages.prepare_form(form, None)
+        status = 400 if form.errors or form.form_errors else 200
+        return render_template(pages.form_template, pages=pages, form=form, record=None), status
+
+    @editor_required
+    def edit(record_id: int):
+        record = db.get_or_404(pages.model, record_id)
+        form = pages.form(data=pages.to_form(record) if pages.to_form else None, obj=None if pages.to_form else record)
+        if pages.prepare_form:
+            pages.prepare_form(form, record)
+        changed_meanwhile: list[AuditEvent] = []
+        status = 200
+        if form.validate_on_submit():
+            try:
+                with services.write_unit(web_actor()):
+                    record = db.get_or_404(pages.model, record_id)
+                    services.update(record, _values(pages, form), expected_version=form.version.data)
+            except services.DomainError as error:
+                show_domain_errors(form, error)
+            except services.ConflictError:
+                record = db.get_or_404(pages.model, record_id)
+                changed_meanwhile = events_since(record, form.version.data)
+                form.version.data = record.version  # saving again merges onto the current version
+                status = 409
+            else:
+                flash(f"Saved {record.label}.", "success")
+                return redirect(pages.url("view", record_id=record.id))
+        elif request.method == "GET":
+            form.version.data = record.version
+        if status == 200 and (form.errors or form.form_errors):
+            status = 400
+        return render_template(pages.form_template, pages=pages, form=form, record=record,
+                               changed_meanwhile=changed_meanwhile), status
+
+    @editor_required
+    def retire(record_id: int):
+        record = db.get_or_404(pages.model, record_id)
+        if not pages.can_retire:
+            abort(404)
+        form = RetireForm()
+        if form.validate_on_submit():
+            try:
+                with services.write_unit(web_actor()):
+                    record = db.get_or_404(pages.model, record_id)
+                    services.retire(record, expected_version=form.version.data, ends_on=form.ends_on.data)
+            except services.DomainError as error:
+                show_domain_errors(form, error)
+            except services.ConflictError:
+                flash(f"{record.label} changed meanwhile: review it and retire again.", "warning")
+                return redirect(pages.url("view", record_id=record_id)), 303
+            else:
+                flash(f"Retired {record.label}.", "success")
+                return redirect(pages.url("view", record_id=record.id))
+        elif request.method == "GET":
+            form.version.data = record.version
+        status = 400 if form.errors or form.form_errors else 200
+        return render_template("records/retire.html", pages=pages, form=form, record=record), status
+
+    PAGES_BY_MODEL.setdefault(pages.model, pages)
+    prefix = f"/{pages.name.replace('_', '-')}"
+    bp.add_url_rule(f"{prefix}/", f"{pages.name}_index", index)
+    bp.add_url_rule(f"{prefix}/<int:record_id>", f"{pages.name}_view", view)
+    bp.add_url_rule(f"{prefix}/new", f"{pages.name}_new", new, methods=["GET", "POST"])
+    bp.add_url_rule(f"{prefix}/<int:record_id>/edit", f"{pages.name}_edit", edit, methods=["GET", "POST"])
+    bp.add_url_rule(f"{prefix}/<int:record_id>/retire", f"{pages.name}_retire", retire, methods=["GET", "POST"])
+
+
+def _values(pages: RecordPages, form: RecordForm) -> dict:
+    if pages.to_values:
+        return pages.to_values(form)
+    return {name: field.data for name, field in form._fields.items() if name not in ("csrf_token", "version")}
+
+
+def _prefill(args: dict, form: RecordForm) -> dict:
+    """Fields a link may pre-fill on a new record (e.g. "add a certificate" from a third party)."""
+    return {name: args.get(name) for name in form._fields if name not in ("csrf_token", "version") and args.get(name)}
+
+
+def events_since(record: Any, version: Any) -> list[AuditEvent]:
+    """The audit events of a record after the version a form was built on."""
+    try:
+        since = int(version)
+    except (TypeError, ValueError):
+        since = 0
+    return list(db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.record_type == record.__table__.name, AuditEvent.record_id == record.id,
+            AuditEvent.record_version > since,
+        ).order_by(AuditEvent.id)
+    ))
+
+
+class RetireForm(RecordForm):
+    ends_on = DateField("End date", validators=[OptionalValue()], description="Leave empty for today.")
+
+
+def status_filter(model: type) -> Filter:
+    """Filter a list by lifecycle status."""
+    return Filter("status", "Status", lambda: [(s.value, s.label) for s in Lifecycle],
+                  lambda query, value: query.where(model.status == Lifecycle(value)))
+
+
+# --- showing a record -------------------------------------------------------------------------
+
+PAGES_BY_MODEL: dict[type, RecordPages] = {}
+_MISSING = object()
+
+
+def record_url(record: Any) -> Optional[str]:
+    """The page of any register record."""
+    from ..models import Party
+
+    if isinstance(record, Party):
+        from .parties import PAGES_BY_KIND
+
+        return PAGES_BY_KIND[record.kind].url("view", record_id=record.id)
+    for klass in type(record).__mro__:
+        if klass in PAGES_BY_MODEL:
+            return PAGES_BY_MODEL[klass].url("view", record_id=record.id)
+    return None
+
+
+def shown(value: Any) -> Any:
+    """A field value as a page shows it."""
+    from datetime import date
+
+    if value is None or value == "":
+        return Markup('<span class="muted">\u2014</span>')
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "label") and hasattr(value, "value"):
+        return value.label
+    if hasattr(value, "label") and hasattr(value, "id"):
+        url = record_url(value)
+        return link(value.label, url) if url else value.label
+    return value
+
+
+def _label(form_class: type, name: str) -> str:
+    unbound = getattr(form_class, name, None)  # a WTForms UnboundField: its first argument is the label
+    args = getattr(unbound, "args", ())
+    return args[0] if args else name.replace("_", " ").capitalize()
+
+
+def details(pages: RecordPages, record: Any) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """The record's fields grouped as on its form, with their labels, ready to show."""
+    labels = {name: _label(pages.form, name) for _legend, names in pages.fieldsets for name in names}
+    groups = []
+    for legend, names in pages.fieldsets:
+        rows = []
+        for name in names:
+            attribute = name[:-3] if name.endswith("_id") and hasattr(record, name[:-3]) else name
+            value = getattr(record, attribute, _MISSING)
+            if value is _MISSING or isinstance(value, list):
+                continue
+            rows.append((labels.get(name, name), shown(value)))
+        if rows:
+            groups.append((legend, rows))
+    return groups

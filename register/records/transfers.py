@@ -1,0 +1,458 @@
+"""Pages for engagements, transfer instruments, BCR approvals, routes and their TIAs."""
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import aliased, joinedload, selectinload
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import Optional as OptionalValue
+
+from .. import countries, services
+from ..extensions import db
+from ..forms import OptionalSelectField, RecordForm, enum_choices, values_choices
+from ..models import (
+    Authorisation,
+    BcrApproval,
+    BcrType,
+    DerogationGround,
+    Engagement,
+    InstrumentKind,
+    InstrumentParty,
+    InstrumentSide,
+    Lifecycle,
+    Party,
+    PartyKind,
+    PartyRole,
+    Regime,
+    Relationship,
+    SpecialCategoryBasis,
+    TiaOutcome,
+    TransferImpactAssessment,
+    TransferInstrument,
+    TransferRoute,
+    route_instruments,
+)
+from .crud import Column, Filter, RecordPages, badge, link, status_filter
+from .fields import CountryField, DestinationField, PartyField, country_choices
+from .parties import country_filter, party_url
+
+SIGNATORY_ROWS = 3
+MEMBER_ROWS_EXTRA = 3
+
+
+def _status_field(default: Lifecycle = Lifecycle.ACTIVE) -> SelectField:
+    return SelectField("Status", choices=enum_choices(Lifecycle), default=default.value)
+
+
+# --- engagements ------------------------------------------------------------------------------
+
+
+class EngagementForm(RecordForm):
+    engager_id = PartyField("Engaged by", validators=[InputRequired()],
+                            kinds=[PartyKind.GROUP_ENTITY, PartyKind.THIRD_PARTY, PartyKind.CLIENT])
+    engaged_id = PartyField("Engages", validators=[InputRequired()], kinds=[PartyKind.THIRD_PARTY, PartyKind.GROUP_ENTITY])
+    service = StringField("Service", validators=[DataRequired(), Length(max=300)])
+    purpose = StringField("Purpose", validators=[OptionalValue(), Length(max=300)])
+    relationship_type = SelectField("Relationship", choices=enum_choices(Relationship))
+    locations = SelectMultipleField("Processing locations (every country where data is stored or accessed)",
+                                    choices=country_choices(None), validate_choice=False)
+    contract_reference = StringField("DPA / contract reference", validators=[OptionalValue(), Length(max=200)])
+    contract_signed_on = DateField("Contract signed", validators=[OptionalValue()])
+    authorisation = OptionalSelectField("Controller's authorisation (Art. 28(2))", choices=enum_choices(Authorisation, "Not recorded"))
+    authorised_on = DateField("Authorised on", validators=[OptionalValue()])
+    status = _status_field()
+    planned_start_on = DateField("Planned start (for a proposed engagement)", validators=[OptionalValue()])
+    starts_on = DateField("Started", validators=[OptionalValue()])
+    ends_on = DateField("Ended", validators=[OptionalValue()])
+    notes = TextAreaField("Notes", validators=[OptionalValue()])
+
+
+def _engagement_to_form(engagement: Engagement) -> dict:
+    data = {name: getattr(engagement, name) for name in EngagementForm.__dict__ if not name.startswith("_") and hasattr(engagement, name)}
+    data["locations"] = [location.country_code for location in engagement.locations]
+    for key in ("relationship_type", "authorisation", "status"):
+        data[key] = data[key].value if data.get(key) else ""
+    return data
+
+
+Engager, Engaged = aliased(Party), aliased(Party)
+
+ENGAGEMENT_PAGES = RecordPages(
+    name="engagements", title="Engagements", singular="engagement", model=Engagement, form=EngagementForm,
+    fieldsets=[
+        ("Who engages whom", ["engager_id", "engaged_id", "service", "purpose", "relationship_type", "locations"]),
+        ("Contract and authorisation", ["contract_reference", "contract_signed_on", "authorisation", "authorised_on"]),
+        ("Lifecycle", ["status", "planned_start_on", "starts_on", "ends_on", "notes"]),
+    ],
+    columns=[
+        Column("Engaged by", lambda e: link(e.engager.legal_name, party_url(e.engager)), Engager.name_key, "engager"),
+        Column("Engages", lambda e: link(e.engaged.legal_name, party_url(e.engaged)), Engaged.name_key, "engaged"),
+        Column("Service", lambda e: link(e.service, ENGAGEMENT_PAGES.url("view", record_id=e.id)), Engagement.service, "service"),
+        Column("Relationship", lambda e: e.relationship_type.label, Engagement.relationship_type, "relationship"),
+        Column("Locations", lambda e: ", ".join(location.country_code for location in e.locations)),
+        Column("Status", lambda e: badge(e.status), Engagement.status, "status"),
+    ],
+    base_query=lambda: select(Engagement).join(Engager, Engagement.engager_id == Engager.id).join(Engaged, Engagement.engaged_id == Engaged.id),
+    list_options=[selectinload(Engagement.engager), selectinload(Engagement.engaged), selectinload(Engagement.locations)],
+    search=[Engagement.service, Engager.legal_name, Engaged.legal_name],
+    filters=[
+        Filter("relationship", "Relationship", lambda: [(r.value, r.label) for r in Relationship],
+               lambda query, value: query.where(Engagement.relationship_type == Relationship(value))),
+        status_filter(Engagement),
+    ],
+    default_sort="engager", to_form=_engagement_to_form, view_template="records/engagement_view.html",
+)
+
+
+# --- BCR approvals ----------------------------------------------------------------------------
+
+
+class MembershipForm(Form):
+    group_entity_id = PartyField("Group entity", kinds=[PartyKind.GROUP_ENTITY])
+    bound_from = DateField("Bound from", validators=[OptionalValue()])
+    bound_to = DateField("Bound to", validators=[OptionalValue()])
+
+
+class BcrForm(RecordForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=300)])
+    regime = SelectField("Regime", choices=enum_choices(Regime))
+    bcr_type = SelectField("Type", choices=enum_choices(BcrType))
+    authority = StringField("Approving authority", validators=[DataRequired(), Length(max=300)])
+    reference = StringField("Reference", validators=[OptionalValue(), Length(max=200)])
+    approved_on = DateField("Approved on", validators=[DataRequired()])
+    withdrawn_on = DateField("Withdrawn on", validators=[OptionalValue()])
+    status = _status_field()
+    members = FieldList(FormField(MembershipForm), min_entries=MEMBER_ROWS_EXTRA)
+    notes = TextAreaField("Notes", validators=[OptionalValue()])
+
+
+def _bcr_to_values(form: BcrForm) -> dict:
+    values = {name: field.data for name, field in form._fields.items() if name not in ("csrf_token", "version", "members")}
+    values["memberships"] = [
+        {"group_entity_id": row.group_entity_id.data, "bound_from": row.bound_from.data, "bound_to": row.bound_to.data}
+        for row in form.members if row.group_entity_id.data
+    ]
+    missing_start = [row for row in form.members if row.group_entity_id.data and not row.bound_from.data]
+    if missing_start:
+        raise services.DomainError({"members": ["Each bound entity needs the date it was bound from."]})
+    return values
+
+
+def _bcr_to_form(approval: BcrApproval) -> dict:
+    data = {name: getattr(approval, name) for name in ("name", "authority", "reference", "approved_on", "withdrawn_on", "notes")}
+    data.update(regime=approval.regime.value, bcr_type=approval.bcr_type.value, status=approval.status.value)
+    data["members"] = [{"group_entity_id": m.group_entity_id, "bound_from": m.bound_from, "bound_to": m.bound_to}
+                       for m in approval.memberships] + [{}] * MEMBER_ROWS_EXTRA
+    return data
+
+
+BCR_PAGES = RecordPages(
+    name="bcr_approvals", title="BCR approvals", singular="BCR approval", model=BcrApproval, form=BcrForm,
+    fieldsets=[("Approval", ["name", "regime", "bcr_type", "authority", "reference", "approved_on", "withdrawn_on", "status", "notes"]),
+               ("Bound group entities", ["members"])],
+    columns=[
+        Column("Name", lambda b: link(b.name, BCR_PAGES.url("view", record_id=b.id)), BcrApproval.name, "name"),
+        Column("Regime", lambda b: b.regime.value, BcrApproval.regime, "regime"),
+        Column("Type", lambda b: b.bcr_type.label, BcrApproval.bcr_type, "type"),
+        Column("Authority", lambda b: b.authority, BcrApproval.authority, "authority"),
+        Column("Approved", lambda b: b.approved_on, BcrApproval.approved_on, "approved"),
+        Column("Members", lambda b: len(b.memberships)),
+        Column("Status", lambda b: badge(b.status), BcrApproval.status, "status"),
+    ],
+    search=[BcrApproval.name, BcrApproval.authority, BcrApproval.reference],
+    filters=[Filter("regime", "Regime", lambda: [(r.value, r.label) for r in Regime],
+                    lambda query, value: query.where(BcrApproval.regime == Regime(value))), status_filter(BcrApproval)],
+    list_options=[selectinload(BcrApproval.memberships)], default_sort="name",
+    to_values=_bcr_to_values, to_form=_bcr_to_form, view_template="records/bcr_view.html",
+)
+
+
+# --- transfer instruments ---------------------------------------------------------------------
+
+
+class SignatoryForm(Form):
+    party_id = PartyField("Party", kinds=[PartyKind.GROUP_ENTITY, PartyKind.THIRD_PARTY, PartyKind.CLIENT, PartyKind.INTERNATIONAL_ORGANISATION])
+
+
+class InstrumentForm(RecordForm):
+    kind = SelectField("Kind", choices=enum_choices(InstrumentKind))
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
+    document_reference = StringField("Document reference", validators=[OptionalValue(), Length(max=200)])
+    scc_decision = OptionalSelectField("SCC decision", choices=values_choices(((d, d) for d in services.SCC_DECISIONS), "Not an EU SCC"))
+    scc_modules = SelectMultipleField("SCC modules", choices=values_choices([
+        ("1", "Module 1: controller to controller"), ("2", "Module 2: controller to processor"),
+        ("3", "Module 3: processor to processor"), ("4", "Module 4: processor to controller")]), validate_choice=False)
+    has_swiss_adaptation = BooleanField("With the Swiss adaptation (FDPIC)")
+    uk_addendum_version = StringField("UK Addendum version", validators=[OptionalValue(), Length(max=40)])
+    bcr_approval_id = SelectField("BCR approval relied on", validate_choice=False, choices=[])
+    derogation_ground = OptionalSelectField("Art. 49 ground", choices=enum_choices(DerogationGround, "Not a derogation"))
+    derogation_justification = TextAreaField("Why the derogation applies (documented)", validators=[OptionalValue()])
+    scheme_name = StringField("Code of conduct or certification scheme", validators=[OptionalValue(), Length(max=300)])
+    exporters = FieldList(FormField(SignatoryForm), min_entries=SIGNATORY_ROWS)
+    importers = FieldList(FormField(SignatoryForm), min_entries=SIGNATORY_ROWS)
+    signed_on = DateField("Signed on", validators=[OptionalValue()])
+    terminated_on = DateField("Terminated on", validators=[OptionalValue()])
+    status = _status_field()
+    notes = TextAreaField("Notes", validators=[OptionalValue()])
+
+
+def _bcr_choices(form: InstrumentForm, _record) -> None:
+    approvals = db.session.scalars(select(BcrApproval).order_by(BcrApproval.name)).all()
+    form.bcr_approval_id.choices = values_choices(((str(a.id), a.label) for a in approvals), "Not a BCR reliance")
+
+
+def _instrument_to_values(form: InstrumentForm) -> dict:
+    skip = {"csrf_token", "version", "exporters", "importers", "scc_modules", "bcr_approval_id"}
+    values = {name: field.data for name, field in form._fields.items() if name not in skip}
+    values["scc_modules"] = ",".join(sorted(form.scc_modules.data or [])) or None
+    values["bcr_approval_id"] = form.bcr_approval_id.data or None
+    values["signatories"] = [
+        {"party_id": row.party_id.data, "side": side.value}
+        for side, rows in ((InstrumentSide.EXPORTER, form.exporters), (InstrumentSide.IMPORTER, form.importers))
+        for row in rows if row.party_id.data
+    ]
+    return values
+
+
+def _instrument_to_form(instrument: TransferInstrument) -> dict:
+    names = ("title", "document_reference", "has_swiss_adaptation", "uk_addendum_version", "derogation_justification",
+             "scheme_name", "signed_on", "terminated_on", "notes")
+    data = {name: getattr(instrument, name) for name in names}
+    data.update(kind=instrument.kind.value, status=instrument.status.value, scc_decision=instrument.scc_decision or "",
+                scc_modules=sorted(str(m) for m in instrument.module_numbers),
+                bcr_approval_id=str(instrument.bcr_approval_id or ""),
+                derogation_ground=instrument.derogation_ground.value if instrument.derogation_ground else "")
+    for side, key in ((InstrumentSide.EXPORTER, "exporters"), (InstrumentSide.IMPORTER, "importers")):
+        rows = [{"party_id": item.party_id} for item in instrument.signatories if item.side == side]
+        data[key] = rows + [{}] * SIGNATORY_ROWS
+    return data
+
+
+def _instrument_view(instrument: TransferInstrument) -> dict:
+    routes = db.session.scalars(
+        select(TransferRoute).join(route_instruments).where(route_instruments.c.instrument_id == instrument.id)
+        .options(selectinload(TransferRoute.exporter), selectinload(TransferRoute.importer),
+                 selectinload(TransferRoute.destination_organisation)).order_by(TransferRoute.id).limit(200)
+    ).all()
+    count = db.session.scalar(select(func.count()).select_from(route_instruments).where(route_instruments.c.instrument_id == instrument.id))
+    return {"routes": routes, "route_count": count, "routes_shown": 200}
+
+
+INSTRUMENT_PAGES = RecordPages(
+    name="instruments", title="Transfer instruments", singular="instrument", model=TransferInstrument, form=InstrumentForm,
+    fieldsets=[
+        ("Instrument", ["kind", "title", "document_reference", "signed_on", "terminated_on", "status"]),
+        ("EU SCCs (Decision (EU) 2021/914)", ["scc_decision", "scc_modules", "has_swiss_adaptation"]),
+        ("UK", ["uk_addendum_version"]),
+        ("BCR, derogations, codes and certifications", ["bcr_approval_id", "derogation_ground", "derogation_justification", "scheme_name"]),
+        ("Signatories", ["exporters", "importers"]),
+        ("Notes", ["notes"]),
+    ],
+    columns=[
+        Column("Title", lambda i: link(i.title, INSTRUMENT_PAGES.url("view", record_id=i.id)), TransferInstrument.title, "title"),
+        Column("Kind", lambda i: i.kind.label, TransferInstrument.kind, "kind"),
+        Column("Details", lambda i: instrument_details(i)),
+        Column("Signed", lambda i: i.signed_on or "", TransferInstrument.signed_on, "signed"),
+        Column("Status", lambda i: badge(i.status), TransferInstrument.status, "status"),
+    ],
+    search=[TransferInstrument.title, TransferInstrument.document_reference],
+    filters=[Filter("kind", "Kind", lambda: [(k.value, k.label) for k in InstrumentKind],
+                    lambda query, value: query.where(TransferInstrument.kind == InstrumentKind(value))),
+             status_filter(TransferInstrument)],
+    default_sort="title", prepare_form=_bcr_choices, to_values=_instrument_to_values, to_form=_instrument_to_form,
+    view_template="records/instrument_view.html", view_context=_instrument_view,
+)
+
+
+def instrument_details(instrument: TransferInstrument) -> str:
+    if instrument.kind == InstrumentKind.EU_SCC:
+        modules = ", ".join(f"M{m}" for m in sorted(instrument.module_numbers))
+        return f"{instrument.scc_decision or ''} {modules}{' + Swiss adaptation' if instrument.has_swiss_adaptation else ''}".strip()
+    if instrument.kind == InstrumentKind.UK_ADDENDUM:
+        return f"version {instrument.uk_addendum_version or '?'}"
+    if instrument.kind == InstrumentKind.DEROGATION and instrument.derogation_ground:
+        return instrument.derogation_ground.label
+    if instrument.kind in (InstrumentKind.CODE_OF_CONDUCT, InstrumentKind.CERTIFICATION):
+        return instrument.scheme_name or ""
+    return ""
+
+
+# --- transfer routes --------------------------------------------------------------------------
+
+ROUTE_PARTY_KINDS = [PartyKind.GROUP_ENTITY, PartyKind.THIRD_PARTY, PartyKind.CLIENT, PartyKind.INTERNATIONAL_ORGANISATION]
+
+
+class RouteForm(RecordForm):
+    exporter_id = PartyField("Exporter", validators=[InputRequired()], kinds=ROUTE_PARTY_KINDS)
+    importer_id = PartyField("Importer", validators=[InputRequired()], kinds=ROUTE_PARTY_KINDS)
+    destination = DestinationField("Destination", validators=[DataRequired(message="Choose the destination.")])
+    carries_eu_data = BooleanField("EU data (EU GDPR)")
+    carries_uk_data = BooleanField("UK data (UK GDPR)")
+    carries_ch_data = BooleanField("Swiss data (FADP)")
+    source_route_id = IntegerField("Onward transfer of route #", validators=[OptionalValue(), NumberRange(min=1)])
+    engagement_id = IntegerField("Engagement #", validators=[OptionalValue(), NumberRange(min=1)])
+    exporter_role = SelectField("Exporter's role", choices=enum_choices(PartyRole))
+    importer_role = SelectField("Importer's role", choices=enum_choices(PartyRole), default=PartyRole.PROCESSOR.value)
+    purpose = StringField("Purpose", validators=[OptionalValue(), Length(max=300)])
+    data_subject_categories = TextAreaField("Categories of data subjects", validators=[OptionalValue()])
+    data_categories = TextAreaField("Categories of personal data", validators=[OptionalValue()])
+    has_special_category_data = BooleanField("Special-category data (e.g. health)")
+    special_category_basis = OptionalSelectField("Basis for special-category data", choices=enum_choices(SpecialCategoryBasis, "None recorded"))
+    consent_mechanism = StringField("How explicit consent is collected", validators=[OptionalValue(), Length(max=300)])
+    has_hr_data = BooleanField("HR data (employees)")
+    instrument_ids = SelectMultipleField("Instruments relied on", validate_choice=False, choices=[])
+    new_instrument_kind = OptionalSelectField("Add a new instrument", choices=enum_choices(InstrumentKind, "No new instrument"))
+    new_instrument_title = StringField("New instrument's title", validators=[OptionalValue(), Length(max=300)])
+    new_instrument_scc_modules = StringField("New EU SCC's modules (e.g. 2,3)", validators=[OptionalValue(), Length(max=16)])
+    new_instrument_signed_on = DateField("New instrument signed on", validators=[OptionalValue()])
+    status = _status_field()
+    starts_on = DateField("Starts", validators=[OptionalValue()])
+    ends_on = DateField("Ends", validators=[OptionalValue()])
+    notes = TextAreaField("Notes", validators=[OptionalValue()])
+
+
+def _instrument_choices(form: RouteForm, record) -> None:
+    """Instruments signed by the exporter or importer (and those already relied on) come first."""
+    form.destination.load_choices()
+    party_ids = {pid for pid in (form.exporter_id.data, form.importer_id.data) if pid}
+    linked = {instrument.id for instrument in record.instruments} if record is not None else set()
+    query = select(TransferInstrument).where(TransferInstrument.status != Lifecycle.RETIRED)
+    if party_ids:
+        signed = exists().where(InstrumentParty.instrument_id == TransferInstrument.id, InstrumentParty.party_id.in_(party_ids))
+        query = query.where(or_(signed, TransferInstrument.id.in_(linked or {0})))
+    instruments = db.session.scalars(query.order_by(TransferInstrument.title).limit(300)).all()
+    form.instrument_ids.choices = values_choices((str(i.id), f"{i.title} ({i.kind.label})") for i in instruments)
+
+
+ROUTE_SKIP = {"csrf_token", "version", "destination", "instrument_ids", "new_instrument_kind", "new_instrument_title",
+              "new_instrument_scc_modules", "new_instrument_signed_on"}
+
+
+def _route_to_values(form: RouteForm) -> dict:
+    values = {name: field.data for name, field in form._fields.items() if name not in ROUTE_SKIP}
+    values["destination_country"] = form.destination.country
+    values["destination_organisation_id"] = form.destination.organisation_id
+    instrument_ids = [int(value) for value in form.instrument_ids.data or [] if str(value).isdigit()]
+    if form.new_instrument_kind.data:
+        # Added inline: created in the same audited unit as the route, then relied on by it.
+        new_values = {"kind": form.new_instrument_kind.data, "title": form.new_instrument_title.data,
+                      "signed_on": form.new_instrument_signed_on.data,
+                      "signatories": [{"party_id": pid, "side": side} for pid, side in
+                                      ((form.exporter_id.data, "exporter"), (form.importer_id.data, "importer")) if pid]}
+        if form.new_instrument_kind.data == InstrumentKind.EU_SCC.value:
+            new_values.update(scc_decision="2021/914", scc_modules=form.new_instrument_scc_modules.data)
+        try:
+            instrument_ids.append(services.create(TransferInstrument, new_values).id)
+        except services.DomainError as error:
+            raise services.DomainError({f"new_instrument_{key}" if key in ("title", "scc_modules", "kind") else "new_instrument_kind": messages
+                                        for key, messages in error.errors.items()}) from None
+    values["instrument_ids"] = instrument_ids
+    return values
+
+
+def _route_to_form(route: TransferRoute) -> dict:
+    names = ("exporter_id", "importer_id", "carries_eu_data", "carries_uk_data", "carries_ch_data", "source_route_id",
+             "engagement_id", "purpose", "data_subject_categories", "data_categories", "has_special_category_data",
+             "consent_mechanism", "has_hr_data", "starts_on", "ends_on", "notes")
+    data = {name: getattr(route, name) for name in names}
+    data.update(destination=DestinationField.value_of(route.destination_country, route.destination_organisation_id),
+                exporter_role=route.exporter_role.value, importer_role=route.importer_role.value, status=route.status.value,
+                special_category_basis=route.special_category_basis.value if route.special_category_basis else "",
+                instrument_ids=[str(i.id) for i in route.instruments])
+    return data
+
+
+Exporter, Importer = aliased(Party), aliased(Party)
+
+
+def _regime_filter(query, value):
+    column = {"EU": TransferRoute.carries_eu_data, "UK": TransferRoute.carries_uk_data, "CH": TransferRoute.carries_ch_data}[value]
+    return query.where(column.is_(True))
+
+
+def _route_view(route: TransferRoute) -> dict:
+    onward = db.session.scalars(select(TransferRoute).where(TransferRoute.source_route_id == route.id)
+                                .options(selectinload(TransferRoute.importer)).limit(50)).all()
+    return {"onward_routes": onward}
+
+
+ROUTE_PAGES = RecordPages(
+    name="routes", title="Transfer routes", singular="transfer route", model=TransferRoute, form=RouteForm,
+    fieldsets=[
+        ("Who sends what where", ["exporter_id", "importer_id", "destination", "engagement_id", "source_route_id"]),
+        ("Regimes of the data carried", ["carries_eu_data", "carries_uk_data", "carries_ch_data"]),
+        ("Roles", ["exporter_role", "importer_role"]),
+        ("Data (Art. 30(1)(c))", ["purpose", "data_subject_categories", "data_categories", "has_hr_data",
+                                  "has_special_category_data", "special_category_basis", "consent_mechanism"]),
+        ("Safeguards", ["instrument_ids", "new_instrument_kind", "new_instrument_title", "new_instrument_scc_modules", "new_instrument_signed_on"]),
+        ("Lifecycle", ["status", "starts_on", "ends_on", "notes"]),
+    ],
+    columns=[
+        Column("#", lambda r: link(r.id, ROUTE_PAGES.url("view", record_id=r.id)), TransferRoute.id, "id"),
+        Column("Exporter", lambda r: link(r.exporter.legal_name, party_url(r.exporter)), Exporter.name_key, "exporter"),
+        Column("Importer", lambda r: link(r.importer.legal_name, party_url(r.importer)), Importer.name_key, "importer"),
+        Column("Destination", lambda r: route_destination(r), TransferRoute.destination_country, "destination"),
+        Column("Regimes", lambda r: " ".join(regime.value for regime in r.regimes) or "none"),
+        Column("Roles", lambda r: f"{r.exporter_role.value} \u2192 {r.importer_role.value}"),
+        Column("Purpose", lambda r: r.purpose or "", TransferRoute.purpose, "purpose"),
+        Column("Status", lambda r: badge(r.status), TransferRoute.status, "status"),
+    ],
+    base_query=lambda: select(TransferRoute).join(Exporter, TransferRoute.exporter_id == Exporter.id).join(Importer, TransferRoute.importer_id == Importer.id),
+    list_options=[joinedload(TransferRoute.exporter), joinedload(TransferRoute.importer), joinedload(TransferRoute.destination_organisation)],
+    search=[Exporter.legal_name, Importer.legal_name, TransferRoute.purpose],
+    filters=[
+        country_filter(TransferRoute.destination_country),
+        Filter("regime", "Regime", lambda: [(r.value, r.label) for r in Regime], _regime_filter),
+        status_filter(TransferRoute),
+    ],
+    default_sort="id", prepare_form=_instrument_choices, to_values=_route_to_values, to_form=_route_to_form,
+    view_template="records/route_view.html", view_context=_route_view,
+)
+
+
+def route_destination(route: TransferRoute) -> str:
+    if route.destination_organisation is not None:
+        return route.destination_organisation.legal_name
+    return countries.country_name(route.destination_country)
+
+
+class TiaForm(RecordForm):
+    route_id = IntegerField("Route #", validators=[DataRequired(), NumberRange(min=1)])
+    regime = OptionalSelectField("Regime", choices=enum_choices(Regime, "All regimes of the route"))
+    assessed_on = DateField("Assessed on", validators=[DataRequired()])
+    outcome = SelectField("Outcome", choices=enum_choices(TiaOutcome))
+    next_review_on = DateField("Next review", validators=[OptionalValue()])
+    document_reference = StringField("Document reference", validators=[OptionalValue(), Length(max=200)])
+    notes = TextAreaField("Notes", validators=[OptionalValue()])
+
+
+TIA_PAGES = RecordPages(
+    name="tias", title="Transfer impact assessments", singular="transfer impact assessment",
+    model=TransferImpactAssessment, form=TiaForm,
+    fieldsets=[("Transfer impact assessment (Schrems II; EDPB Recommendations 01/2020)",
+                ["route_id", "regime", "assessed_on", "outcome", "next_review_on", "document_reference", "notes"])],
+    columns=[
+        Column("Route", lambda t: link(f"#{t.route_id}", ROUTE_PAGES.url("view", record_id=t.route_id)), TransferImpactAssessment.route_id, "route"),
+        Column("Assessed", lambda t: link(t.assessed_on, TIA_PAGES.url("view", record_id=t.id)), TransferImpactAssessment.assessed_on, "assessed"),
+        Column("Regime", lambda t: t.regime.value if t.regime else "all"),
+        Column("Outcome", lambda t: badge(t.outcome), TransferImpactAssessment.outcome, "outcome"),
+        Column("Next review", lambda t: t.next_review_on or "", TransferImpactAssessment.next_review_on, "review"),
+    ],
+    search=[TransferImpactAssessment.document_reference],
+    filters=[Filter("outcome", "Outcome", lambda: [(o.value, o.label) for o in TiaOutcome],
+                    lambda query, value: query.where(TransferImpactAssessment.outcome == TiaOutcome(value)))],
+    default_sort="assessed", can_retire=False, view_template="records/owned_view.html",
+    view_context=lambda tia: {"owner": tia.route, "owner_url": ROUTE_PAGES.url("view", record_id=tia.route_id)},
+)
+
+ALL_PAGES = [ENGAGEMENT_PAGES, INSTRUMENT_PAGES, BCR_PAGES, ROUTE_PAGES, TIA_PAGES]

@@ -1,0 +1,262 @@
+"""The pages legal staff keep the register with: good input saves, bad input explains, nothing is lost."""
+
+import re
+
+import pytest
+from helpers import csrf_token, post_form
+
+from register import services
+from register.extensions import db
+from register.models import (
+    AuditEvent,
+    AuditSource,
+    Engagement,
+    GroupEntity,
+    InternationalOrganisation,
+    Lifecycle,
+    Role,
+    ThirdParty,
+    TransferInstrument,
+    TransferRoute,
+)
+from register.records import ALL_PAGES
+
+
+@pytest.fixture
+def register(writer):
+    """A small register: a French HQ, a US vendor engaged as processor, an SCC, the EPO."""
+
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SA", "country_code": "FR", "is_controller": True})
+        vendor = services.create(ThirdParty, {"legal_name": "Cloudy Inc", "country_code": "US", "vetting_status": "approved"})
+        engagement = services.create(Engagement, {"engager_id": hq.id, "engaged_id": vendor.id, "service": "CRM hosting",
+                                                  "relationship_type": "processor", "locations": ["US", "IE"]})
+        scc = services.create(TransferInstrument, {"kind": "eu_scc", "title": "SCC Meridian-Cloudy", "scc_decision": "2021/914",
+                                                   "scc_modules": "2", "signatories": [{"party_id": hq.id, "side": "exporter"},
+                                                                                       {"party_id": vendor.id, "side": "importer"}]})
+        epo = services.create(InternationalOrganisation, {"legal_name": "European Patent Organisation", "organisation_code": "EPO"})
+        route = services.create(TransferRoute, {"exporter_id": hq.id, "importer_id": vendor.id, "destination_country": "US",
+                                                "carries_eu_data": True, "exporter_role": "controller", "importer_role": "processor",
+                                                "engagement_id": engagement.id, "instrument_ids": [scc.id]})
+        return {"hq": hq, "vendor": vendor, "engagement": engagement, "scc": scc, "epo": epo, "route": route}
+
+    return writer(build)
+
+
+def url(pages, action: str, **kwargs) -> str:
+    from flask import current_app
+
+    with current_app.test_request_context():
+        return pages.url(action, **kwargs)
+
+
+def page_text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("pages", ALL_PAGES, ids=lambda p: p.name)
+def test_every_list_and_record_page_opens_for_an_auditor_without_edit_controls(logged_in, register, pages):
+    client = logged_in(Role.AUDITOR)
+    listing = client.get(url(pages, "index"))
+    assert listing.status_code == 200
+    assert f"New {pages.singular}" not in page_text(listing)
+    first = db.session.scalar(db.select(pages.model).limit(1))
+    if first is not None:
+        view = client.get(url(pages, "view", record_id=first.id))
+        assert view.status_code == 200 and ">Edit<" not in page_text(view)
+    assert client.get(url(pages, "new")).status_code == 403
+
+
+@pytest.mark.parametrize("pages", ALL_PAGES, ids=lambda p: p.name)
+def test_an_editor_opens_every_form(logged_in, register, pages):
+    client = logged_in(Role.EDITOR)
+    assert client.get(url(pages, "new")).status_code == 200
+    first = db.session.scalar(db.select(pages.model).limit(1))
+    if first is not None:
+        assert client.get(url(pages, "edit", record_id=first.id)).status_code == 200
+
+
+def test_an_editor_creates_a_third_party_and_the_write_is_audited(logged_in):
+    client = logged_in(Role.EDITOR)
+    response = post_form(client, "/third-parties/new", {"legal_name": "Talkline Ltd", "country_code": "IN", "status": "active",
+                                                        "vetting_status": "pending", "contact_email": "dpo@talkline.example",
+                                                        "is_in_subject_list": "y"})
+    assert response.status_code == 302
+    created = db.session.scalar(db.select(ThirdParty).where(ThirdParty.legal_name == "Talkline Ltd"))
+    assert response.headers["Location"].endswith(f"/third-parties/{created.id}")
+    assert created.country_code == "IN" and created.is_in_subject_list
+    event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.record_id == created.id, AuditEvent.record_type == "parties"))
+    assert event.source == AuditSource.WEB and event.user_id == client.user.id
+    assert "Talkline Ltd" in page_text(client.get(response.headers["Location"]))
+
+
+def test_bad_input_redisplays_with_field_errors_and_the_input_kept(logged_in, register):
+    client = logged_in(Role.EDITOR)
+    response = post_form(client, "/third-parties/new", {"legal_name": "", "country_code": "", "website": "https://kept.example",
+                                                        "vetting_next_review_on": "2026-02-30"})
+    text = page_text(response)
+    assert response.status_code == 400
+    assert "This field is required." in text and "Choose a country." in text and "Not a valid date value." in text
+    assert 'value="https://kept.example"' in text
+
+
+def test_a_duplicate_legal_name_in_a_country_is_a_field_error(logged_in, register):
+    client = logged_in(Role.EDITOR)
+    response = post_form(client, "/third-parties/new", {"legal_name": "  cloudy   INC ", "country_code": "US", "status": "active"})
+    assert response.status_code == 400
+    assert "A record with this legal name already exists in this country." in page_text(response)
+    assert db.session.query(ThirdParty).count() == 1
+
+
+def test_an_unknown_country_code_is_refused(logged_in):
+    client = logged_in(Role.EDITOR)
+    response = post_form(client, "/group-entities/new", {"legal_name": "Meridian Kosovo", "country_code": "XK", "status": "active"})
+    assert response.status_code == 400 and "Choose a country from the list." in page_text(response)
+
+
+def test_two_editors_on_one_record_get_409_with_input_kept_and_can_merge(app, logged_in, make_user, register):
+    from helpers import login
+
+    vendor = register["vendor"]
+    first = logged_in(Role.EDITOR)
+    second = app.test_client()
+    other, password = make_user(Role.EDITOR)
+    login(second, other.email, password)
+    form_path = f"/third-parties/{vendor.id}/edit"
+    base = {"legal_name": "Cloudy Inc", "country_code": "US", "status": "active", "vetting_status": "approved", "version": "1"}
+    assert post_form(second, form_path, {**base, "website": "https://cloudy.example"}).status_code == 302
+    stale = post_form(first, form_path, {**base, "vetting_notes": "Reviewed the SOC 2 report"})
+    text = page_text(stale)
+    assert stale.status_code == 409
+    assert "Someone else saved this record" in text and "https://cloudy.example" in text
+    assert "Reviewed the SOC 2 report" in text  # the user's unsaved input is still in the form
+    db.session.expire_all()
+    assert db.session.get(ThirdParty, vendor.id).vetting_notes is None  # nothing overwritten
+    merged_version = re.search(r'name="version" type="hidden" value="(\d+)"', text).group(1)
+    assert merged_version == "2"
+    saved = post_form(first, form_path, {**base, "version": merged_version, "website": "https://cloudy.example",
+                                         "vetting_notes": "Reviewed the SOC 2 report"})
+    assert saved.status_code == 302
+    db.session.expire_all()
+    merged = db.session.get(ThirdParty, vendor.id)
+    assert merged.website == "https://cloudy.example" and merged.vetting_notes == "Reviewed the SOC 2 report"
+
+
+def test_retiring_keeps_the_record_with_its_end_date(logged_in, register):
+    client = logged_in(Role.EDITOR)
+    vendor = register["vendor"]
+    response = post_form(client, f"/third-parties/{vendor.id}/retire", {"ends_on": "2026-10-31", "version": "1"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    retired = db.session.get(ThirdParty, vendor.id)
+    assert retired.status == Lifecycle.RETIRED and retired.ends_on.isoformat() == "2026-10-31"
+
+
+def test_an_editor_creates_a_route_by_party_names_with_an_inline_instrument(logged_in, register):
+    client = logged_in(Role.EDITOR)
+    response = post_form(client, "/routes/new", {
+        "exporter_id": "Meridian Assist SA", "importer_id": f"Cloudy Inc (US) #{register['vendor'].id}",
+        "destination": "US", "carries_eu_data": "y", "exporter_role": "controller", "importer_role": "processor",
+        "purpose": "Assistance case files", "status": "active",
+        "new_instrument_kind": "uk_idta", "new_instrument_title": "IDTA Meridian-Cloudy"})
+    assert response.status_code == 302, page_text(response)
+    route = db.session.scalar(db.select(TransferRoute).where(TransferRoute.purpose == "Assistance case files"))
+    assert route.exporter_id == register["hq"].id and route.importer_id == register["vendor"].id
+    assert [instrument.title for instrument in route.instruments] == ["IDTA Meridian-Cloudy"]
+    assert {(s.party_id, s.side.value) for s in route.instruments[0].signatories} == {
+        (register["hq"].id, "exporter"), (register["vendor"].id, "importer")}
+
+
+def test_a_route_to_an_international_organisation(logged_in, register):
+    client = logged_in(Role.EDITOR)
+    epo = register["epo"]
+    response = post_form(client, "/routes/new", {
+        "exporter_id": "Meridian Assist SA", "importer_id": f"European Patent Organisation (EPO) #{epo.id}",
+        "destination": f"io:{epo.id}", "carries_eu_data": "y", "exporter_role": "controller", "importer_role": "controller",
+        "status": "active"})
+    assert response.status_code == 302, page_text(response)
+    route = db.session.scalar(db.select(TransferRoute).where(TransferRoute.destination_organisation_id == epo.id))
+    assert route.destination_country is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field_message"),
+    [
+        ({"importer_id": "Meridian Assist SA"}, "The importer must differ from the exporter."),
+        ({"importer_id": "Nobody Ltd"}, "No group entity or third party or client or international organisation named"),
+        ({"destination": ""}, "Choose the destination."),
+        ({"starts_on": "2026-05-01", "ends_on": "2026-01-01"}, "The end date cannot be before the start date."),
+        ({"new_instrument_kind": "eu_scc", "new_instrument_title": "SCC", "new_instrument_scc_modules": "7"}, "modules"),
+    ],
+)
+def test_a_bad_route_is_refused_whole(logged_in, register, changes, field_message):
+    client = logged_in(Role.EDITOR)
+    before_routes, before_instruments = db.session.query(TransferRoute).count(), db.session.query(TransferInstrument).count()
+    form = {"exporter_id": "Meridian Assist SA", "importer_id": "Cloudy Inc", "destination": "US", "carries_eu_data": "y",
+            "exporter_role": "controller", "importer_role": "processor", "status": "active", **changes}
+    response = post_form(client, "/routes/new", form)
+    assert response.status_code == 400
+    assert field_message in page_text(response)
+    assert db.session.query(TransferRoute).count() == before_routes
+    assert db.session.query(TransferInstrument).count() == before_instruments
+
+
+def test_an_engagement_cycle_is_a_form_error(logged_in, register):
+    client = logged_in(Role.EDITOR)
+    response = post_form(client, "/engagements/new", {"engager_id": "Cloudy Inc", "engaged_id": "Meridian Assist SA",
+                                                      "service": "Reverse", "relationship_type": "processor", "status": "active"})
+    assert response.status_code == 400
+    assert "A third party cannot engage a group entity" in page_text(response)
+
+
+def test_lists_search_filter_sort_and_paginate(logged_in, writer, register):
+    def many():
+        for number in range(60):
+            services.create(ThirdParty, {"legal_name": f"Vendor {number:02d}", "country_code": "DE" if number % 2 else "IN",
+                                         "vetting_status": "rejected" if number == 7 else None})
+
+    writer(many)
+    client = logged_in(Role.AUDITOR)
+    first_page = page_text(client.get("/third-parties/?sort=name"))
+    assert "61 third parties" in first_page and "Page 1 of 2" in first_page
+    assert page_text(client.get("/third-parties/?q=vendor 0")).count("Vendor 0") == 10
+    rejected = page_text(client.get("/third-parties/?vetting=rejected"))
+    assert "1 third party" in rejected and "Vendor 07" in rejected
+    germany = page_text(client.get("/third-parties/?country=DE&sort=name&dir=desc"))
+    assert "30 third parties" in germany and germany.index("Vendor 59") < germany.index("Vendor 57")
+    assert client.get("/third-parties/?sort=drop+table&dir=sideways&country=ZZ&page=999").status_code == 200
+
+
+def test_a_third_party_page_shows_its_chain_routes_and_vetting(logged_in, writer, register):
+    sub = writer(lambda: services.create(ThirdParty, {"legal_name": "Backup GmbH", "country_code": "DE"}))
+    writer(lambda: services.create(Engagement, {"engager_id": register["vendor"].id, "engaged_id": sub.id, "service": "Backups",
+                                                "relationship_type": "sub_processor", "locations": ["DE"]}))
+    client = logged_in(Role.AUDITOR)
+    text = page_text(client.get(f"/third-parties/{register['vendor'].id}"))
+    assert "Meridian Assist SA" in text and "CRM hosting" in text  # up the chain
+    assert "Backup GmbH" in text and "Backups" in text  # down the chain
+    assert f"/routes/{register['route'].id}" in text
+    assert "ISO/IEC 27001 certificates" in text and "Data Privacy Framework" in text
+
+
+def test_unknown_ids_are_404(logged_in):
+    client = logged_in(Role.EDITOR)
+    assert client.get("/routes/424242").status_code == 404
+    assert client.get("/routes/424242/edit").status_code == 404
+
+
+def test_forms_without_csrf_are_refused_and_write_nothing(logged_in):
+    client = logged_in(Role.EDITOR)
+    response = client.post("/group-entities/new", data={"legal_name": "Forged SA", "country_code": "FR", "status": "active"})
+    assert response.status_code == 400
+    assert db.session.query(GroupEntity).count() == 0
+
+
+def test_route_defaults_follow_the_parties_and_their_engagement(logged_in, register):
+    client = logged_in(Role.EDITOR)
+    defaults = client.get(f"/lookup/route-defaults?exporter_id={register['hq'].id}&importer_id={register['vendor'].id}").get_json()
+    assert defaults["destination"] == "US" and defaults["regimes"] == ["EU"]
+    assert defaults["engagement_id"] == register["engagement"].id
+    assert (defaults["exporter_role"], defaults["importer_role"]) == ("controller", "processor")
+    suggestions = client.get("/lookup/parties?q=clou").get_json()
+    assert [s["id"] for s in suggestions] == [register["vendor"].id]
