@@ -68,3 +68,38 @@ def describe(statement: str) -> str:
     """A statement in two words: its verb and its first table ("SELECT parties")."""
     table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)", statement, re.IGNORECASE)
     return f"{statement.split()[0].upper()} {table.group(1) if table else ''}".strip()
+
+
+# Editing: the transfer-routes list, 50 rows of a filtered view, on the large register.
+ROUTES_LIST = "/routes/?regime=EU&status=active&sort=destination"
+ROUTES_LIST_LATENCY_TARGET_RATIO = 3.0
+ROUTES_LIST_QUERY_TARGET = 10
+
+
+@measure("routes list (50 rows, filtered) vs /healthz", f"<= {ROUTES_LIST_LATENCY_TARGET_RATIO:.0f}x (median)")
+def routes_list_latency(bench: Bench) -> Outcome:
+    bench.register()
+    _app, client = bench.logged_in(Role.EDITOR)
+    page, health, ratio = compare_latency(client, ROUTES_LIST, LATENCY_REQUESTS)
+    return Outcome(ratio, "x", ratio <= ROUTES_LIST_LATENCY_TARGET_RATIO, f"{page}\n{health}")
+
+
+# A trivial page through the same stack as the list (session, user, base template) but no data.
+TRIVIAL_PAGE = "/account/password"
+
+
+@measure("routes list (50 rows, filtered) vs a trivial logged-in page", f"<= {ROUTES_LIST_LATENCY_TARGET_RATIO:.0f}x (median)")
+def routes_list_latency_vs_page(bench: Bench) -> Outcome:
+    bench.register()
+    _app, client = bench.logged_in(Role.EDITOR)
+    page, trivial, ratio = compare_latency(client, ROUTES_LIST, LATENCY_REQUESTS, baseline=TRIVIAL_PAGE)
+    return Outcome(ratio, "x", ratio <= ROUTES_LIST_LATENCY_TARGET_RATIO, f"{page}\n{trivial}")
+
+
+@measure("routes list queries per request", f"<= {ROUTES_LIST_QUERY_TARGET}, the same at any size")
+def routes_list_queries(bench: Bench) -> Outcome:
+    bench.register()
+    _app, client = bench.logged_in(Role.EDITOR)
+    counter = queries_per_request(bench, client, ROUTES_LIST)
+    return Outcome(counter.count, "queries", counter.count <= ROUTES_LIST_QUERY_TARGET,
+                   ", ".join(describe(statement) for statement in counter.statements))

@@ -147,7 +147,7 @@ PAGES_BY_KIND: dict[PartyKind, RecordPages] = {}
 
 
 def party_url(party: Party) -> str:
-    return PAGES_BY_KIND[party.kind].url("view", record_id=party.id)
+    return PAGES_BY_KIND[party.kind].view_url(party.id)
 
 
 def party_view_context(party: Party) -> dict:

@@ -97,12 +97,13 @@ ENGAGEMENT_PAGES = RecordPages(
     columns=[
         Column("Engaged by", lambda e: link(e.engager.legal_name, party_url(e.engager)), Engager.name_key, "engager"),
         Column("Engages", lambda e: link(e.engaged.legal_name, party_url(e.engaged)), Engaged.name_key, "engaged"),
-        Column("Service", lambda e: link(e.service, ENGAGEMENT_PAGES.url("view", record_id=e.id)), Engagement.service, "service"),
+        Column("Service", lambda e: link(e.service, ENGAGEMENT_PAGES.view_url(e.id)), Engagement.service, "service"),
         Column("Relationship", lambda e: e.relationship_type.label, Engagement.relationship_type, "relationship"),
         Column("Locations", lambda e: ", ".join(location.country_code for location in e.locations)),
         Column("Status", lambda e: badge(e.status), Engagement.status, "status"),
     ],
-    base_query=lambda: select(Engagement).join(Engager, Engagement.engager_id == Engager.id).join(Engaged, Engagement.engaged_id == Engaged.id),
+    joins=lambda query: query.join(Engager, Engagement.engager_id == Engager.id).join(Engaged, Engagement.engaged_id == Engaged.id),
+    join_sorts=frozenset({"engager", "engaged"}),
     list_options=[selectinload(Engagement.engager), selectinload(Engagement.engaged), selectinload(Engagement.locations)],
     search=[Engagement.service, Engager.legal_name, Engaged.legal_name],
     filters=[
@@ -398,7 +399,7 @@ ROUTE_PAGES = RecordPages(
         ("Lifecycle", ["status", "starts_on", "ends_on", "notes"]),
     ],
     columns=[
-        Column("#", lambda r: link(r.id, ROUTE_PAGES.url("view", record_id=r.id)), TransferRoute.id, "id"),
+        Column("#", lambda r: link(r.id, ROUTE_PAGES.view_url(r.id)), TransferRoute.id, "id"),
         Column("Exporter", lambda r: link(r.exporter.legal_name, party_url(r.exporter)), Exporter.name_key, "exporter"),
         Column("Importer", lambda r: link(r.importer.legal_name, party_url(r.importer)), Importer.name_key, "importer"),
         Column("Destination", lambda r: route_destination(r), TransferRoute.destination_country, "destination"),
@@ -407,7 +408,8 @@ ROUTE_PAGES = RecordPages(
         Column("Purpose", lambda r: r.purpose or "", TransferRoute.purpose, "purpose"),
         Column("Status", lambda r: badge(r.status), TransferRoute.status, "status"),
     ],
-    base_query=lambda: select(TransferRoute).join(Exporter, TransferRoute.exporter_id == Exporter.id).join(Importer, TransferRoute.importer_id == Importer.id),
+    joins=lambda query: query.join(Exporter, TransferRoute.exporter_id == Exporter.id).join(Importer, TransferRoute.importer_id == Importer.id),
+    join_sorts=frozenset({"exporter", "importer"}),
     list_options=[joinedload(TransferRoute.exporter), joinedload(TransferRoute.importer), joinedload(TransferRoute.destination_organisation)],
     search=[Exporter.legal_name, Importer.legal_name, TransferRoute.purpose],
     filters=[
