@@ -24,7 +24,6 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
-	@$(BIN)/flask demo-logins
 	@echo "The register is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 

@@ -48,7 +48,8 @@ def seed_demo_command(if_empty: bool) -> None:
     from .seed import load_demo
 
     if if_empty and db.session.scalar(select(func.count()).select_from(Party)):
-        click.echo("The register is not empty: demo data not loaded.")
+        click.echo("The register already holds records: demo data not loaded again.")
+        _print_demo_logins()
         return
     logins = load_demo()
     path = current_app.config["DEMO_LOGINS_FILE"]
@@ -63,6 +64,10 @@ def seed_demo_command(if_empty: bool) -> None:
 @click.command("demo-logins")
 def demo_logins_command() -> None:
     """Print the demo logins if this database was seeded with the demo register."""
+    _print_demo_logins()
+
+
+def _print_demo_logins() -> None:
     path = current_app.config["DEMO_LOGINS_FILE"]
     try:
         with open(path, encoding="utf-8") as handle:

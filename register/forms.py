@@ -53,8 +53,8 @@ def show_domain_errors(form: FlaskForm, error: DomainError) -> None:
     """Put a service's field errors on the form's fields (the rest on the form itself)."""
     for field_name, messages in error.errors.items():
         field = form._fields.get(field_name) if field_name else None
-        if field is not None:
+        if field is not None and field.type not in ("HiddenField", "CSRFTokenField"):
             field.errors = [*field.errors, *messages] if isinstance(field.errors, list) else list(messages)
         else:
-            label = f"{field_name.replace('_', ' ').capitalize()}: " if field_name else ""
+            label = f"{field_name.replace('_', ' ').capitalize()}: " if field_name and field is None else ""
             form.form_errors.extend(label + message for message in messages)

@@ -2,7 +2,7 @@
 
 import uuid
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, SelectField, StringField
@@ -79,6 +79,8 @@ def create():
 def edit(user_id: int):
     user = db.get_or_404(User, user_id)
     form = UserForm(obj=user)
+    if request.method == "POST":
+        form.version.data = request.form.get("version")  # as submitted, never the current one
     if form.validate_on_submit():
         if user.id == current_user.id and (Role(form.role.data) != Role.ADMIN or not form.is_active.data):
             form.role.errors.append("You cannot remove your own admin role or deactivate yourself.")

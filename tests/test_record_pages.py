@@ -260,3 +260,49 @@ def test_route_defaults_follow_the_parties_and_their_engagement(logged_in, regis
     assert (defaults["exporter_role"], defaults["importer_role"]) == ("controller", "processor")
     suggestions = client.get("/lookup/parties?q=clou").get_json()
     assert [s["id"] for s in suggestions] == [register["vendor"].id]
+
+
+ACTIONS = [("GET", "index"), ("GET", "view"), ("GET", "new"), ("POST", "new"), ("GET", "edit"), ("POST", "edit"),
+           ("GET", "retire"), ("POST", "retire")]
+READ_ACTIONS = {"index", "view"}
+
+
+@pytest.mark.parametrize("role", ["anonymous", Role.AUDITOR, Role.EDITOR, Role.ADMIN], ids=str)
+@pytest.mark.parametrize("pages", ALL_PAGES, ids=lambda p: p.name)
+def test_role_matrix_over_every_record_page_and_action(client, logged_in, register, pages, role):
+    """Anonymous: login; auditors read only; editors and admins may write. Nothing is written by a refused request."""
+    if role != "anonymous":
+        logged_in(role)
+    record = db.session.scalar(db.select(pages.model).limit(1))
+    before = db.session.query(AuditEvent).count()
+    for method, action in ACTIONS:
+        if action in ("view", "edit", "retire") and record is None:
+            continue
+        if action == "retire" and not pages.can_retire:
+            continue
+        kwargs = {"record_id": record.id} if action in ("view", "edit", "retire") else {}
+        path = url(pages, action, **kwargs)
+        if method == "GET":
+            response = client.get(path)
+        else:
+            token = csrf_token(client, "/login" if role == "anonymous" else "/account/password")
+            response = client.post(path, data={"csrf_token": token})
+        where = f"{method} {path} as {role}"
+        if role == "anonymous":
+            assert response.status_code == 302 and "/login" in response.headers["Location"], where
+        elif role == Role.AUDITOR and action not in READ_ACTIONS:
+            assert response.status_code == 403, where
+        else:
+            assert response.status_code in (200, 400), where  # an empty POST is a form error, never a 500
+    if role in ("anonymous", Role.AUDITOR):
+        assert db.session.query(AuditEvent).count() == before
+
+
+def test_an_edit_without_the_version_it_was_built_on_is_refused(logged_in, register):
+    client = logged_in(Role.EDITOR)
+    vendor = register["vendor"]
+    response = post_form(client, f"/third-parties/{vendor.id}/edit", {"legal_name": "Cloudy Inc", "country_code": "US", "status": "active"})
+    assert response.status_code == 400
+    assert "The version this change is based on is required." in page_text(response)
+    db.session.expire_all()
+    assert db.session.get(ThirdParty, vendor.id).version == 1

@@ -16,7 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from wtforms import DateField
 from wtforms.validators import Optional as OptionalValue
 
-from .. import services
+from .. import countries, services
 from ..audit import Actor
 from ..auth import editor_required
 from ..extensions import db
@@ -211,6 +211,9 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
             pages.prepare_form(form, record)
         changed_meanwhile: list[AuditEvent] = []
         status = 200
+        if request.method == "POST":
+            # The version the user's form was built on: never the record's current one.
+            form.version.data = request.form.get("version")
         if form.validate_on_submit():
             try:
                 with services.write_unit(web_actor()):
@@ -304,6 +307,7 @@ def status_filter(model: type) -> Filter:
 # --- showing a record -------------------------------------------------------------------------
 
 PAGES_BY_MODEL: dict[type, RecordPages] = {}
+COUNTRY_FIELDS = frozenset({"country_code", "destination_country"})
 _MISSING = object()
 
 
@@ -356,6 +360,8 @@ def details(pages: RecordPages, record: Any) -> list[tuple[str, list[tuple[str, 
             value = getattr(record, attribute, _MISSING)
             if value is _MISSING or isinstance(value, list):
                 continue
+            if name in COUNTRY_FIELDS and value:
+                value = f"{countries.country_name(value)} ({value})"
             rows.append((labels.get(name, name), shown(value)))
         if rows:
             groups.append((legend, rows))
