@@ -99,7 +99,7 @@ def link(text: Any, href: str) -> Markup:
 def badge(value: Any, css: str = "") -> Markup:
     label = getattr(value, "label", value)
     css = css or getattr(value, "value", str(value))
-    return Markup('<span class="badge badge-{}">{}</span>').format(css, label)
+    return Markup(f'<span class="badge badge-{escape(css)}">{escape(label)}</span>')
 
 
 def web_actor() -> Actor:
@@ -135,28 +135,32 @@ def list_query(pages: RecordPages, args: dict) -> tuple[Select, dict]:
     return query, state
 
 
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 
 
 class CappedPagination:
-    """One page of a list, with a count that stops at COUNT_CAP ("10,000+").
+    """One page of a list, with a count that looks only COUNT_CAP rows past the page ("1,000+").
 
-    An exact count of a filtered 100,000-route register costs more than the page itself; past a
-    few thousand rows nobody pages through anyway, they filter. So the cost stays flat in the size.
+    An exact count of a filtered 100,000-route register costs more than the page itself and grows with
+    the register; nobody pages through thousands of routes, they filter. Deeper pages still work: the
+    count then looks COUNT_CAP rows past them.
     """
 
     def __init__(self, query: Select, page: int, per_page: int = PER_PAGE):
-        ids = query.with_only_columns(query.column_descriptions[0]["entity"].id, maintain_column_froms=True)
-        capped = select(func.count()).select_from(ids.order_by(None).limit(COUNT_CAP + 1).subquery())
-        self.total = db.session.scalar(capped)
-        self.is_capped = self.total > COUNT_CAP
-        self.total = min(self.total, COUNT_CAP)
         self.per_page = per_page
-        self.pages = max(1, -(-self.total // per_page))
-        self.page = min(max(page, 1), self.pages)
+        self.page = max(page, 1)
         offset = (self.page - 1) * per_page
+        ids = query.with_only_columns(query.column_descriptions[0]["entity"].id, maintain_column_froms=True)
+        horizon = offset + COUNT_CAP
+        counted = db.session.scalar(select(func.count()).select_from(ids.order_by(None).limit(horizon + 1).subquery()))
+        self.is_capped = counted > horizon
+        self.total = min(counted, horizon)
+        self.pages = max(1, -(-self.total // per_page))
+        if self.page > self.pages:  # past the end: show the last page
+            self.page = self.pages
+            offset = (self.page - 1) * per_page
         self.items = db.session.scalars(query.limit(per_page).offset(offset)).unique().all()
-        self.has_prev, self.has_next = self.page > 1, self.page < self.pages
+        self.has_prev, self.has_next = self.page > 1, self.page < self.pages or self.is_capped
         self.prev_num, self.next_num = self.page - 1, self.page + 1
 
 
@@ -168,7 +172,8 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
         query, state = list_query(pages, request.args)
         page_number = request.args.get("page", 1, type=int)
         pagination = CappedPagination(query.options(*pages.list_options), page_number)
-        return render_template("records/list.html", pages=pages, pagination=pagination, state=state,
+        rows = [[column.cell(record) for column in pages.columns] for record in pagination.items]
+        return render_template("records/list.html", pages=pages, pagination=pagination, state=state, rows=rows,
                                filters=[(f, f.choices()) for f in pages.filters])
 
     @login_required
