@@ -306,3 +306,22 @@ def test_an_edit_without_the_version_it_was_built_on_is_refused(logged_in, regis
     assert "The version this change is based on is required." in page_text(response)
     db.session.expire_all()
     assert db.session.get(ThirdParty, vendor.id).version == 1
+
+
+def test_each_page_write_adds_exactly_one_audit_event(logged_in, register):
+    client = logged_in(Role.EDITOR)
+
+    def events() -> int:
+        return db.session.query(AuditEvent).count()
+
+    start = events()
+    post_form(client, "/group-entities/new", {"legal_name": "Meridian GmbH", "country_code": "DE", "status": "active"})
+    assert events() == start + 1
+    entity = db.session.scalar(db.select(GroupEntity).where(GroupEntity.legal_name == "Meridian GmbH"))
+    post_form(client, f"/group-entities/{entity.id}/edit", {"legal_name": "Meridian GmbH", "country_code": "DE",
+                                                            "status": "active", "registration_number": "HRB 1", "version": "1"})
+    assert events() == start + 2
+    post_form(client, f"/group-entities/{entity.id}/retire", {"version": "2"})
+    assert events() == start + 3
+    kinds = [e.action.value for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id)).all()[-3:]]
+    assert kinds == ["create", "update", "retire"]
