@@ -325,3 +325,30 @@ def test_each_page_write_adds_exactly_one_audit_event(logged_in, register):
     assert events() == start + 3
     kinds = [e.action.value for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id)).all()[-3:]]
     assert kinds == ["create", "update", "retire"]
+
+
+def test_routes_filter_by_importer_role_and_vetting(logged_in, writer, register):
+    rejected = writer(lambda: services.create(ThirdParty, {"legal_name": "Shady Ltd", "country_code": "IN", "vetting_status": "rejected"}))
+    writer(lambda: services.create(TransferRoute, {"exporter_id": register["hq"].id, "importer_id": rejected.id, "destination_country": "IN",
+                                                   "carries_eu_data": True, "exporter_role": "controller", "importer_role": "controller",
+                                                   "purpose": "Claims review"}))
+    client = logged_in(Role.AUDITOR)
+    by_vetting = page_text(client.get("/routes/?vetting=rejected"))
+    assert "1 transfer route" in by_vetting and "Shady Ltd" in by_vetting
+    by_role = page_text(client.get("/routes/?role=processor"))
+    assert "1 transfer route" in by_role and "Cloudy Inc" in by_role and "Shady Ltd" not in by_role
+
+
+def test_an_unexpected_error_shows_the_500_page_and_saves_nothing(app, logged_in):
+    def broken():
+        services.session().add(GroupEntity(legal_name="Half-written", country_code="FR"))
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/test-broken", "test_broken", broken)
+    client = logged_in(Role.EDITOR)
+    response = client.get("/test-broken")
+    assert response.status_code == 500 and "Something went wrong" in page_text(response)
+    assert "boom" not in page_text(response)
+    api_style = client.get("/test-broken", headers={"Accept": "application/json"})
+    assert api_style.status_code == 500 and api_style.get_json()["error"]["status"] == 500
+    assert db.session.query(GroupEntity).count() == 0  # the half-written row was rolled back

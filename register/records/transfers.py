@@ -40,6 +40,7 @@ from ..models import (
     TransferImpactAssessment,
     TransferInstrument,
     TransferRoute,
+    VettingStatus,
     route_instruments,
 )
 from .crud import Column, Filter, RecordPages, badge, link, status_filter
@@ -415,6 +416,11 @@ ROUTE_PAGES = RecordPages(
     filters=[
         country_filter(TransferRoute.destination_country),
         Filter("regime", "Regime", lambda: [(r.value, r.label) for r in Regime], _regime_filter),
+        Filter("role", "Importer's role", lambda: [(r.value, r.label) for r in PartyRole],
+               lambda query, value: query.where(TransferRoute.importer_role == PartyRole(value))),
+        Filter("vetting", "Importer's vetting", lambda: [(v.value, v.label) for v in VettingStatus] + [("none", "Not vetted")],
+               lambda query, value: query.where(TransferRoute.importer_id.in_(
+                   select(Party.id).where(Party.vetting_status.is_(None) if value == "none" else Party.vetting_status == VettingStatus(value))))),
         status_filter(TransferRoute),
     ],
     default_sort="id", prepare_form=_instrument_choices, to_values=_route_to_values, to_form=_route_to_form,
