@@ -41,9 +41,10 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
 
-    from . import auth, cli, home, records, users
+    from . import auth, cli, coverage, home, records, users
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(coverage.bp)
     app.register_blueprint(records.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(users.bp)

@@ -73,6 +73,8 @@ def record_event(session: Session, record: Any, action: AuditAction, changes: di
     )
     session.add(audit_event)
     mark_audited(session, record)
+    # What the unit wrote: its routes' stored verdicts are brought up to date before it commits.
+    session.info.setdefault("touched", set()).add((audit_event.record_type, record.id))
     return audit_event
 
 
@@ -108,3 +110,4 @@ def _refuse_unaudited_writes(session: Session, _context, _instances) -> None:
 def _forget_audited(session: Session, transaction) -> None:
     if transaction.parent is None:  # the outermost transaction, not a savepoint
         session.info.pop("audited", None)
+        session.info.pop("touched", None)

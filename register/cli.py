@@ -17,6 +17,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(demo_logins_command)
+    app.cli.add_command(check_command)
+    app.cli.add_command(assess_command)
 
 
 @click.command("create-user")
@@ -80,3 +82,43 @@ def _print_demo_logins() -> None:
         click.echo("Demo logins:")
         for line in shown:
             click.echo(f"  {line}")
+
+
+@click.command("assess")
+def assess_command() -> None:
+    """Recompute today's stored verdict of every route (run daily from cron)."""
+    from .assessments import refresh_all
+
+    run = refresh_all(db.session())
+    db.session.commit()
+    click.echo(f"Assessed {run.route_count:,} routes on {run.assessed_on} in {run.seconds} s.")
+
+
+@click.command("check")
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Assess on this date (default today).")
+def check_command(on) -> None:
+    """Print gaps and attention items; exit 1 when any live route has a gap (for cron or CI)."""
+    from datetime import date
+
+    from .assessments import assess
+    from .models import Lifecycle, TransferRoute
+
+    day = on.date() if on else date.today()
+    live = {route.id: route for route in db.session.scalars(select(TransferRoute).where(TransferRoute.status != Lifecycle.RETIRED))}
+    results = assess(db.session(), day, list(live))
+    counts: dict[str, int] = {}
+    for route_id in sorted(results):
+        assessment = results[route_id]
+        counts[assessment.status] = counts.get(assessment.status, 0) + 1
+        if assessment.status not in ("gap", "attention"):
+            continue
+        route = live[route_id]
+        click.echo(f"{assessment.status.upper():9} route #{route_id} {route.exporter.legal_name} -> {route.importer.legal_name} ({route.destination_code})")
+        for regime in assessment.regimes:
+            for reason in regime.reasons:
+                if reason.severity in ("gap", "attention"):
+                    click.echo(f"          {regime.regime}: {reason.text} [{reason.reference}]")
+    summary = ", ".join(f"{status} {count}" for status, count in sorted(counts.items()))
+    click.echo(f"Assessed {len(results)} live routes on {day}: {summary or 'none'}.")
+    if counts.get("gap"):
+        raise SystemExit(1)

@@ -674,6 +674,8 @@ class TransferRoute(RegisterRecord, db.Model):
     assessments: Mapped[list["TransferImpactAssessment"]] = relationship(
         back_populates="route", order_by="TransferImpactAssessment.assessed_on.desc()"
     )
+    # Today's stored verdict (register/assessments.py keeps it up to date).
+    verdict: Mapped[Optional["RouteVerdict"]] = relationship(viewonly=True, uselist=False)
 
     __table_args__ = (
         CheckConstraint("exporter_id <> importer_id", name="not_self"),
@@ -776,3 +778,54 @@ OWNED_MODELS: dict[type, str] = {
     BcrMembership: "approval",
     InstrumentParty: "instrument",
 }
+
+
+# --- stored assessments (derived from the register and countries.yaml; not audited) -----------
+
+
+class RouteVerdict(db.Model):
+    """Today's assessment of a route, kept so that lists and the dashboard filter quickly.
+
+    Derived data: recomputed on every write that can change it, daily, and when countries.yaml
+    changes (register/assessments.py). What-if dates are computed on the fly, never stored.
+    """
+
+    __tablename__ = "route_verdicts"
+
+    route_id: Mapped[int] = mapped_column(ForeignKey("transfer_routes.id", ondelete="CASCADE"), primary_key=True)
+    assessed_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    # Sorted, comma-separated mechanisms over the route's regimes (e.g. "adequacy,scc").
+    mechanisms: Mapped[str] = mapped_column(String(200), default="")
+    breaks_notice_promise: Mapped[bool] = mapped_column(Boolean, default=False)
+    importer_vetting: Mapped[Optional[str]] = mapped_column(String(30), index=True)
+    # The full assessment as the rules returned it (per regime: mechanism, status, reference, reasons, TIA).
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    regimes: Mapped[list["RouteRegimeVerdict"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class RouteRegimeVerdict(db.Model):
+    """One regime's verdict on a route: for filtering by regime and mechanism."""
+
+    __tablename__ = "route_regime_verdicts"
+
+    route_id: Mapped[int] = mapped_column(ForeignKey("route_verdicts.route_id", ondelete="CASCADE"), primary_key=True)
+    regime: Mapped[str] = mapped_column(String(2), primary_key=True)
+    mechanism: Mapped[str] = mapped_column(String(30), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    # The countries.yaml adequacy instrument relied on, if any: "which routes depend on this decision".
+    adequacy_id: Mapped[Optional[str]] = mapped_column(String(60), index=True)
+
+
+class AssessmentRun(db.Model):
+    """When the stored verdicts were last computed for the whole register, and under which law file."""
+
+    __tablename__ = "assessment_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessed_on: Mapped[date] = mapped_column(Date)
+    law_digest: Mapped[str] = mapped_column(String(64))
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    route_count: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(db.Float, default=0.0)

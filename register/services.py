@@ -78,11 +78,12 @@ def session() -> Session:
 
 
 @contextmanager
-def write_unit(actor: Actor) -> Iterator[Session]:
+def write_unit(actor: Actor, *, dry_run: bool = False) -> Iterator[Session]:
     """One audited, atomic write: commits at the end, rolls back on any error.
 
     On SQLite the transaction starts with BEGIN IMMEDIATE, so records read inside the unit cannot be
-    changed by another writer before this one commits (no silent read-then-write race).
+    changed by another writer before this one commits (no silent read-then-write race). A dry run
+    does everything (checks, writes, audit) and then rolls back: previews and import dry runs.
     """
     sess = session()
     if sess.in_transaction():
@@ -97,6 +98,14 @@ def write_unit(actor: Actor) -> Iterator[Session]:
     sess.info["actor"] = actor
     try:
         yield sess
+        if dry_run:
+            sess.rollback()
+            return
+        touched = sess.info.pop("touched", None)
+        if touched:
+            from .assessments import refresh_touched  # the rules' verdicts, kept in step in this transaction
+
+            refresh_touched(sess, touched)
         sess.commit()
     except StaleDataError as error:
         sess.rollback()

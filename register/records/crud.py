@@ -76,6 +76,8 @@ class RecordPages:
     # Extra values a new record gets from the page (e.g. a party's kind through its model).
     create_model: Callable[[RecordForm], type] | None = None
     can_retire: bool = True
+    # Whether the form offers "Preview coverage" (the change checked and assessed, then not saved).
+    can_preview: bool = False
 
     def query(self) -> Select:
         return self.base_query() if self.base_query else select(self.model)
@@ -191,22 +193,27 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
         form = pages.form()
         if pages.prepare_form:
             pages.prepare_form(form, None)
+        preview = None
         if form.validate_on_submit():
             try:
-                with services.write_unit(web_actor()):
-                    model = pages.create_model(form) if pages.create_model else pages.model
-                    record = services.create(model, _values(pages, form))
+                if pages.can_preview and "preview" in request.form:
+                    preview = _preview(pages, form, None)
+                else:
+                    with services.write_unit(web_actor()):
+                        model = pages.create_model(form) if pages.create_model else pages.model
+                        record = services.create(model, _values(pages, form))
             except services.DomainError as error:
                 show_domain_errors(form, error)
             else:
-                flash(f"Created {record.label}.", "success")
-                return redirect(pages.url("view", record_id=record.id))
+                if preview is None:
+                    flash(f"Created {record.label}.", "success")
+                    return redirect(pages.url("view", record_id=record.id))
         elif request.method == "GET":
             form.process(data=_prefill(request.args, form))
             if pages.prepare_form:
                 pages.prepare_form(form, None)
         status = 400 if form.errors or form.form_errors else 200
-        return render_template(pages.form_template, pages=pages, form=form, record=None), status
+        return render_template(pages.form_template, pages=pages, form=form, record=None, preview=preview), status
 
     @editor_required
     def edit(record_id: int):
@@ -219,11 +226,15 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
         if request.method == "POST":
             # The version the user's form was built on: never the record's current one.
             form.version.data = request.form.get("version")
+        preview = None
         if form.validate_on_submit():
             try:
-                with services.write_unit(web_actor()):
-                    record = db.get_or_404(pages.model, record_id)
-                    services.update(record, _values(pages, form), expected_version=form.version.data)
+                if pages.can_preview and "preview" in request.form:
+                    preview = _preview(pages, form, record_id)
+                else:
+                    with services.write_unit(web_actor()):
+                        record = db.get_or_404(pages.model, record_id)
+                        services.update(record, _values(pages, form), expected_version=form.version.data)
             except services.DomainError as error:
                 show_domain_errors(form, error)
             except services.ConflictError:
@@ -232,14 +243,15 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
                 form.version.data = record.version  # saving again merges onto the current version
                 status = 409
             else:
-                flash(f"Saved {record.label}.", "success")
-                return redirect(pages.url("view", record_id=record.id))
+                if preview is None:
+                    flash(f"Saved {record.label}.", "success")
+                    return redirect(pages.url("view", record_id=record.id))
         elif request.method == "GET":
             form.version.data = record.version
         if status == 200 and (form.errors or form.form_errors):
             status = 400
         return render_template(pages.form_template, pages=pages, form=form, record=record,
-                               changed_meanwhile=changed_meanwhile), status
+                               changed_meanwhile=changed_meanwhile, preview=preview), status
 
     @editor_required
     def retire(record_id: int):
@@ -272,6 +284,22 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
     bp.add_url_rule(f"{prefix}/new", f"{pages.name}_new", new, methods=["GET", "POST"])
     bp.add_url_rule(f"{prefix}/<int:record_id>/edit", f"{pages.name}_edit", edit, methods=["GET", "POST"])
     bp.add_url_rule(f"{prefix}/<int:record_id>/retire", f"{pages.name}_retire", retire, methods=["GET", "POST"])
+
+
+def _preview(pages: RecordPages, form: RecordForm, record_id: Optional[int]) -> dict:
+    """The verdict the record would get today: written, assessed, then rolled back."""
+    from datetime import date
+
+    from .. import assessments
+
+    with services.write_unit(web_actor(), dry_run=True) as sess:
+        if record_id is None:
+            record = services.create(pages.model, _values(pages, form))
+        else:
+            record = db.get_or_404(pages.model, record_id)
+            services.update(record, _values(pages, form), expected_version=form.version.data)
+        today = date.today()
+        return {"on": today, "verdict": assessments.plain(assessments.assess(sess, today, [record.id])[record.id])}
 
 
 def _values(pages: RecordPages, form: RecordForm) -> dict:

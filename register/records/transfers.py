@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from wtforms.validators import Optional as OptionalValue
 
-from .. import countries, services
+from .. import countries, rules, services
 from ..extensions import db
 from ..forms import OptionalSelectField, RecordForm, enum_choices, values_choices
 from ..models import (
@@ -40,6 +40,8 @@ from ..models import (
     TransferImpactAssessment,
     TransferInstrument,
     TransferRoute,
+    RouteRegimeVerdict,
+    RouteVerdict,
     VettingStatus,
     route_instruments,
 )
@@ -383,9 +385,25 @@ def _regime_filter(query, value):
 
 
 def _route_view(route: TransferRoute) -> dict:
+    """The route's verdict: today's stored one, or any date's computed on the fly (?on=YYYY-MM-DD)."""
+    from datetime import date
+
+    from flask import request
+
+    from .. import assessments
+
     onward = db.session.scalars(select(TransferRoute).where(TransferRoute.source_route_id == route.id)
                                 .options(selectinload(TransferRoute.importer)).limit(50)).all()
-    return {"onward_routes": onward}
+    today = date.today()
+    try:
+        on = date.fromisoformat(request.args["on"]) if request.args.get("on") else today
+    except ValueError:
+        on = today
+    if on == today and route.verdict is not None and route.verdict.assessed_on == today:
+        verdict = route.verdict.details
+    else:
+        verdict = assessments.plain(assessments.assess(db.session(), on, [route.id])[route.id])
+    return {"onward_routes": onward, "verdict": verdict, "verdict_on": on, "today": today}
 
 
 ROUTE_PAGES = RecordPages(
@@ -407,15 +425,25 @@ ROUTE_PAGES = RecordPages(
         Column("Regimes", lambda r: " ".join(regime.value for regime in r.regimes) or "none"),
         Column("Roles", lambda r: f"{r.exporter_role.value} \u2192 {r.importer_role.value}"),
         Column("Purpose", lambda r: r.purpose or "", TransferRoute.purpose, "purpose"),
+        Column("Coverage", lambda r: badge(r.verdict.status, r.verdict.status) if r.verdict else "not assessed", RouteVerdict.status, "coverage"),
+        Column("Mechanism", lambda r: r.verdict.mechanisms.replace(",", ", ") if r.verdict else ""),
         Column("Status", lambda r: badge(r.status), TransferRoute.status, "status"),
     ],
     joins=lambda query: query.join(Exporter, TransferRoute.exporter_id == Exporter.id).join(Importer, TransferRoute.importer_id == Importer.id),
     join_sorts=frozenset({"exporter", "importer"}),
-    list_options=[joinedload(TransferRoute.exporter), joinedload(TransferRoute.importer), joinedload(TransferRoute.destination_organisation)],
+    base_query=lambda: select(TransferRoute).outerjoin(RouteVerdict, RouteVerdict.route_id == TransferRoute.id),
+    list_options=[joinedload(TransferRoute.exporter), joinedload(TransferRoute.importer), joinedload(TransferRoute.destination_organisation),
+                  selectinload(TransferRoute.verdict).load_only(RouteVerdict.status, RouteVerdict.mechanisms, RouteVerdict.importer_vetting)],
     search=[Exporter.legal_name, Importer.legal_name, TransferRoute.purpose],
     filters=[
         country_filter(TransferRoute.destination_country),
+        Filter("coverage", "Coverage", lambda: [(s, s.replace("_", " ").capitalize()) for s in rules.STATUSES],
+               lambda query, value: query.where(RouteVerdict.status == value)),
+        Filter("mechanism", "Mechanism", lambda: [(m, m.replace("_", " ")) for m in rules.MECHANISMS],
+               lambda query, value: query.where(TransferRoute.id.in_(select(RouteRegimeVerdict.route_id).where(RouteRegimeVerdict.mechanism == value)))),
         Filter("regime", "Regime", lambda: [(r.value, r.label) for r in Regime], _regime_filter),
+        Filter("vetting_state", "Importer's ISO 27001", lambda: [(v, v.replace("_", " ")) for v in rules.VETTING_STATES],
+               lambda query, value: query.where(RouteVerdict.importer_vetting == value)),
         Filter("role", "Importer's role", lambda: [(r.value, r.label) for r in PartyRole],
                lambda query, value: query.where(TransferRoute.importer_role == PartyRole(value))),
         Filter("vetting", "Importer's vetting", lambda: [(v.value, v.label) for v in VettingStatus] + [("none", "Not vetted")],
@@ -423,7 +451,7 @@ ROUTE_PAGES = RecordPages(
                    select(Party.id).where(Party.vetting_status.is_(None) if value == "none" else Party.vetting_status == VettingStatus(value))))),
         status_filter(TransferRoute),
     ],
-    default_sort="id", prepare_form=_instrument_choices, to_values=_route_to_values, to_form=_route_to_form,
+    default_sort="id", prepare_form=_instrument_choices, to_values=_route_to_values, to_form=_route_to_form, can_preview=True,
     view_template="records/route_view.html", view_context=_route_view,
 )
 

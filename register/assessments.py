@@ -1,0 +1,354 @@
+"""Routes assessed by the rules: facts read in bulk, verdicts stored for today, what-ifs on the fly.
+
+The rules (register/rules.py) decide; this module only feeds them the register's facts and keeps
+today's answers in `route_verdicts` so that lists and the dashboard can filter 100,000 routes.
+Stored verdicts are recomputed for the routes a write can change (in the write's own transaction),
+for the whole register once a day, and whenever data/countries.yaml changes.
+"""
+
+import dataclasses
+import hashlib
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import date
+from enum import Enum
+from typing import Any, Optional
+
+from sqlalchemy import delete, insert, or_, select
+from sqlalchemy.orm import Session
+
+from . import countries, rules
+from .extensions import db
+from .models import (
+    AssessmentRun,
+    BcrApproval,
+    BcrMembership,
+    Certificate,
+    DpfCertification,
+    EngagementLocation,
+    Lifecycle,
+    Party,
+    RouteRegimeVerdict,
+    RouteVerdict,
+    ScopeFact,
+    TransferImpactAssessment,
+    TransferInstrument,
+    TransferRoute,
+    route_instruments,
+)
+
+CHUNK = 500
+
+
+def _value(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
+def _rows(sess: Session, query, column, ids: Optional[list[int]]) -> Iterator:
+    """Rows of `query`, all of them or those whose `column` is in `ids` (in chunks)."""
+    if ids is None:
+        yield from sess.execute(query)
+        return
+    for chunk in _chunks(ids):
+        yield from sess.execute(query.where(column.in_(chunk)))
+
+
+# --- facts ------------------------------------------------------------------------------------
+
+
+def load_facts(sess: Session, route_ids: Optional[Iterable[int]] = None) -> list[rules.RouteFacts]:
+    """The rules' view of routes (all of them when `route_ids` is None), in a handful of queries."""
+    wanted = None if route_ids is None else sorted(set(route_ids))
+    if wanted == []:
+        return []
+    route_table = TransferRoute.__table__
+    routes = list(_rows(sess, select(route_table), route_table.c.id, wanted))
+    party_ids = sorted({row.exporter_id for row in routes} | {row.importer_id for row in routes}
+                       | {row.destination_organisation_id for row in routes if row.destination_organisation_id})
+    everything = route_ids is None
+    parties = _load_parties(sess, None if everything else party_ids)
+    instruments_by_route = _load_instruments(sess, None if everything else wanted)
+    tias_by_route: dict[int, list] = defaultdict(list)
+    tia_table = TransferImpactAssessment.__table__
+    for row in _rows(sess, select(tia_table), tia_table.c.route_id, None if everything else wanted):
+        tias_by_route[row.route_id].append(rules.TiaFacts(
+            id=row.id, regime=_value(row.regime), assessed_on=row.assessed_on, outcome=_value(row.outcome), next_review_on=row.next_review_on))
+    uncovered = _uncovered_locations(sess, sorted({row.engagement_id for row in routes if row.engagement_id}), everything)
+    organisations = {party.id: party.organisation_code for party in parties.values()}
+    facts = []
+    for row in routes:
+        regimes = frozenset(code for code, carried in (("EU", row.carries_eu_data), ("UK", row.carries_uk_data),
+                                                       ("CH", row.carries_ch_data)) if carried)
+        facts.append(rules.RouteFacts(
+            id=row.id,
+            exporter=parties[row.exporter_id],
+            importer=parties[row.importer_id],
+            destination_country=row.destination_country,
+            destination_organisation=organisations.get(row.destination_organisation_id) if row.destination_organisation_id else None,
+            regimes=regimes,
+            is_onward=row.source_route_id is not None,
+            exporter_role=_value(row.exporter_role),
+            importer_role=_value(row.importer_role),
+            has_hr_data=row.has_hr_data,
+            has_special_category_data=row.has_special_category_data,
+            special_category_basis=_value(row.special_category_basis),
+            consent_mechanism=row.consent_mechanism,
+            instruments=tuple(instruments_by_route.get(row.id, ())),
+            tias=tuple(tias_by_route.get(row.id, ())),
+            status=_value(row.status),
+            starts_on=row.starts_on,
+            ends_on=row.ends_on,
+            uncovered_locations=uncovered.get(row.engagement_id, frozenset()),
+        ))
+    return facts
+
+
+def _load_parties(sess: Session, party_ids: Optional[list[int]]) -> dict[int, rules.PartyFacts]:
+    party_table = Party.__table__
+    memberships: dict[int, list] = defaultdict(list)
+    membership_query = select(BcrMembership.__table__, BcrApproval.__table__.c.regime, BcrApproval.__table__.c.bcr_type,
+                              BcrApproval.__table__.c.approved_on, BcrApproval.__table__.c.withdrawn_on).join(
+        BcrApproval.__table__, BcrApproval.__table__.c.id == BcrMembership.__table__.c.approval_id)
+    for row in _rows(sess, membership_query, BcrMembership.__table__.c.group_entity_id, party_ids):
+        memberships[row.group_entity_id].append(rules.BcrMembershipFacts(
+            approval_id=row.approval_id, regime=_value(row.regime), bcr_type=_value(row.bcr_type), approved_on=row.approved_on,
+            withdrawn_on=row.withdrawn_on, bound_from=row.bound_from, bound_to=row.bound_to))
+    dpf: dict[int, list] = defaultdict(list)
+    dpf_table = DpfCertification.__table__
+    for row in _rows(sess, select(dpf_table), dpf_table.c.third_party_id, party_ids):
+        dpf[row.third_party_id].append(rules.DpfFacts(
+            framework=_value(row.framework), covers_hr_data=row.covers_hr_data, covers_non_hr_data=row.covers_non_hr_data,
+            certified_entity_name=row.certified_entity_name, is_active=row.is_active, verified_on=row.verified_on))
+    scope: dict[int, dict[str, str]] = defaultdict(dict)
+    scope_table = ScopeFact.__table__
+    for row in _rows(sess, select(scope_table), scope_table.c.party_id, party_ids):
+        scope[row.party_id][row.fact_key] = _value(row.answer)
+    certificates: dict[int, list] = defaultdict(list)
+    certificate_table = Certificate.__table__
+    for row in _rows(sess, select(certificate_table), certificate_table.c.third_party_id, party_ids):
+        certificates[row.third_party_id].append(rules.CertificateFacts(
+            id=row.id, edition=_value(row.edition), issued_on=row.issued_on, expires_on=row.expires_on,
+            last_verified_on=row.last_verified_on, withdrawn_on=row.withdrawn_on))
+    parties = {}
+    for row in _rows(sess, select(party_table), party_table.c.id, party_ids):
+        parties[row.id] = rules.PartyFacts(
+            id=row.id, kind=_value(row.kind), legal_name=row.legal_name, country=row.country_code,
+            organisation_code=row.organisation_code, bcr=tuple(memberships.get(row.id, ())), dpf=tuple(dpf.get(row.id, ())),
+            scope_facts=dict(scope.get(row.id, {})), is_subject_to_gdpr_art3_2=row.is_subject_to_gdpr_art3_2,
+            vetting_status=_value(row.vetting_status), vetting_next_review_on=row.vetting_next_review_on,
+            certificates=tuple(certificates.get(row.id, ())), status=_value(row.status))
+    return parties
+
+
+def _load_instruments(sess: Session, route_ids: Optional[list[int]]) -> dict[int, list]:
+    instrument_table, approval_table = TransferInstrument.__table__, BcrApproval.__table__
+    query = select(route_instruments.c.route_id, instrument_table, approval_table.c.regime.label("bcr_regime"),
+                   approval_table.c.bcr_type.label("bcr_type"), approval_table.c.approved_on.label("bcr_approved_on"),
+                   approval_table.c.withdrawn_on.label("bcr_withdrawn_on")).join(
+        instrument_table, instrument_table.c.id == route_instruments.c.instrument_id).outerjoin(
+        approval_table, approval_table.c.id == instrument_table.c.bcr_approval_id)
+    cache: dict[int, rules.InstrumentFacts] = {}
+    by_route: dict[int, list] = defaultdict(list)
+    for row in _rows(sess, query, route_instruments.c.route_id, route_ids):
+        facts = cache.get(row.id)
+        if facts is None:
+            approval = None
+            if row.bcr_approval_id is not None:
+                approval = rules.BcrApprovalFacts(approval_id=row.bcr_approval_id, regime=_value(row.bcr_regime),
+                                                  bcr_type=_value(row.bcr_type), approved_on=row.bcr_approved_on,
+                                                  withdrawn_on=row.bcr_withdrawn_on)
+            facts = cache[row.id] = rules.InstrumentFacts(
+                id=row.id, kind=_value(row.kind), title=row.title, scc_decision=row.scc_decision,
+                scc_modules=frozenset(int(part) for part in (row.scc_modules or "").split(",") if part.strip().isdigit()),
+                has_swiss_adaptation=row.has_swiss_adaptation, uk_addendum_version=row.uk_addendum_version,
+                bcr_approval=approval, derogation_ground=_value(row.derogation_ground),
+                has_derogation_justification=bool((row.derogation_justification or "").strip()),
+                scheme_name=row.scheme_name,
+                signed_on=row.signed_on, terminated_on=row.terminated_on, status=_value(row.status))
+        by_route[row.route_id].append(facts)
+    return by_route
+
+
+def _uncovered_locations(sess: Session, engagement_ids: list[int], everything: bool) -> dict[int, frozenset[str]]:
+    """Per engagement: its processing-location countries that no live route of it reaches."""
+    if not engagement_ids:
+        return {}
+    ids = None if everything else engagement_ids
+    locations: dict[int, set[str]] = defaultdict(set)
+    location_table = EngagementLocation.__table__
+    for row in _rows(sess, select(location_table.c.engagement_id, location_table.c.country_code), location_table.c.engagement_id, ids):
+        locations[row.engagement_id].add(row.country_code)
+    reached: dict[int, set[str]] = defaultdict(set)
+    route_table = TransferRoute.__table__
+    query = select(route_table.c.engagement_id, route_table.c.destination_country).where(
+        route_table.c.engagement_id.is_not(None), route_table.c.status != Lifecycle.RETIRED.value)
+    for row in _rows(sess, query, route_table.c.engagement_id, ids):
+        reached[row.engagement_id].add(row.destination_country)
+    return {engagement_id: frozenset(codes - reached.get(engagement_id, set())) for engagement_id, codes in locations.items()}
+
+
+# --- assessing and storing --------------------------------------------------------------------
+
+
+def law_digest(law: countries.CountryData) -> str:
+    """A fingerprint of the legal data: stored verdicts made under another file are stale."""
+    return hashlib.sha256(repr(law).encode()).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """A route's assessment and its importer's ISO 27001 vetting state on the same day."""
+
+    assessment: "rules.RouteAssessment"
+    importer_vetting: Optional[str]
+
+
+def evaluate(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None) -> dict[int, Verdict]:
+    """Assess routes and their importers' vetting on a date; nothing is stored."""
+    law = countries.current()
+    vetting: dict[int, Optional[str]] = {}
+    verdicts = {}
+    for facts in load_facts(sess, route_ids):
+        importer = facts.importer
+        if importer.id not in vetting:
+            vetting[importer.id] = rules.vetting_state(importer, on).state if importer.kind == "third_party" else None
+        verdicts[facts.id] = Verdict(rules.assess_route(facts, on, law), vetting[importer.id])
+    return verdicts
+
+
+def assess(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None) -> dict[int, "rules.RouteAssessment"]:
+    """Assess routes on a date (what-if dates included); nothing is stored."""
+    law = countries.current()
+    return {facts.id: rules.assess_route(facts, on, law) for facts in load_facts(sess, route_ids)}
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready copy of an assessment (dates as ISO strings, sets as sorted lists)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (frozenset, set)):
+        return sorted(plain(item) for item in value)
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return _value(value)
+
+
+def store(sess: Session, on: date, verdicts: dict[int, Verdict]) -> None:
+    """Replace the stored verdicts of these routes."""
+    ids = list(verdicts)
+    for chunk in _chunks(ids):
+        sess.execute(delete(RouteRegimeVerdict.__table__).where(RouteRegimeVerdict.__table__.c.route_id.in_(chunk)))
+        sess.execute(delete(RouteVerdict.__table__).where(RouteVerdict.__table__.c.route_id.in_(chunk)))
+    verdict_rows, regime_rows = [], []
+    for route_id, verdict in verdicts.items():
+        assessment = verdict.assessment
+        verdict_rows.append({
+            "route_id": route_id, "assessed_on": on, "status": assessment.status,
+            "mechanisms": ",".join(sorted({regime.mechanism for regime in assessment.regimes})),
+            "breaks_notice_promise": assessment.breaks_notice_promise,
+            "importer_vetting": verdict.importer_vetting,
+            "details": plain(assessment),
+        })
+        regime_rows += [{"route_id": route_id, "regime": regime.regime, "mechanism": regime.mechanism, "status": regime.status,
+                         "adequacy_id": regime.adequacy_id} for regime in assessment.regimes]
+    for start in range(0, len(verdict_rows), 2000):
+        sess.execute(insert(RouteVerdict.__table__), verdict_rows[start:start + 2000])
+    for start in range(0, len(regime_rows), 2000):
+        sess.execute(insert(RouteRegimeVerdict.__table__), regime_rows[start:start + 2000])
+
+
+def refresh_all(sess: Session, on: Optional[date] = None) -> AssessmentRun:
+    """Reassess and store every route (daily, and after countries.yaml changes)."""
+    on = on or date.today()
+    started = time.perf_counter()
+    verdicts = evaluate(sess, on)
+    sess.execute(delete(RouteRegimeVerdict.__table__))
+    sess.execute(delete(RouteVerdict.__table__))
+    store(sess, on, verdicts)
+    run = AssessmentRun(assessed_on=on, law_digest=law_digest(countries.current()), route_count=len(verdicts),
+                        seconds=round(time.perf_counter() - started, 3))
+    sess.add(run)
+    sess.flush()
+    return run
+
+
+def last_run(sess: Session) -> Optional[AssessmentRun]:
+    return sess.scalar(select(AssessmentRun).order_by(AssessmentRun.id.desc()).limit(1))
+
+
+def is_fresh(sess: Session, today: Optional[date] = None) -> bool:
+    run = last_run(sess)
+    return run is not None and run.assessed_on == (today or date.today()) and run.law_digest == law_digest(countries.current())
+
+
+def ensure_fresh(today: Optional[date] = None) -> Optional[AssessmentRun]:
+    """Recompute every stored verdict if they are not from today under today's law file."""
+    sess = db.session()
+    if is_fresh(sess, today):
+        return None
+    if sess.in_transaction() and not (sess.new or sess.dirty or sess.deleted):
+        sess.commit()
+    run = refresh_all(sess, today)
+    sess.commit()
+    return run
+
+
+# --- which routes a write can change ------------------------------------------------------------
+
+
+def affected_routes(sess: Session, touched: set[tuple[str, int]]) -> set[int]:
+    """The routes whose verdict may change after writes to these records (table name, id)."""
+    by_type: dict[str, set[int]] = defaultdict(set)
+    for table, record_id in touched:
+        by_type[table].add(record_id)
+    route = TransferRoute.__table__
+    found: set[int] = set(by_type.get("transfer_routes", ()))
+    conditions = []
+    party_ids = set(by_type.get("parties", ()))
+    for model, owner_column in ((Certificate, Certificate.third_party_id), (DpfCertification, DpfCertification.third_party_id),
+                                (ScopeFact, ScopeFact.party_id)):
+        record_ids = by_type.get(model.__tablename__)
+        if record_ids:
+            party_ids |= set(sess.scalars(select(owner_column).where(model.id.in_(record_ids))))
+    if by_type.get("bcr_approvals"):
+        party_ids |= set(sess.scalars(select(BcrMembership.group_entity_id).where(BcrMembership.approval_id.in_(by_type["bcr_approvals"]))))
+    if party_ids:
+        conditions += [route.c.exporter_id.in_(party_ids), route.c.importer_id.in_(party_ids),
+                       route.c.destination_organisation_id.in_(party_ids)]
+    if by_type.get("transfer_impact_assessments"):
+        found |= set(sess.scalars(select(TransferImpactAssessment.route_id).where(
+            TransferImpactAssessment.id.in_(by_type["transfer_impact_assessments"]))))
+    if by_type.get("engagements"):
+        conditions.append(route.c.engagement_id.in_(by_type["engagements"]))
+    if by_type.get("transfer_instruments"):
+        conditions.append(route.c.id.in_(select(route_instruments.c.route_id).where(
+            route_instruments.c.instrument_id.in_(by_type["transfer_instruments"]))))
+    if conditions:
+        found |= set(sess.scalars(select(route.c.id).where(or_(*conditions))))
+    # A route's own change can leave an engagement location uncovered for its sibling routes.
+    if by_type.get("transfer_routes"):
+        engagement_ids = set(sess.scalars(select(route.c.engagement_id).where(route.c.id.in_(by_type["transfer_routes"]),
+                                                                               route.c.engagement_id.is_not(None))))
+        if engagement_ids:
+            found |= set(sess.scalars(select(route.c.id).where(route.c.engagement_id.in_(engagement_ids))))
+    return found
+
+
+def refresh_touched(sess: Session, touched: set[tuple[str, int]], today: Optional[date] = None) -> int:
+    """Reassess, in the writer's transaction, the routes its writes can change."""
+    route_ids = affected_routes(sess, touched)
+    if route_ids:
+        on = today or date.today()
+        store(sess, on, evaluate(sess, on, route_ids))
+    return len(route_ids)
+

@@ -1,0 +1,173 @@
+"""The register's health at a glance: today's stored verdicts, or any what-if date computed on the fly."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Optional
+
+from flask import Blueprint, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy import func, select
+
+from . import assessments, charts, countries
+from .extensions import db
+from .models import Certificate, IsoEdition, Lifecycle, Party, RouteRegimeVerdict, RouteVerdict, TransferRoute
+
+bp = Blueprint("coverage", __name__)
+
+STATUSES = ("gap", "attention", "covered", "out_of_scope")
+STATUS_LABELS = {"gap": "Gap", "attention": "Needs attention", "covered": "Covered", "out_of_scope": "Out of scope"}
+EXPIRY_WINDOWS = (30, 60, 90)
+DECISION_HORIZON_DAYS = 365
+LISTED = 25
+
+
+@dataclass
+class Summary:
+    """What the dashboard shows, whether read from stored verdicts or computed for a what-if date."""
+
+    on: date
+    stored: bool
+    routes: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_mechanism: dict[str, int] = field(default_factory=dict)
+    by_regime: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_destination: list[tuple[str, int]] = field(default_factory=list)
+    breaks_promise: int = 0
+    gap_routes: list[int] = field(default_factory=list)
+    attention_routes: list[int] = field(default_factory=list)
+    by_decision: dict[str, int] = field(default_factory=dict)
+
+
+def parse_day(text: Optional[str]) -> Optional[date]:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def live_routes():
+    return TransferRoute.status != Lifecycle.RETIRED
+
+
+def stored_summary(today: date) -> Summary:
+    """Today's figures from the stored verdicts: aggregate queries, flat in the register's size."""
+    summary = Summary(on=today, stored=True)
+    joined = select(RouteVerdict.status, func.count()).join(TransferRoute, TransferRoute.id == RouteVerdict.route_id).where(live_routes())
+    summary.by_status = dict(db.session.execute(joined.group_by(RouteVerdict.status)).all())
+    summary.routes = sum(summary.by_status.values())
+    regime_rows = select(RouteRegimeVerdict.regime, RouteRegimeVerdict.mechanism, RouteRegimeVerdict.status,
+                         RouteRegimeVerdict.adequacy_id, func.count()).join(
+        TransferRoute, TransferRoute.id == RouteRegimeVerdict.route_id).where(live_routes()).group_by(
+        RouteRegimeVerdict.regime, RouteRegimeVerdict.mechanism, RouteRegimeVerdict.status, RouteRegimeVerdict.adequacy_id)
+    mechanisms, decisions = Counter(), Counter()
+    for regime, mechanism, status, adequacy_id, count in db.session.execute(regime_rows):
+        mechanisms[mechanism] += count
+        summary.by_regime.setdefault(regime, Counter())[status] += count
+        if adequacy_id:
+            decisions[adequacy_id] += count
+    summary.by_mechanism, summary.by_decision = dict(mechanisms), dict(decisions)
+    summary.by_destination = db.session.execute(
+        select(TransferRoute.destination_country, func.count()).where(live_routes(), TransferRoute.destination_country.is_not(None))
+        .group_by(TransferRoute.destination_country).order_by(func.count().desc()).limit(12)).all()
+    summary.breaks_promise = db.session.scalar(
+        select(func.count()).select_from(RouteVerdict).join(TransferRoute, TransferRoute.id == RouteVerdict.route_id)
+        .where(live_routes(), RouteVerdict.breaks_notice_promise.is_(True)))
+    for status, target in (("gap", summary.gap_routes), ("attention", summary.attention_routes)):
+        target += db.session.scalars(select(RouteVerdict.route_id).join(TransferRoute, TransferRoute.id == RouteVerdict.route_id)
+                                     .where(live_routes(), RouteVerdict.status == status).order_by(RouteVerdict.route_id).limit(LISTED))
+    return summary
+
+
+def what_if_summary(on: date) -> Summary:
+    """Every live route assessed on `on` (nothing stored)."""
+    summary = Summary(on=on, stored=False)
+    live = set(db.session.scalars(select(TransferRoute.id).where(live_routes())))
+    results = assessments.assess(db.session(), on)
+    destinations, statuses, mechanisms, decisions = Counter(), Counter(), Counter(), Counter()
+    destination_of = dict(db.session.execute(select(TransferRoute.id, TransferRoute.destination_country)).all())
+    for route_id, assessment in sorted(results.items()):
+        if route_id not in live:
+            continue
+        statuses[assessment.status] += 1
+        if destination_of.get(route_id):
+            destinations[destination_of[route_id]] += 1
+        summary.breaks_promise += bool(assessment.breaks_notice_promise)
+        for regime in assessment.regimes:
+            mechanisms[regime.mechanism] += 1
+            summary.by_regime.setdefault(regime.regime, Counter())[regime.status] += 1
+            if regime.adequacy_id:
+                decisions[regime.adequacy_id] += 1
+        if assessment.status == "gap" and len(summary.gap_routes) < LISTED:
+            summary.gap_routes.append(route_id)
+        if assessment.status == "attention" and len(summary.attention_routes) < LISTED:
+            summary.attention_routes.append(route_id)
+    summary.by_status, summary.by_mechanism, summary.by_decision = dict(statuses), dict(mechanisms), dict(decisions)
+    summary.by_destination = destinations.most_common(12)
+    summary.routes = sum(statuses.values())
+    return summary
+
+
+def decisions_to_watch(on: date, by_decision: dict[str, int]) -> list[dict]:
+    """Adequacy decisions at risk or ending within a year of `on`, with the routes relying on each."""
+    watched = []
+    for regime in countries.current().regimes.values():
+        seen = set()
+        for instrument in regime.adequacy:
+            if instrument.id in seen or not instrument.in_force_on(on):
+                continue
+            ending = instrument.valid_until is not None and instrument.valid_until <= on + timedelta(days=DECISION_HORIZON_DAYS)
+            if instrument.at_risk or ending:
+                seen.add(instrument.id)
+                watched.append({"id": instrument.id, "regime": regime.code, "reference": instrument.legal_reference,
+                                "at_risk": instrument.at_risk, "until": instrument.valid_until if ending else None,
+                                "routes": by_decision.get(instrument.id, 0)})
+    return sorted(watched, key=lambda item: -item["routes"])
+
+
+def expiring_certificates(on: date) -> dict[int, list]:
+    """ISO 27001 certificates of live third parties ending within 30, 60 and 90 days."""
+    rows = db.session.execute(
+        select(Certificate, Party.legal_name).join(Party, Party.id == Certificate.third_party_id)
+        .where(Party.status != Lifecycle.RETIRED, Certificate.withdrawn_on.is_(None), Certificate.edition == IsoEdition.E2022,
+               Certificate.expires_on >= on, Certificate.expires_on <= on + timedelta(days=max(EXPIRY_WINDOWS))))
+    windows: dict[int, list] = {days: [] for days in EXPIRY_WINDOWS}
+    for certificate, name in rows:
+        for days in EXPIRY_WINDOWS:
+            if certificate.expires_on <= on + timedelta(days=days):
+                windows[days].append((certificate, name))
+                break
+    return windows
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard():
+    today = date.today()
+    on = parse_day(request.args.get("on"))
+    bad_date = request.args.get("on") and on is None
+    if on is None or on == today:
+        assessments.ensure_fresh(today)
+        summary = stored_summary(today)
+    else:
+        summary = what_if_summary(on)
+    route_list = url_for("records.routes_index")
+
+    def status_link(label: str) -> str:
+        status = next((key for key, value in STATUS_LABELS.items() if value == label), "")
+        return f"{route_list}?coverage={status}" if summary.stored else ""
+
+    status_chart = charts.bar_chart("Routes by coverage status",
+                                    [(STATUS_LABELS[s], summary.by_status.get(s, 0), s) for s in STATUSES], status_link)
+    mechanism_chart = charts.bar_chart("Regime verdicts by mechanism", sorted(
+        ((m, n, "mechanism") for m, n in summary.by_mechanism.items()), key=lambda bar: -bar[1]))
+    destination_chart = charts.bar_chart("Routes by destination", [
+        (countries.country_name(code), n, "destination") for code, n in summary.by_destination])
+    listed = {route.id: route for route in db.session.scalars(
+        select(TransferRoute).where(TransferRoute.id.in_(summary.gap_routes + summary.attention_routes)))}
+    return render_template(
+        "coverage/dashboard.html", summary=summary, today=today, bad_date=bad_date, status_chart=status_chart,
+        mechanism_chart=mechanism_chart, destination_chart=destination_chart, listed=listed, status_labels=STATUS_LABELS,
+        statuses=STATUSES, decisions=decisions_to_watch(summary.on, summary.by_decision),
+        certificates=expiring_certificates(summary.on), law=countries.current(), run=assessments.last_run(db.session()),
+    ), 400 if bad_date else 200

@@ -1,0 +1,137 @@
+"""Stored verdicts follow the register: every write that can change a route's coverage updates it."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from register import assessments, services
+from register.extensions import db
+from register.models import (
+    AssessmentRun,
+    BcrApproval,
+    DpfCertification,
+    Engagement,
+    GroupEntity,
+    RouteRegimeVerdict,
+    RouteVerdict,
+    ThirdParty,
+    TransferImpactAssessment,
+    TransferInstrument,
+    TransferRoute,
+)
+
+
+def verdict(route_id: int) -> RouteVerdict:
+    db.session.rollback()
+    return db.session.get(RouteVerdict, route_id)
+
+
+@pytest.fixture
+def us_route(writer):
+    """A French controller sending case data to a US processor with nothing signed yet."""
+
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SA", "country_code": "FR", "is_controller": True})
+        vendor = services.create(ThirdParty, {"legal_name": "Cloudy Inc", "country_code": "US", "vetting_status": "approved"})
+        route = services.create(TransferRoute, {"exporter_id": hq.id, "importer_id": vendor.id, "destination_country": "US",
+                                                "carries_eu_data": True, "exporter_role": "controller", "importer_role": "processor"})
+        return {"hq": hq, "vendor": vendor, "route": route}
+
+    return writer(build)
+
+
+def test_a_new_route_is_assessed_in_the_same_write(us_route):
+    stored = verdict(us_route["route"].id)
+    assert stored is not None and stored.assessed_on == date.today()
+    assert stored.status == "gap" and stored.mechanisms == "none"
+    regimes = db.session.scalars(select(RouteRegimeVerdict).where(RouteRegimeVerdict.route_id == us_route["route"].id)).all()
+    assert [(r.regime, r.mechanism, r.status) for r in regimes] == [("EU", "none", "gap")]
+
+
+def test_a_dpf_row_for_the_importer_updates_its_routes(us_route, writer):
+    writer(lambda: services.create(DpfCertification, {"third_party_id": us_route["vendor"].id, "framework": "eu_us",
+                                                      "certified_entity_name": "Cloudy Inc", "covers_non_hr_data": True,
+                                                      "verified_on": date.today()}))
+    stored = verdict(us_route["route"].id)
+    assert stored.mechanisms == "adequacy"
+    assert stored.status == "attention"  # the EU-US DPF is under legal challenge: an SCC fallback is advised
+
+
+def test_an_instrument_and_a_tia_update_the_route(us_route, writer):
+    hq, vendor, route = us_route["hq"], us_route["vendor"], us_route["route"]
+    scc = writer(lambda: services.create(TransferInstrument, {
+        "kind": "eu_scc", "title": "SCC", "scc_decision": "2021/914", "scc_modules": "2", "signed_on": "2024-01-10",
+        "signatories": [{"party_id": hq.id, "side": "exporter"}, {"party_id": vendor.id, "side": "importer"}]}))
+    writer(lambda: services.update(db.session.get(TransferRoute, route.id), {"instrument_ids": [scc.id]}, expected_version=1))
+    stored = verdict(route.id)
+    assert stored.mechanisms == "scc" and stored.status == "attention"  # a TIA is required (Schrems II) and missing
+    writer(lambda: services.create(TransferImpactAssessment, {"route_id": route.id, "assessed_on": date.today(), "outcome": "can_comply",
+                                                              "next_review_on": date.today() + timedelta(days=365)}))
+    assert verdict(route.id).status == "covered"
+    tia = db.session.scalar(select(TransferImpactAssessment))
+    writer(lambda: services.update(db.session.get(TransferImpactAssessment, tia.id), {"outcome": "cannot_comply"}, expected_version=1))
+    assert verdict(route.id).status == "gap"
+
+
+def test_bcr_membership_changes_reach_intra_group_routes(writer):
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SA", "country_code": "FR"})
+        india = services.create(GroupEntity, {"legal_name": "Meridian Assist India Pvt Ltd", "country_code": "IN"})
+        approval = services.create(BcrApproval, {"name": "Meridian BCR-C", "regime": "EU", "bcr_type": "bcr_c", "authority": "CNIL",
+                                                  "approved_on": "2020-01-15",
+                                                  "memberships": [{"group_entity_id": hq.id, "bound_from": "2020-01-15"}]})
+        reliance = services.create(TransferInstrument, {"kind": "bcr", "title": "Reliance on the BCR-C", "bcr_approval_id": approval.id})
+        route = services.create(TransferRoute, {"exporter_id": hq.id, "importer_id": india.id, "destination_country": "IN",
+                                                "carries_eu_data": True, "exporter_role": "controller", "importer_role": "controller",
+                                                "instrument_ids": [reliance.id]})
+        services.create(TransferImpactAssessment, {"route_id": route.id, "assessed_on": date.today(), "outcome": "can_comply"})
+        return approval, india, route
+
+    approval, india, route = writer(build)
+    assert verdict(route.id).status == "gap"  # the Indian entity is not bound by the BCR yet
+    writer(lambda: services.update(db.session.get(BcrApproval, approval.id), {"memberships": [
+        {"group_entity_id": db.session.scalar(select(GroupEntity.id).where(GroupEntity.country_code == "FR")), "bound_from": "2020-01-15"},
+        {"group_entity_id": india.id, "bound_from": "2021-03-01"}]}, expected_version=1))
+    stored = verdict(route.id)
+    assert stored.mechanisms == "bcr" and stored.status == "covered"
+
+
+def test_an_engagement_location_without_a_route_needs_attention(us_route, writer):
+    hq, vendor, route = us_route["hq"], us_route["vendor"], us_route["route"]
+    writer(lambda: services.create(DpfCertification, {"third_party_id": vendor.id, "framework": "eu_us",
+                                                      "certified_entity_name": "Cloudy Inc", "verified_on": date.today()}))
+    engagement = writer(lambda: services.create(Engagement, {"engager_id": hq.id, "engaged_id": vendor.id, "service": "Hosting",
+                                                             "relationship_type": "processor", "locations": ["US", "PH"]}))
+    writer(lambda: services.update(db.session.get(TransferRoute, route.id), {"engagement_id": engagement.id}, expected_version=1))
+    stored = verdict(route.id)
+    assert stored.status == "attention"
+    assert any("PH" in reason["text"] and reason["severity"] == "attention" for reason in stored.details["reasons"])
+
+
+def test_the_whole_register_is_reassessed_daily_and_when_the_law_file_changes(us_route, monkeypatch):
+    db.session.rollback()
+    run = assessments.ensure_fresh()
+    assert run is not None and run.route_count == 1
+    assert assessments.ensure_fresh() is None  # fresh: nothing to do
+    tomorrow = date.today() + timedelta(days=1)
+    assert assessments.ensure_fresh(tomorrow).assessed_on == tomorrow
+    monkeypatch.setattr(assessments, "law_digest", lambda law: "another file")
+    assert assessments.ensure_fresh(tomorrow) is not None
+    assert db.session.query(AssessmentRun).count() == 3
+
+
+def test_a_what_if_date_is_computed_and_not_stored(writer):
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SA", "country_code": "FR"})
+        uk = services.create(GroupEntity, {"legal_name": "Meridian Assist UK Ltd", "country_code": "GB"})
+        return services.create(TransferRoute, {"exporter_id": hq.id, "importer_id": uk.id, "destination_country": "GB",
+                                               "carries_eu_data": True, "exporter_role": "controller", "importer_role": "controller"})
+
+    route = writer(build)
+    db.session.rollback()
+    in_2023 = assessments.assess(db.session(), date(2023, 1, 1), [route.id])[route.id]
+    in_2032 = assessments.assess(db.session(), date(2032, 1, 1), [route.id])[route.id]
+    assert (in_2023.status, in_2023.regimes[0].mechanism) == ("covered", "adequacy")  # Decision 2021/1772
+    assert (in_2032.status, in_2032.regimes[0].mechanism) == ("gap", "none")  # renewal ends 2031-12-27
+    assert verdict(route.id).assessed_on == date.today()
