@@ -103,3 +103,80 @@ def routes_list_queries(bench: Bench) -> Outcome:
     counter = queries_per_request(bench, client, ROUTES_LIST)
     return Outcome(counter.count, "queries", counter.count <= ROUTES_LIST_QUERY_TARGET,
                    ", ".join(describe(statement) for statement in counter.statements))
+
+
+# Coverage: assessing the whole register, and the dashboard that shows it.
+ASSESS_ALL_TARGET_SECONDS = 1.0
+DASHBOARD_LATENCY_TARGET_RATIO = 3.0
+
+
+def _assess_all(bench: Bench) -> tuple[float, float, int]:
+    """Seconds to read every route's facts, and to assess them all (what a what-if dashboard does)."""
+    import time
+    from datetime import date
+
+    from register import assessments, countries, rules
+    from register.extensions import db
+
+    with bench.app.app_context():
+        started = time.perf_counter()
+        facts = assessments.load_facts(db.session())
+        loaded = time.perf_counter()
+        law = countries.current()
+        day = date.today()
+        for route in facts:
+            rules.assess_route(route, day, law)
+        done = time.perf_counter()
+        db.session.remove()
+    return loaded - started, done - loaded, len(facts)
+
+
+@measure("assess every route (facts + rules)", f"<= {ASSESS_ALL_TARGET_SECONDS:.0f} s at full scale (pro rata)")
+def assess_all(bench: Bench) -> Outcome:
+    bench.register()
+    load_seconds, rule_seconds, count = _assess_all(bench)
+    total = load_seconds + rule_seconds
+    target = ASSESS_ALL_TARGET_SECONDS * bench.scale.routes / SCALES["full"].routes
+    baseline = csv_baseline_seconds(count, bench.workdir)
+    return Outcome(total, "s", total <= target, "\n".join([
+        f"{count:,} routes: facts read in {load_seconds:.2f} s, rules in {rule_seconds:.2f} s "
+        f"({rule_seconds / max(count, 1) * 1e6:.0f} us per route); target here {target:.2f} s",
+        f"{total / baseline:.1f}x the csv baseline ({count:,} rows with the csv module: {baseline:.3f} s)"]))
+
+
+@measure("store today's verdicts (flask assess)", "informative")
+def store_all(bench: Bench) -> Outcome:
+    import time
+
+    from register import assessments
+    from register.extensions import db
+
+    bench.register()
+    with bench.app.app_context():
+        started = time.perf_counter()
+        count = assessments.refresh_all(db.session()).route_count
+        db.session.commit()
+        seconds = time.perf_counter() - started
+        db.session.remove()
+    return Outcome(seconds, "s", True, f"{count:,} routes assessed and stored")
+
+
+@measure("dashboard (stored verdicts) vs a trivial logged-in page", f"<= {DASHBOARD_LATENCY_TARGET_RATIO:.0f}x (median)")
+def dashboard_latency(bench: Bench) -> Outcome:
+    bench.register()
+    _app, client = bench.logged_in(Role.AUDITOR)
+    client.get("/dashboard")  # the first visit of the day stores the verdicts
+    page, trivial, ratio = compare_latency(client, "/dashboard", LATENCY_REQUESTS, baseline=TRIVIAL_PAGE)
+    _page, health, health_ratio = compare_latency(client, "/dashboard", 10)
+    return Outcome(ratio, "x", ratio <= DASHBOARD_LATENCY_TARGET_RATIO,
+                   f"{page}\n{trivial}\nvs /healthz: {health_ratio:.1f}x ({health})")
+
+
+@measure("dashboard queries per request", f"<= {HOME_QUERY_TARGET}")
+def dashboard_queries(bench: Bench) -> Outcome:
+    bench.register()
+    _app, client = bench.logged_in(Role.AUDITOR)
+    client.get("/dashboard")
+    counter = queries_per_request(bench, client, "/dashboard")
+    return Outcome(counter.count, "queries", counter.count <= HOME_QUERY_TARGET,
+                   ", ".join(describe(statement) for statement in counter.statements))

@@ -15,7 +15,8 @@ from datetime import date
 from enum import Enum
 from typing import Any, Optional
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy import String, delete, insert, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from . import countries, rules
@@ -45,6 +46,22 @@ def _value(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
+def _raw(*columns) -> list:
+    """Columns as stored: enumerations as plain strings (the rules take strings), no decoding twice."""
+    return [type_coerce(column, String()).label(column.key) if isinstance(column.type, SAEnum) else column for column in columns]
+
+
+ROUTE_FACT_COLUMNS = ("id", "exporter_id", "importer_id", "destination_country", "destination_organisation_id", "carries_eu_data",
+                      "carries_uk_data", "carries_ch_data", "source_route_id", "exporter_role", "importer_role", "engagement_id",
+                      "has_hr_data", "has_special_category_data", "special_category_basis", "consent_mechanism", "status",
+                      "starts_on", "ends_on")
+PARTY_FACT_COLUMNS = ("id", "kind", "legal_name", "country_code", "organisation_code", "is_subject_to_gdpr_art3_2",
+                      "vetting_status", "vetting_next_review_on", "status")
+# The eight combinations of regime flags, built once.
+REGIME_SETS = {(eu, uk, ch): frozenset(code for code, on in (("EU", eu), ("UK", uk), ("CH", ch)) if on)
+               for eu in (False, True) for uk in (False, True) for ch in (False, True)}
+
+
 def _chunks(ids: list[int]) -> Iterator[list[int]]:
     for start in range(0, len(ids), CHUNK):
         yield ids[start:start + CHUNK]
@@ -53,10 +70,10 @@ def _chunks(ids: list[int]) -> Iterator[list[int]]:
 def _rows(sess: Session, query, column, ids: Optional[list[int]]) -> Iterator:
     """Rows of `query`, all of them or those whose `column` is in `ids` (in chunks)."""
     if ids is None:
-        yield from sess.execute(query)
+        yield from sess.execute(query).all()
         return
     for chunk in _chunks(ids):
-        yield from sess.execute(query.where(column.in_(chunk)))
+        yield from sess.execute(query.where(column.in_(chunk))).all()
 
 
 # --- facts ------------------------------------------------------------------------------------
@@ -68,7 +85,8 @@ def load_facts(sess: Session, route_ids: Optional[Iterable[int]] = None) -> list
     if wanted == []:
         return []
     route_table = TransferRoute.__table__
-    routes = list(_rows(sess, select(route_table), route_table.c.id, wanted))
+    columns = _raw(*(route_table.c[name] for name in ROUTE_FACT_COLUMNS))
+    routes = list(_rows(sess, select(*columns), route_table.c.id, wanted))
     party_ids = sorted({row.exporter_id for row in routes} | {row.importer_id for row in routes}
                        | {row.destination_organisation_id for row in routes if row.destination_organisation_id})
     everything = route_ids is None
@@ -83,8 +101,7 @@ def load_facts(sess: Session, route_ids: Optional[Iterable[int]] = None) -> list
     organisations = {party.id: party.organisation_code for party in parties.values()}
     facts = []
     for row in routes:
-        regimes = frozenset(code for code, carried in (("EU", row.carries_eu_data), ("UK", row.carries_uk_data),
-                                                       ("CH", row.carries_ch_data)) if carried)
+        regimes = REGIME_SETS[bool(row.carries_eu_data), bool(row.carries_uk_data), bool(row.carries_ch_data)]
         facts.append(rules.RouteFacts(
             id=row.id,
             exporter=parties[row.exporter_id],
@@ -93,15 +110,15 @@ def load_facts(sess: Session, route_ids: Optional[Iterable[int]] = None) -> list
             destination_organisation=organisations.get(row.destination_organisation_id) if row.destination_organisation_id else None,
             regimes=regimes,
             is_onward=row.source_route_id is not None,
-            exporter_role=_value(row.exporter_role),
-            importer_role=_value(row.importer_role),
+            exporter_role=row.exporter_role,
+            importer_role=row.importer_role,
             has_hr_data=row.has_hr_data,
             has_special_category_data=row.has_special_category_data,
-            special_category_basis=_value(row.special_category_basis),
+            special_category_basis=row.special_category_basis,
             consent_mechanism=row.consent_mechanism,
             instruments=tuple(instruments_by_route.get(row.id, ())),
             tias=tuple(tias_by_route.get(row.id, ())),
-            status=_value(row.status),
+            status=row.status,
             starts_on=row.starts_on,
             ends_on=row.ends_on,
             uncovered_locations=uncovered.get(row.engagement_id, frozenset()),
@@ -136,13 +153,13 @@ def _load_parties(sess: Session, party_ids: Optional[list[int]]) -> dict[int, ru
             id=row.id, edition=_value(row.edition), issued_on=row.issued_on, expires_on=row.expires_on,
             last_verified_on=row.last_verified_on, withdrawn_on=row.withdrawn_on))
     parties = {}
-    for row in _rows(sess, select(party_table), party_table.c.id, party_ids):
+    for row in _rows(sess, select(*_raw(*(party_table.c[name] for name in PARTY_FACT_COLUMNS))), party_table.c.id, party_ids):
         parties[row.id] = rules.PartyFacts(
-            id=row.id, kind=_value(row.kind), legal_name=row.legal_name, country=row.country_code,
+            id=row.id, kind=row.kind, legal_name=row.legal_name, country=row.country_code,
             organisation_code=row.organisation_code, bcr=tuple(memberships.get(row.id, ())), dpf=tuple(dpf.get(row.id, ())),
             scope_facts=dict(scope.get(row.id, {})), is_subject_to_gdpr_art3_2=row.is_subject_to_gdpr_art3_2,
-            vetting_status=_value(row.vetting_status), vetting_next_review_on=row.vetting_next_review_on,
-            certificates=tuple(certificates.get(row.id, ())), status=_value(row.status))
+            vetting_status=row.vetting_status, vetting_next_review_on=row.vetting_next_review_on,
+            certificates=tuple(certificates.get(row.id, ())), status=row.status)
     return parties
 
 
@@ -207,6 +224,8 @@ class Verdict:
 
     assessment: "rules.RouteAssessment"
     importer_vetting: Optional[str]
+    live: bool = True
+    destination: str = ""
 
 
 def evaluate(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None) -> dict[int, Verdict]:
@@ -218,8 +237,14 @@ def evaluate(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None)
         importer = facts.importer
         if importer.id not in vetting:
             vetting[importer.id] = rules.vetting_state(importer, on).state if importer.kind == "third_party" else None
-        verdicts[facts.id] = Verdict(rules.assess_route(facts, on, law), vetting[importer.id])
+        verdicts[facts.id] = Verdict(rules.assess_route(facts, on, law), vetting[importer.id], facts.status != "retired",
+                                     facts.destination_country or facts.destination_organisation or "")
     return verdicts
+
+
+def vetting(sess: Session, party_id: int, on: date) -> "rules.VettingAssessment":
+    """A third party's ISO/IEC 27001 vetting on a date, as the rules judge it."""
+    return rules.vetting_state(_load_parties(sess, [party_id])[party_id], on)
 
 
 def assess(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None) -> dict[int, "rules.RouteAssessment"]:
@@ -253,14 +278,15 @@ def store(sess: Session, on: date, verdicts: dict[int, Verdict]) -> None:
     for route_id, verdict in verdicts.items():
         assessment = verdict.assessment
         verdict_rows.append({
-            "route_id": route_id, "assessed_on": on, "status": assessment.status,
+            "route_id": route_id, "assessed_on": on, "status": assessment.status, "live": verdict.live,
+            "destination": verdict.destination,
             "mechanisms": ",".join(sorted({regime.mechanism for regime in assessment.regimes})),
             "breaks_notice_promise": assessment.breaks_notice_promise,
             "importer_vetting": verdict.importer_vetting,
             "details": plain(assessment),
         })
         regime_rows += [{"route_id": route_id, "regime": regime.regime, "mechanism": regime.mechanism, "status": regime.status,
-                         "adequacy_id": regime.adequacy_id} for regime in assessment.regimes]
+                         "adequacy_id": regime.adequacy_id, "live": verdict.live} for regime in assessment.regimes]
     for start in range(0, len(verdict_rows), 2000):
         sess.execute(insert(RouteVerdict.__table__), verdict_rows[start:start + 2000])
     for start in range(0, len(regime_rows), 2000):

@@ -794,6 +794,10 @@ class RouteVerdict(db.Model):
 
     route_id: Mapped[int] = mapped_column(ForeignKey("transfer_routes.id", ondelete="CASCADE"), primary_key=True)
     assessed_on: Mapped[date] = mapped_column(Date)
+    # Whether the route is live (not retired) - kept here so the dashboard's counts never join routes.
+    live: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The destination (ISO code, or the organisation's id in countries.yaml), for the dashboard's counts.
+    destination: Mapped[str] = mapped_column(String(32), default="")
     status: Mapped[str] = mapped_column(String(20), index=True)
     # Sorted, comma-separated mechanisms over the route's regimes (e.g. "adequacy,scc").
     mechanisms: Mapped[str] = mapped_column(String(200), default="")
@@ -804,6 +808,11 @@ class RouteVerdict(db.Model):
 
     regimes: Mapped[list["RouteRegimeVerdict"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
+    __table_args__ = (
+        Index("ix_route_verdicts_counts", "live", "status", "breaks_notice_promise"),
+        Index("ix_route_verdicts_destinations", "live", "destination"),
+    )
+
 
 class RouteRegimeVerdict(db.Model):
     """One regime's verdict on a route: for filtering by regime and mechanism."""
@@ -812,10 +821,13 @@ class RouteRegimeVerdict(db.Model):
 
     route_id: Mapped[int] = mapped_column(ForeignKey("route_verdicts.route_id", ondelete="CASCADE"), primary_key=True)
     regime: Mapped[str] = mapped_column(String(2), primary_key=True)
+    live: Mapped[bool] = mapped_column(Boolean, default=True)
     mechanism: Mapped[str] = mapped_column(String(30), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     # The countries.yaml adequacy instrument relied on, if any: "which routes depend on this decision".
     adequacy_id: Mapped[Optional[str]] = mapped_column(String(60), index=True)
+
+    __table_args__ = (Index("ix_route_regime_verdicts_counts", "live", "regime", "mechanism", "status", "adequacy_id"),)
 
 
 class AssessmentRun(db.Model):

@@ -108,3 +108,14 @@ def test_flask_check_passes_when_nothing_is_a_gap(runner, uk_route):
 def test_flask_assess_stores_todays_verdicts(runner, uk_route):
     result = runner.invoke(args=["assess"])
     assert result.exit_code == 0 and f"on {date.today()}" in result.output
+
+
+def test_a_third_party_page_shows_its_vetting_state(logged_in, writer):
+    vendor = writer(lambda: services.create(ThirdParty, {"legal_name": "Oldcert Ltd", "country_code": "GB", "vetting_status": "approved"}))
+    from register.models import Certificate
+
+    writer(lambda: services.create(Certificate, {"third_party_id": vendor.id, "edition": "2013", "certificate_number": "IS 1",
+                                                 "certification_body": "BSI", "issued_on": "2023-01-01", "expires_on": "2026-01-01",
+                                                 "last_verified_on": date.today()}))
+    page = text(logged_in(Role.AUDITOR).get(f"/third-parties/{vendor.id}"))
+    assert "ISO/IEC 27001 vetting today" in page and "superseded edition" in page

@@ -4,7 +4,7 @@ Today's assessment of each route, derived from the register and data/countries.y
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 17:33:47.256361
+Create Date: 2026-11-25 17:43:04.837533
 
 """
 from alembic import op
@@ -31,6 +31,8 @@ def upgrade():
     op.create_table('route_verdicts',
     sa.Column('route_id', sa.Integer(), nullable=False),
     sa.Column('assessed_on', sa.Date(), nullable=False),
+    sa.Column('live', sa.Boolean(), nullable=False),
+    sa.Column('destination', sa.String(length=32), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('mechanisms', sa.String(length=200), nullable=False),
     sa.Column('breaks_notice_promise', sa.Boolean(), nullable=False),
@@ -40,12 +42,15 @@ def upgrade():
     sa.PrimaryKeyConstraint('route_id', name=op.f('pk_route_verdicts'))
     )
     with op.batch_alter_table('route_verdicts', schema=None) as batch_op:
+        batch_op.create_index('ix_route_verdicts_counts', ['live', 'status', 'breaks_notice_promise'], unique=False)
+        batch_op.create_index('ix_route_verdicts_destinations', ['live', 'destination'], unique=False)
         batch_op.create_index(batch_op.f('ix_route_verdicts_importer_vetting'), ['importer_vetting'], unique=False)
         batch_op.create_index(batch_op.f('ix_route_verdicts_status'), ['status'], unique=False)
 
     op.create_table('route_regime_verdicts',
     sa.Column('route_id', sa.Integer(), nullable=False),
     sa.Column('regime', sa.String(length=2), nullable=False),
+    sa.Column('live', sa.Boolean(), nullable=False),
     sa.Column('mechanism', sa.String(length=30), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('adequacy_id', sa.String(length=60), nullable=True),
@@ -54,6 +59,7 @@ def upgrade():
     )
     with op.batch_alter_table('route_regime_verdicts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_route_regime_verdicts_adequacy_id'), ['adequacy_id'], unique=False)
+        batch_op.create_index('ix_route_regime_verdicts_counts', ['live', 'regime', 'mechanism', 'status', 'adequacy_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_route_regime_verdicts_mechanism'), ['mechanism'], unique=False)
         batch_op.create_index(batch_op.f('ix_route_regime_verdicts_status'), ['status'], unique=False)
 
@@ -63,12 +69,15 @@ def downgrade():
     with op.batch_alter_table('route_regime_verdicts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_route_regime_verdicts_status'))
         batch_op.drop_index(batch_op.f('ix_route_regime_verdicts_mechanism'))
+        batch_op.drop_index('ix_route_regime_verdicts_counts')
         batch_op.drop_index(batch_op.f('ix_route_regime_verdicts_adequacy_id'))
 
     op.drop_table('route_regime_verdicts')
     with op.batch_alter_table('route_verdicts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_route_verdicts_status'))
         batch_op.drop_index(batch_op.f('ix_route_verdicts_importer_vetting'))
+        batch_op.drop_index('ix_route_verdicts_destinations')
+        batch_op.drop_index('ix_route_verdicts_counts')
 
     op.drop_table('route_verdicts')
     op.drop_table('assessment_runs')

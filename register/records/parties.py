@@ -172,8 +172,15 @@ def party_view_context(party: Party) -> dict:
     memberships = db.session.scalars(
         select(BcrMembership).where(BcrMembership.group_entity_id == party.id).options(selectinload(BcrMembership.approval))
     ).all()
+    vetting = None
+    if party.kind == PartyKind.THIRD_PARTY:
+        from datetime import date
+
+        from .. import assessments
+
+        vetting = assessments.vetting(db.session(), party.id, date.today())
     return {"engaged_by": engaged_by, "engages": engages, "routes": routes, "route_count": route_count,
-            "routes_shown": ROUTES_SHOWN, "memberships": memberships}
+            "routes_shown": ROUTES_SHOWN, "memberships": memberships, "vetting": vetting}
 
 
 def _party_pages(kind: PartyKind, model: type, name: str, title: str, singular: str) -> RecordPages:

@@ -403,7 +403,8 @@ def _route_view(route: TransferRoute) -> dict:
         verdict = route.verdict.details
     else:
         verdict = assessments.plain(assessments.assess(db.session(), on, [route.id])[route.id])
-    return {"onward_routes": onward, "verdict": verdict, "verdict_on": on, "today": today}
+    vetting = assessments.vetting(db.session(), route.importer_id, on) if route.importer.kind == PartyKind.THIRD_PARTY else None
+    return {"onward_routes": onward, "verdict": verdict, "verdict_on": on, "today": today, "vetting": vetting}
 
 
 ROUTE_PAGES = RecordPages(
