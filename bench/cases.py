@@ -110,38 +110,44 @@ ASSESS_ALL_TARGET_SECONDS = 1.0
 DASHBOARD_LATENCY_TARGET_RATIO = 3.0
 
 
-def _assess_all(bench: Bench) -> tuple[float, float, int]:
-    """Seconds to read every route's facts, and to assess them all (what a what-if dashboard does)."""
+def _what_if_seconds(bench: Bench) -> tuple[float, float, int]:
+    """Every route assessed on a what-if date, as the dashboard does: the first time after a write
+    (the register's facts are read), then again (the facts are reused; only the rules run)."""
     import time
-    from datetime import date
+    from datetime import date, timedelta
 
-    from register import assessments, countries, rules
+    from register import assessments
     from register.extensions import db
 
     with bench.app.app_context():
+        session = db.session()
         started = time.perf_counter()
-        facts = assessments.load_facts(db.session())
-        loaded = time.perf_counter()
-        law = countries.current()
-        day = date.today()
-        for route in facts:
-            rules.assess_route(route, day, law)
-        done = time.perf_counter()
+        count = len(assessments.assess(session, date.today() + timedelta(days=400)))
+        cold = time.perf_counter() - started
+        started = time.perf_counter()
+        assessments.assess(session, date(2032, 1, 1))
+        warm = time.perf_counter() - started
         db.session.remove()
-    return loaded - started, done - loaded, len(facts)
+    return cold, warm, count
 
 
-@measure("assess every route (facts + rules)", f"<= {ASSESS_ALL_TARGET_SECONDS:.0f} s at full scale (pro rata)")
-def assess_all(bench: Bench) -> Outcome:
+@measure("assess every route: first what-if after a write", f"<= {ASSESS_ALL_TARGET_SECONDS:.0f} s at full scale (pro rata)")
+def assess_all_cold(bench: Bench) -> Outcome:
     bench.register()
-    load_seconds, rule_seconds, count = _assess_all(bench)
-    total = load_seconds + rule_seconds
+    cold, warm, count = _what_if_seconds(bench)
+    bench.what_if = (cold, warm, count)
     target = ASSESS_ALL_TARGET_SECONDS * bench.scale.routes / SCALES["full"].routes
     baseline = csv_baseline_seconds(count, bench.workdir)
-    return Outcome(total, "s", total <= target, "\n".join([
-        f"{count:,} routes: facts read in {load_seconds:.2f} s, rules in {rule_seconds:.2f} s "
-        f"({rule_seconds / max(count, 1) * 1e6:.0f} us per route); target here {target:.2f} s",
-        f"{total / baseline:.1f}x the csv baseline ({count:,} rows with the csv module: {baseline:.3f} s)"]))
+    return Outcome(cold, "s", cold <= target, f"{count:,} routes read and assessed; target here {target:.2f} s; "
+                                             f"{cold / baseline:.1f}x the csv baseline ({baseline:.3f} s for {count:,} rows)")
+
+
+@measure("assess every route: further what-if dates", f"<= {ASSESS_ALL_TARGET_SECONDS:.0f} s at full scale (pro rata)")
+def assess_all_warm(bench: Bench) -> Outcome:
+    bench.register()
+    cold, warm, count = bench.what_if or _what_if_seconds(bench)
+    target = ASSESS_ALL_TARGET_SECONDS * bench.scale.routes / SCALES["full"].routes
+    return Outcome(warm, "s", warm <= target, f"{count:,} routes, facts reused: {warm / max(count, 1) * 1e6:.0f} us per route")
 
 
 @measure("store today's verdicts (flask assess)", "informative")

@@ -50,6 +50,8 @@ class Bench:
     workdir: Path
     _load: Optional[LoadReport] = None
     _clients: dict[Role, FlaskClient] = field(default_factory=dict)
+    # (cold seconds, warm seconds, routes) of the what-if assessment, shared by its two measures.
+    what_if: Optional[tuple[float, float, int]] = None
 
     @property
     def engine(self) -> Engine:

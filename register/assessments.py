@@ -16,13 +16,14 @@ from enum import Enum
 from typing import Any, Optional
 
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy import String, delete, insert, or_, select, type_coerce
+from sqlalchemy import String, delete, func, insert, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from . import countries, rules
 from .extensions import db
 from .models import (
     AssessmentRun,
+    AuditEvent,
     BcrApproval,
     BcrMembership,
     Certificate,
@@ -250,7 +251,29 @@ def vetting(sess: Session, party_id: int, on: date) -> "rules.VettingAssessment"
 def assess(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None) -> dict[int, "rules.RouteAssessment"]:
     """Assess routes on a date (what-if dates included); nothing is stored."""
     law = countries.current()
-    return {facts.id: rules.assess_route(facts, on, law) for facts in load_facts(sess, route_ids)}
+    facts = register_facts(sess) if route_ids is None else load_facts(sess, route_ids)
+    return {route.id: rules.assess_route(route, on, law) for route in facts}
+
+
+# The whole register's facts, per database: they change only when something is written, and every
+# write adds an audit event, so the newest event's id says whether they are still current. What-if
+# dates then cost only the rules. Read paths only: a write in progress has not committed its facts.
+_FACTS_CACHE: dict[str, tuple[Any, list]] = {}
+
+
+def register_facts(sess: Session) -> list["rules.RouteFacts"]:
+    """Every route's facts, read once per change of the register."""
+    if sess.new or sess.dirty or sess.deleted:
+        return load_facts(sess)
+    newest = sess.execute(select(AuditEvent.id, AuditEvent.occurred_at).order_by(AuditEvent.id.desc()).limit(1)).first()
+    marker = (tuple(newest) if newest else None, sess.scalar(select(func.count()).select_from(TransferRoute)))
+    key = sess.get_bind().url.render_as_string(hide_password=True)
+    cached = _FACTS_CACHE.get(key)
+    if cached is not None and cached[0] == marker:
+        return cached[1]
+    facts = load_facts(sess)
+    _FACTS_CACHE[key] = (marker, facts)
+    return facts
 
 
 def plain(value: Any) -> Any:
@@ -283,7 +306,6 @@ def store(sess: Session, on: date, verdicts: dict[int, Verdict]) -> None:
             "mechanisms": ",".join(sorted({regime.mechanism for regime in assessment.regimes})),
             "breaks_notice_promise": assessment.breaks_notice_promise,
             "importer_vetting": verdict.importer_vetting,
-            "details": plain(assessment),
         })
         regime_rows += [{"route_id": route_id, "regime": regime.regime, "mechanism": regime.mechanism, "status": regime.status,
                          "adequacy_id": regime.adequacy_id, "live": verdict.live} for regime in assessment.regimes]
@@ -312,16 +334,13 @@ def last_run(sess: Session) -> Optional[AssessmentRun]:
     return sess.scalar(select(AssessmentRun).order_by(AssessmentRun.id.desc()).limit(1))
 
 
-def is_fresh(sess: Session, today: Optional[date] = None) -> bool:
-    run = last_run(sess)
-    return run is not None and run.assessed_on == (today or date.today()) and run.law_digest == law_digest(countries.current())
-
-
 def ensure_fresh(today: Optional[date] = None) -> Optional[AssessmentRun]:
-    """Recompute every stored verdict if they are not from today under today's law file."""
+    """The last whole-register run, after recomputing every stored verdict if it is not from today
+    under today's law file (then the new run)."""
     sess = db.session()
-    if is_fresh(sess, today):
-        return None
+    run = last_run(sess)
+    if run is not None and run.assessed_on == (today or date.today()) and run.law_digest == law_digest(countries.current()):
+        return run
     if sess.in_transaction() and not (sess.new or sess.dirty or sess.deleted):
         sess.commit()
     run = refresh_all(sess, today)

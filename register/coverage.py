@@ -8,7 +8,7 @@ from typing import Optional
 from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import func, select, true
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from . import assessments, charts, countries
 from .extensions import db
@@ -148,8 +148,9 @@ def dashboard():
     today = date.today()
     on = parse_day(request.args.get("on"))
     bad_date = request.args.get("on") and on is None
+    run = None
     if on is None or on == today:
-        assessments.ensure_fresh(today)
+        run = assessments.ensure_fresh(today)
         summary = stored_summary(today)
     else:
         summary = what_if_summary(on)
@@ -167,11 +168,11 @@ def dashboard():
         (countries.country_name(code), n, "destination") for code, n in summary.by_destination])
     listed = {route.id: route for route in db.session.scalars(
         select(TransferRoute).where(TransferRoute.id.in_(summary.gap_routes + summary.attention_routes))
-        .options(selectinload(TransferRoute.exporter), selectinload(TransferRoute.importer),
-                 selectinload(TransferRoute.destination_organisation)))}
+        .options(joinedload(TransferRoute.exporter), joinedload(TransferRoute.importer),
+                 joinedload(TransferRoute.destination_organisation)))}
     return render_template(
         "coverage/dashboard.html", summary=summary, today=today, bad_date=bad_date, status_chart=status_chart,
         mechanism_chart=mechanism_chart, destination_chart=destination_chart, listed=listed, status_labels=STATUS_LABELS,
         statuses=STATUSES, decisions=decisions_to_watch(summary.on, summary.by_decision),
-        certificates=expiring_certificates(summary.on), law=countries.current(), run=assessments.last_run(db.session()),
+        certificates=expiring_certificates(summary.on), law=countries.current(), run=run,
     ), 400 if bad_date else 200

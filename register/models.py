@@ -784,10 +784,11 @@ OWNED_MODELS: dict[type, str] = {
 
 
 class RouteVerdict(db.Model):
-    """Today's assessment of a route, kept so that lists and the dashboard filter quickly.
+    """Today's verdict on a route, kept so that lists and the dashboard filter and count quickly.
 
     Derived data: recomputed on every write that can change it, daily, and when countries.yaml
-    changes (register/assessments.py). What-if dates are computed on the fly, never stored.
+    changes (register/assessments.py). The reasons are not stored: a route's page asks the rules
+    (milliseconds for one route); what-if dates are computed on the fly too.
     """
 
     __tablename__ = "route_verdicts"
@@ -803,8 +804,6 @@ class RouteVerdict(db.Model):
     mechanisms: Mapped[str] = mapped_column(String(200), default="")
     breaks_notice_promise: Mapped[bool] = mapped_column(Boolean, default=False)
     importer_vetting: Mapped[Optional[str]] = mapped_column(String(30), index=True)
-    # The full assessment as the rules returned it (per regime: mechanism, status, reference, reasons, TIA).
-    details: Mapped[dict] = mapped_column(JSON, default=dict)
 
     regimes: Mapped[list["RouteRegimeVerdict"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 

@@ -104,20 +104,21 @@ def test_an_engagement_location_without_a_route_needs_attention(us_route, writer
     engagement = writer(lambda: services.create(Engagement, {"engager_id": hq.id, "engaged_id": vendor.id, "service": "Hosting",
                                                              "relationship_type": "processor", "locations": ["US", "PH"]}))
     writer(lambda: services.update(db.session.get(TransferRoute, route.id), {"engagement_id": engagement.id}, expected_version=1))
-    stored = verdict(route.id)
-    assert stored.status == "attention"
-    assert any("PH" in reason["text"] and reason["severity"] == "attention" for reason in stored.details["reasons"])
+    assert verdict(route.id).status == "attention"
+    found = assessments.assess(db.session(), date.today(), [route.id])[route.id]
+    assert any("PH" in reason.text and reason.severity == "attention" for reason in found.reasons)
 
 
 def test_the_whole_register_is_reassessed_daily_and_when_the_law_file_changes(us_route, monkeypatch):
     db.session.rollback()
     run = assessments.ensure_fresh()
-    assert run is not None and run.route_count == 1
-    assert assessments.ensure_fresh() is None  # fresh: nothing to do
+    assert run.route_count == 1 and run.assessed_on == date.today()
+    assert assessments.ensure_fresh().id == run.id  # fresh: nothing recomputed
     tomorrow = date.today() + timedelta(days=1)
-    assert assessments.ensure_fresh(tomorrow).assessed_on == tomorrow
+    next_day = assessments.ensure_fresh(tomorrow)
+    assert next_day.id != run.id and next_day.assessed_on == tomorrow
     monkeypatch.setattr(assessments, "law_digest", lambda law: "another file")
-    assert assessments.ensure_fresh(tomorrow) is not None
+    assert assessments.ensure_fresh(tomorrow).id != next_day.id
     assert db.session.query(AssessmentRun).count() == 3
 
 
@@ -135,3 +136,13 @@ def test_a_what_if_date_is_computed_and_not_stored(writer):
     assert (in_2023.status, in_2023.regimes[0].mechanism) == ("covered", "adequacy")  # Decision 2021/1772
     assert (in_2032.status, in_2032.regimes[0].mechanism) == ("gap", "none")  # renewal ends 2031-12-27
     assert verdict(route.id).assessed_on == date.today()
+
+
+def test_what_if_facts_are_reused_until_the_register_changes(us_route, writer):
+    db.session.rollback()
+    first = assessments.register_facts(db.session())
+    assert assessments.register_facts(db.session()) is first
+    writer(lambda: services.update(db.session.get(ThirdParty, us_route["vendor"].id), {"website": "https://cloudy.example"},
+                                   expected_version=1))
+    db.session.rollback()
+    assert assessments.register_facts(db.session()) is not first

@@ -37,7 +37,6 @@ def upgrade():
     sa.Column('mechanisms', sa.String(length=200), nullable=False),
     sa.Column('breaks_notice_promise', sa.Boolean(), nullable=False),
     sa.Column('importer_vetting', sa.String(length=30), nullable=True),
-    sa.Column('details', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['route_id'], ['transfer_routes.id'], name=op.f('fk_route_verdicts_route_id_transfer_routes'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('route_id', name=op.f('pk_route_verdicts'))
     )

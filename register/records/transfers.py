@@ -399,10 +399,7 @@ def _route_view(route: TransferRoute) -> dict:
         on = date.fromisoformat(request.args["on"]) if request.args.get("on") else today
     except ValueError:
         on = today
-    if on == today and route.verdict is not None and route.verdict.assessed_on == today:
-        verdict = route.verdict.details
-    else:
-        verdict = assessments.plain(assessments.assess(db.session(), on, [route.id])[route.id])
+    verdict = assessments.plain(assessments.assess(db.session(), on, [route.id])[route.id])
     vetting = assessments.vetting(db.session(), route.importer_id, on) if route.importer.kind == PartyKind.THIRD_PARTY else None
     return {"onward_routes": onward, "verdict": verdict, "verdict_on": on, "today": today, "vetting": vetting}
 

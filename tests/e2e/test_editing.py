@@ -75,6 +75,11 @@ def test_an_editor_builds_a_chain_and_an_auditor_reads_it(page, browser, live_se
     page.locator("#instrument_ids").select_option(label="SCC Meridian-Nimbus 2024 (EU Standard Contractual Clauses)")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("link", name="SCC Meridian-Nimbus 2024")).to_be_visible()
+    # The verdict shows right after saving: an EU SCC Module 2 without a TIA needs attention.
+    verdict = page.locator("#coverage")
+    expect(verdict).to_contain_text("Coverage today")
+    expect(verdict).to_contain_text("2021/914")
+    expect(verdict).to_contain_text("attention")
 
     # Everything is findable in the lists.
     page.goto("/routes/?regime=EU")
