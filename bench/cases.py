@@ -20,7 +20,6 @@ LOAD_TARGET_SECONDS = 30.0
 # A full run peaked at ~100 MiB: the generator streams the rows in chunks and keeps only small
 # indexes (ids, countries). Past 256 MiB, something started holding the register in memory.
 PEAK_RSS_TARGET_MIB = 256
-HOME_LATENCY_TARGET_RATIO = 3.0
 HOME_QUERY_TARGET = 10
 LATENCY_REQUESTS = 30
 
@@ -47,12 +46,13 @@ def peak_memory(bench: Bench) -> Outcome:
     return Outcome(peak, "MiB", peak <= PEAK_RSS_TARGET_MIB, "resource.getrusage(RUSAGE_SELF).ru_maxrss")
 
 
-@measure("home page latency vs /healthz", f"<= {HOME_LATENCY_TARGET_RATIO:.0f}x (median)")
+# No issue sets a latency target for the home page or the dashboard: their ratios are informative.
+@measure("home page latency vs /healthz", "informative")
 def home_latency(bench: Bench) -> Outcome:
     bench.register()
     _app, client = bench.logged_in(Role.AUDITOR)
     home, health, ratio = compare_latency(client, "/", LATENCY_REQUESTS)
-    return Outcome(ratio, "x", ratio <= HOME_LATENCY_TARGET_RATIO, f"{home}\n{health}")
+    return Outcome(ratio, "x", True, f"{home}\n{health}")
 
 
 @measure("home page queries per request", f"<= {HOME_QUERY_TARGET}")
@@ -107,7 +107,6 @@ def routes_list_queries(bench: Bench) -> Outcome:
 
 # Coverage: assessing the whole register, and the dashboard that shows it.
 ASSESS_ALL_TARGET_SECONDS = 1.0
-DASHBOARD_LATENCY_TARGET_RATIO = 3.0
 
 
 def _what_if_seconds(bench: Bench) -> tuple[float, float, int]:
@@ -167,15 +166,14 @@ def store_all(bench: Bench) -> Outcome:
     return Outcome(seconds, "s", True, f"{count:,} routes assessed and stored")
 
 
-@measure("dashboard (stored verdicts) vs a trivial logged-in page", f"<= {DASHBOARD_LATENCY_TARGET_RATIO:.0f}x (median)")
+@measure("dashboard (stored verdicts) vs a trivial logged-in page", "informative")
 def dashboard_latency(bench: Bench) -> Outcome:
     bench.register()
     _app, client = bench.logged_in(Role.AUDITOR)
     client.get("/dashboard")  # the first visit of the day stores the verdicts
     page, trivial, ratio = compare_latency(client, "/dashboard", LATENCY_REQUESTS, baseline=TRIVIAL_PAGE)
     _page, health, health_ratio = compare_latency(client, "/dashboard", 10)
-    return Outcome(ratio, "x", ratio <= DASHBOARD_LATENCY_TARGET_RATIO,
-                   f"{page}\n{trivial}\nvs /healthz: {health_ratio:.1f}x ({health})")
+    return Outcome(ratio, "x", True, f"{page}\n{trivial}\nvs /healthz: {health_ratio:.1f}x ({health})")
 
 
 @measure("dashboard queries per request", f"<= {HOME_QUERY_TARGET}")
