@@ -938,7 +938,7 @@ def _clauses(rx: _RegimeIndex, shared: _Route, instrument: InstrumentFacts,
 
 def _eu_scc(rx: _RegimeIndex, shared: _Route, instrument: InstrumentFacts) -> _Candidate | tuple[str, str]:
     """EU SCCs, Decision (EU) 2021/914 (Art. 46(2)(c)); pre-2021 sets until 2022-12-27 (Art. 4(4))."""
-    label, on = _label(instrument), shared.on
+    label = _label(instrument)
     if instrument.kind != "eu_scc":
         return f"{label} is a UK tool: it does not cover EU data", "GDPR Art. 46(2)(c); Decision (EU) 2021/914"
     decision = instrument.scc_decision
@@ -1001,7 +1001,7 @@ def _uk_clauses(rx: _RegimeIndex, shared: _Route, instrument: InstrumentFacts,
         if kind == "uk_idta":
             reference = f"{rx.law.clauses}; ICO International Data Transfer Agreement"
             candidate = _Candidate("uk_idta", reference, 2, (instrument.id,))
-            candidate.add("info", f"the IDTA covers the UK export", reference)
+            candidate.add("info", "the IDTA covers the UK export", reference)
             return candidate
         version = f" ({instrument.uk_addendum_version})" if instrument.uk_addendum_version else ""
         candidate = _Candidate("uk_addendum", "", 2, (instrument.id,))

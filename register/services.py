@@ -6,7 +6,6 @@ the column's type, checked by the record's validator, and refused as a whole wit
 (`DomainError`). A write based on a stale version raises `ConflictError` and changes nothing.
 """
 
-import enum
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

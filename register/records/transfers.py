@@ -46,7 +46,7 @@ from ..models import (
     route_instruments,
 )
 from .crud import Column, Filter, RecordPages, badge, link, status_filter
-from .fields import CountryField, DestinationField, PartyField, country_choices
+from .fields import DestinationField, PartyField, country_choices
 from .parties import country_filter, party_url
 
 SIGNATORY_ROWS = 3
