@@ -1,6 +1,7 @@
 """Pages for the parties of the register and their vetting records."""
 
 from collections.abc import Callable
+from functools import cache
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -31,7 +32,7 @@ from ..models import (
     VettingStatus,
 )
 from .crud import Column, Filter, RecordPages, badge, link, status_filter
-from .fields import CountryField, PartyField
+from .fields import CountryField, PartyField, country_choices
 
 ROUTES_SHOWN = 100
 
@@ -102,6 +103,12 @@ def party_form(kind: PartyKind) -> type[RecordForm]:
     return type(f"{kind.name.title().replace('_', '')}Form", (RecordForm,), {name: PARTY_FIELDS[name]() for name in names})
 
 
+@cache
+def every_country() -> list[tuple[str, str]]:
+    """Every country by name: a constant list (no query over a large table)."""
+    return [(choice.value, choice.label) for choice in country_choices(None)]
+
+
 def country_filter(column) -> Filter:
     def choices() -> list[tuple[str, str]]:
         present = db.session.scalars(select(column).where(column.is_not(None)).distinct()).all()
@@ -148,6 +155,11 @@ PAGES_BY_KIND: dict[PartyKind, RecordPages] = {}
 
 def party_url(party: Party) -> str:
     return PAGES_BY_KIND[party.kind].view_url(party.id)
+
+
+def party_path(kind: str, party_id: int) -> str:
+    """A party's page from its kind and id (for lists read as plain rows)."""
+    return PAGES_BY_KIND[PartyKind(kind)].view_url(party_id)
 
 
 def party_view_context(party: Party) -> dict:

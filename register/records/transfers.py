@@ -1,7 +1,9 @@
 """Pages for engagements, transfer instruments, BCR approvals, routes and their TIAs."""
 
-from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from typing import Any
+
+from sqlalchemy import String, exists, func, or_, select, type_coerce
+from sqlalchemy.orm import aliased, selectinload
 from wtforms import (
     BooleanField,
     DateField,
@@ -47,7 +49,7 @@ from ..models import (
 )
 from .crud import Column, Filter, RecordPages, badge, link, status_filter
 from .fields import DestinationField, PartyField, country_choices
-from .parties import country_filter, party_url
+from .parties import every_country, party_path, party_url
 
 SIGNATORY_ROWS = 3
 MEMBER_ROWS_EXTRA = 3
@@ -377,6 +379,36 @@ def _route_to_form(route: TransferRoute) -> dict:
 
 
 Exporter, Importer = aliased(Party), aliased(Party)
+RowExporter, RowImporter, RowOrganisation = aliased(Party), aliased(Party), aliased(Party)
+
+
+def _route_rows(route_ids: list[int]) -> dict[int, Any]:
+    """One page of the routes list as plain rows: what its columns show, in one query."""
+    if not route_ids:
+        return {}
+    text = lambda column, name: type_coerce(column, String()).label(name)  # noqa: E731 - enumerations as stored
+    query = (
+        select(TransferRoute.id, TransferRoute.destination_country, TransferRoute.carries_eu_data, TransferRoute.carries_uk_data,
+               TransferRoute.carries_ch_data, text(TransferRoute.exporter_role, "exporter_role"),
+               text(TransferRoute.importer_role, "importer_role"), TransferRoute.purpose, text(TransferRoute.status, "status"),
+               RowExporter.id.label("exporter_id"), RowExporter.legal_name.label("exporter_name"), text(RowExporter.kind, "exporter_kind"),
+               RowImporter.id.label("importer_id"), RowImporter.legal_name.label("importer_name"), text(RowImporter.kind, "importer_kind"),
+               RowOrganisation.legal_name.label("organisation_name"), RouteVerdict.status.label("coverage"), RouteVerdict.mechanisms)
+        .join(RowExporter, RowExporter.id == TransferRoute.exporter_id)
+        .join(RowImporter, RowImporter.id == TransferRoute.importer_id)
+        .outerjoin(RowOrganisation, RowOrganisation.id == TransferRoute.destination_organisation_id)
+        .outerjoin(RouteVerdict, RouteVerdict.route_id == TransferRoute.id)
+        .where(TransferRoute.id.in_(route_ids))
+    )
+    return {row.id: row for row in db.session.execute(query)}
+
+
+def _regimes_of(row) -> str:
+    return " ".join(code for code, carried in (("EU", row.carries_eu_data), ("UK", row.carries_uk_data),
+                                               ("CH", row.carries_ch_data)) if carried) or "none"
+
+
+LIFECYCLE_LABELS = {member.value: member.label for member in Lifecycle}
 
 
 def _regime_filter(query, value):
@@ -417,24 +449,25 @@ ROUTE_PAGES = RecordPages(
     ],
     columns=[
         Column("#", lambda r: link(r.id, ROUTE_PAGES.view_url(r.id)), TransferRoute.id, "id"),
-        Column("Exporter", lambda r: link(r.exporter.legal_name, party_url(r.exporter)), Exporter.name_key, "exporter"),
-        Column("Importer", lambda r: link(r.importer.legal_name, party_url(r.importer)), Importer.name_key, "importer"),
-        Column("Destination", lambda r: route_destination(r), TransferRoute.destination_country, "destination"),
-        Column("Regimes", lambda r: " ".join(regime.value for regime in r.regimes) or "none"),
-        Column("Roles", lambda r: f"{r.exporter_role.value} \u2192 {r.importer_role.value}"),
+        Column("Exporter", lambda r: link(r.exporter_name, party_path(r.exporter_kind, r.exporter_id)), Exporter.name_key, "exporter"),
+        Column("Importer", lambda r: link(r.importer_name, party_path(r.importer_kind, r.importer_id)), Importer.name_key, "importer"),
+        Column("Destination", lambda r: r.organisation_name or countries.country_name(r.destination_country),
+               TransferRoute.destination_country, "destination"),
+        Column("Regimes", _regimes_of),
+        Column("Roles", lambda r: f"{r.exporter_role} \u2192 {r.importer_role}"),
         Column("Purpose", lambda r: r.purpose or "", TransferRoute.purpose, "purpose"),
-        Column("Coverage", lambda r: badge(r.verdict.status, r.verdict.status) if r.verdict else "not assessed", RouteVerdict.status, "coverage"),
-        Column("Mechanism", lambda r: r.verdict.mechanisms.replace(",", ", ") if r.verdict else ""),
-        Column("Status", lambda r: badge(r.status), TransferRoute.status, "status"),
+        Column("Coverage", lambda r: badge(r.coverage.replace("_", " "), r.coverage) if r.coverage else "not assessed",
+               RouteVerdict.status, "coverage"),
+        Column("Mechanism", lambda r: (r.mechanisms or "").replace(",", ", ")),
+        Column("Status", lambda r: badge(LIFECYCLE_LABELS[r.status], r.status), TransferRoute.status, "status"),
     ],
     joins=lambda query: query.join(Exporter, TransferRoute.exporter_id == Exporter.id).join(Importer, TransferRoute.importer_id == Importer.id),
     join_sorts=frozenset({"exporter", "importer"}),
     base_query=lambda: select(TransferRoute).outerjoin(RouteVerdict, RouteVerdict.route_id == TransferRoute.id),
-    list_options=[joinedload(TransferRoute.exporter), joinedload(TransferRoute.importer), joinedload(TransferRoute.destination_organisation),
-                  selectinload(TransferRoute.verdict).load_only(RouteVerdict.status, RouteVerdict.mechanisms, RouteVerdict.importer_vetting)],
+    fetch_rows=_route_rows,
     search=[Exporter.legal_name, Importer.legal_name, TransferRoute.purpose],
     filters=[
-        country_filter(TransferRoute.destination_country),
+        Filter("country", "Destination", every_country, lambda query, value: query.where(TransferRoute.destination_country == value)),
         Filter("coverage", "Coverage", lambda: [(s, s.replace("_", " ").capitalize()) for s in rules.STATUSES],
                lambda query, value: query.where(RouteVerdict.status == value)),
         Filter("mechanism", "Mechanism", lambda: [(m, m.replace("_", " ")) for m in rules.MECHANISMS],
