@@ -41,8 +41,10 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
 
-    from . import auth, cli, coverage, home, records, users
+    from . import api, auth, cli, coverage, home, records, tokens, users
 
+    app.register_blueprint(api.bp)
+    app.register_blueprint(tokens.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(coverage.bp)
     app.register_blueprint(records.bp)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from .models import AUDITED_MODELS, OWNED_MODELS, AuditAction, AuditEvent, AuditSource, User
 
 REDACTED = "(changed)"
-SECRET_FIELDS = frozenset({"password_hash", "session_nonce"})
+SECRET_FIELDS = frozenset({"password_hash", "session_nonce", "token_hash"})
 
 
 class UnauditedWrite(RuntimeError):

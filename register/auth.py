@@ -10,7 +10,7 @@ from typing import Callable, Optional
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_url, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, PasswordField
@@ -87,6 +87,17 @@ def load_user(user_id: str) -> Optional[User]:
     if user is None or not user.is_active or not secrets.compare_digest(user.session_nonce, nonce):
         return None
     return user
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """API clients get a JSON 401; people are sent to the login page."""
+    if request.path.startswith("/api/"):
+        from .api import problem
+
+        return problem(401, "Unauthorized", "Authenticate with 'Authorization: Bearer <token>'.")
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
 
 
 login_manager.login_view = "auth.login"

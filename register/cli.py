@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_logins_command)
     app.cli.add_command(check_command)
     app.cli.add_command(assess_command)
+    app.cli.add_command(create_token_command)
 
 
 @click.command("create-user")
@@ -122,3 +123,22 @@ def check_command(on) -> None:
     click.echo(f"Assessed {len(results)} live routes on {day}: {summary or 'none'}.")
     if counts.get("gap"):
         raise SystemExit(1)
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.option("--name", default="command line", help="What the token is for (shown in its user's token list).")
+def create_token_command(email: str, name: str) -> None:
+    """Create an API token for a user; it is printed once and acts with the user's role."""
+    from .api import make_token
+
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.is_active:
+        raise click.ClickException(f"No active user {email}.")
+    try:
+        with services.write_unit(Actor(AuditSource.CLI, label="cli")):
+            secret, _record = make_token(user, name)
+    except services.DomainError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Token for {user.email} ({user.role.value}), shown only now:")
+    click.echo(secret)

@@ -24,6 +24,18 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# Ids are PostgreSQL INTEGERs: a larger number in a URL is simply no record (not a database error).
+MAX_ID = 2**31 - 1
+
+
+def get_or_404(model: type, record_id: int):
+    """The record with this id, or 404 (also for ids no database column can hold)."""
+    from flask import abort
+
+    if not 0 < record_id <= MAX_ID:
+        abort(404)
+    return db.get_or_404(model, record_id)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()

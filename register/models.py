@@ -283,6 +283,34 @@ class User(UserMixin, Timestamps, Versioned, db.Model):
         return self.role == Role.ADMIN
 
 
+class ApiToken(Timestamps, Versioned, db.Model):
+    """A token an API client presents as `Authorization: Bearer ...`; it acts with its user's role.
+
+    Only a SHA-256 of the token is kept (tokens are 256-bit random, so a fast hash is enough); the
+    token itself is shown once, when it is made.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token's first characters, to recognise it in a list.
+    prefix: Mapped[str] = mapped_column(String(16))
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    user: Mapped["User"] = relationship()
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.prefix}\u2026)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
 class LoginThrottle(db.Model):
     """Recent failed logins per key (a SHA-256 of the email, or the client address)."""
 
@@ -762,6 +790,7 @@ class AuditEvent(db.Model):
 
 AUDITED_MODELS: tuple[type, ...] = (
     User,
+    ApiToken,
     Party,
     Certificate,
     DpfCertification,

@@ -22,6 +22,7 @@ from . import countries
 from .audit import Actor, diff, mark_audited, record_event
 from .extensions import _begin_immediate, db
 from .models import (
+    ApiToken,
     AuditAction,
     BcrApproval,
     BcrMembership,
@@ -136,6 +137,33 @@ def check_version(record: Any, expected_version: Optional[int]) -> None:
 
 # --- coercion ---------------------------------------------------------------------------------
 
+# PostgreSQL's INTEGER (ids included): a larger number is input no record can match.
+INTEGER_RANGE = (-(2**31), 2**31 - 1)
+
+
+def check_text(value: str) -> str:
+    """Text a database can store: no NUL character (PostgreSQL refuses it), valid Unicode."""
+    if "\x00" in value:
+        raise ValueError("Text cannot contain NUL characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("Text must be valid Unicode.") from None
+    return value
+
+
+def whole_number(value: Any) -> int:
+    """A whole number the database can store, from an int or its digits; else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError("Must be a whole number.")
+    if isinstance(value, str):
+        if not re.fullmatch(r"-?\d{1,12}", value.strip()):
+            raise ValueError("Must be a whole number.")
+        value = int(value)
+    if not INTEGER_RANGE[0] <= value <= INTEGER_RANGE[1]:
+        raise ValueError("The number is out of range.")
+    return value
+
 
 def _column_fields(model: type) -> dict[str, Any]:
     return {column.key: column for column in model.__table__.columns if column.key not in SYSTEM_FIELDS}
@@ -179,16 +207,11 @@ def _coerce(column: Any, value: Any) -> Any:
                 raise ValueError("Not a valid date (YYYY-MM-DD).") from None
         raise ValueError("Not a valid date (YYYY-MM-DD).")
     if isinstance(column_type, Integer):
-        if isinstance(value, bool):
-            raise ValueError("Must be a whole number.")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
-            return int(value)
-        raise ValueError("Must be a whole number.")
+        return whole_number(value)
     if isinstance(column_type, (String, Text)):
         if not isinstance(value, str):
             raise ValueError("Must be text.")
+        check_text(value)
         length = getattr(column_type, "length", None)
         if length and len(value) > length:
             raise ValueError(f"At most {length} characters.")
@@ -402,6 +425,14 @@ def _ordered(errors: Errors, values: dict, first: str, then: str, message: str) 
         _add(errors, then, message)
 
 
+def _is_list(errors: Errors, values: dict, key: str) -> bool:
+    """A collection must be given as a list (of ids, codes or objects)."""
+    if values.get(key) is None or isinstance(values[key], list):
+        return True
+    _add(errors, key, "Give a list.")
+    return False
+
+
 def _party(sess: Session, errors: Errors, values: dict, key: str, kinds: tuple[PartyKind, ...]) -> Optional[Party]:
     party_id = values.get(key)
     if party_id is None:
@@ -543,10 +574,14 @@ def _validate_engagement(sess: Session, record: Optional[Engagement], values: di
     _ordered(errors, values, "starts_on", "ends_on", "The end date cannot be before the start date.")
     if values.get("status") == Lifecycle.PROPOSED and not values.get("planned_start_on"):
         _add(errors, "planned_start_on", "A proposed engagement needs its planned start date.")
+    if not _is_list(errors, values, "locations"):
+        return
     for location in values.get("locations") or []:
         code = location.get("country_code") if isinstance(location, dict) else location
         if not countries.is_country(code):
             _add(errors, "locations", f"Unknown country code {code!r}.")
+        elif isinstance(location, dict) and location.get("activity") not in (None, *LocationActivity._value2member_map_):
+            _add(errors, "locations", f"Unknown activity {location.get('activity')!r}: storage, access or storage_and_access.")
 
 
 def _read_locations(record: Engagement) -> list:
@@ -604,9 +639,11 @@ def _validate_instrument(sess: Session, record: Optional[TransferInstrument], va
     if kind in (InstrumentKind.CODE_OF_CONDUCT, InstrumentKind.CERTIFICATION) and not values.get("scheme_name"):
         _add(errors, "scheme_name", "Name the code of conduct or certification scheme.")
     _ordered(errors, values, "signed_on", "terminated_on", "The termination cannot be before the signature.")
+    if not _is_list(errors, values, "signatories"):
+        return
     for item in values.get("signatories") or []:
         try:
-            party_id = int(item["party_id"])
+            party_id = whole_number(item["party_id"])
             InstrumentSide(item["side"])
         except (KeyError, TypeError, ValueError):
             _add(errors, "signatories", "Each signatory needs a party_id and a side (exporter or importer).")
@@ -631,9 +668,11 @@ def _write_signatories(sess: Session, record: TransferInstrument, value: list) -
 
 def _validate_bcr(sess: Session, record: Optional[BcrApproval], values: dict, errors: Errors) -> None:
     _ordered(errors, values, "approved_on", "withdrawn_on", "The withdrawal cannot be before the approval.")
+    if not _is_list(errors, values, "memberships"):
+        return
     for item in values.get("memberships") or []:
         try:
-            entity_id = int(item["group_entity_id"])
+            entity_id = whole_number(item["group_entity_id"])
             bound_from = _coerce(BcrMembership.__table__.c.bound_from, item["bound_from"])
             bound_to = _coerce(BcrMembership.__table__.c.bound_to, item.get("bound_to"))
         except (KeyError, TypeError, ValueError):
@@ -702,9 +741,11 @@ def _validate_route(sess: Session, record: Optional[TransferRoute], values: dict
     _ordered(errors, values, "starts_on", "ends_on", "The end date cannot be before the start date.")
     ids = values.get("instrument_ids") or []
     try:
-        wanted = {int(item) for item in ids}
+        if not isinstance(ids, list):
+            raise ValueError
+        wanted = {whole_number(item) for item in ids}
     except (TypeError, ValueError):
-        _add(errors, "instrument_ids", "Instruments are given by their ids.")
+        _add(errors, "instrument_ids", "Instruments are given as a list of their ids.")
         return
     if wanted:
         found = set(sess.scalars(select(TransferInstrument.id).where(TransferInstrument.id.in_(wanted))))
@@ -742,6 +783,11 @@ def _validate_tia(sess: Session, record: Any, values: dict, errors: Errors) -> N
     if values.get("route_id") is not None and sess.get(TransferRoute, values["route_id"]) is None:
         _add(errors, "route_id", f"No route with id {values['route_id']}.")
     _ordered(errors, values, "assessed_on", "next_review_on", "The next review cannot be before the assessment.")
+
+
+def _validate_token(sess: Session, record: Any, values: dict, errors: Errors) -> None:
+    if values.get("user_id") is not None and sess.get(User, values["user_id"]) is None:
+        _add(errors, "user_id", f"No user with id {values['user_id']}.")
 
 
 def _validate_user(sess: Session, record: Optional[User], values: dict, errors: Errors) -> None:
@@ -803,6 +849,7 @@ SPECS.update(
             validate=_validate_tia,
             required=("route_id", "assessed_on", "outcome"),
         ),
+        ApiToken: Spec(ApiToken, validate=_validate_token, required=("user_id", "name", "token_hash", "prefix")),
         User: Spec(
             User,
             validate=_validate_user,

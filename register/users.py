@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length
 from . import services
 from .audit import Actor
 from .auth import admin_required, generate_password, hash_password
-from .extensions import db
+from .extensions import db, get_or_404
 from .forms import RecordForm, email_address, enum_choices, show_domain_errors
 from .models import AuditSource, Role, User
 
@@ -77,7 +77,7 @@ def create():
 @bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
 @admin_required
 def edit(user_id: int):
-    user = db.get_or_404(User, user_id)
+    user = get_or_404(User, user_id)
     form = UserForm(obj=user)
     if request.method == "POST":
         form.version.data = request.form.get("version")  # as submitted, never the current one
@@ -89,7 +89,7 @@ def edit(user_id: int):
                       "is_active": form.is_active.data}
             try:
                 with services.write_unit(web_actor()):
-                    user = db.get_or_404(User, user_id)
+                    user = get_or_404(User, user_id)
                     if not form.is_active.data and user.is_active:
                         values["session_nonce"] = uuid.uuid4().hex  # end the user's sessions
                     services.update(user, values, expected_version=form.version.data)
@@ -109,7 +109,7 @@ def edit(user_id: int):
 @bp.route("/<int:user_id>/reset-password", methods=["POST"])
 @admin_required
 def reset_password(user_id: int):
-    user = db.get_or_404(User, user_id)
+    user = get_or_404(User, user_id)
     password = generate_password()
     user = set_password(user.id, password, actor_user=current_user._get_current_object())
     return render_template("users/password_shown.html", user=user, password=password, created=False)

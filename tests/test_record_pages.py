@@ -352,3 +352,11 @@ def test_an_unexpected_error_shows_the_500_page_and_saves_nothing(app, logged_in
     api_style = client.get("/test-broken", headers={"Accept": "application/json"})
     assert api_style.status_code == 500 and api_style.get_json()["error"]["status"] == 500
     assert db.session.query(GroupEntity).count() == 0  # the half-written row was rolled back
+
+
+def test_ids_beyond_the_database_range_are_404_not_errors(logged_in):
+    client = logged_in(Role.EDITOR)
+    assert client.get(f"/routes/{2**40}").status_code == 404
+    assert client.get(f"/third-parties/{2**40}/edit").status_code == 404
+    assert client.get("/lookup/parties?q=ab%00cd").status_code == 200
+    assert client.get("/third-parties/?q=%00").status_code == 200

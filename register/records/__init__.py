@@ -8,7 +8,7 @@ from .. import countries, rules
 from ..extensions import db
 from ..models import Engagement, Lifecycle, Party, PartyKind, PartyRole, Relationship, TransferRoute
 from . import parties, transfers
-from .crud import register_pages
+from .crud import _searchable, register_pages
 from .fields import party_label
 
 bp = Blueprint("records", __name__)
@@ -23,7 +23,7 @@ LOOKUP_LIMIT = 20
 @login_required
 def lookup_parties():
     """Parties whose name contains the typed text, for the choosers' suggestions."""
-    text = " ".join((request.args.get("q") or "").split()).casefold()[:100]
+    text = _searchable(" ".join((request.args.get("q") or "").split()).casefold())[:100]
     kinds = [PartyKind(kind) for kind in (request.args.get("kinds") or "").split(",") if kind in PartyKind._value2member_map_]
     if len(text) < 2:
         return jsonify([])

@@ -19,7 +19,7 @@ from wtforms.validators import Optional as OptionalValue
 from .. import countries, services
 from ..audit import Actor
 from ..auth import editor_required
-from ..extensions import db
+from ..extensions import db, get_or_404
 from ..forms import RecordForm, show_domain_errors
 from ..models import AuditEvent, AuditSource, Lifecycle
 
@@ -123,7 +123,7 @@ def web_actor() -> Actor:
 def list_query(pages: RecordPages, args: dict) -> tuple[Select, dict]:
     """The list's query from the query string: search, filters, sort (unknown values ignored)."""
     query = pages.query()
-    state: dict[str, Any] = {"q": (args.get("q") or "").strip()[:200]}
+    state: dict[str, Any] = {"q": _searchable(args.get("q") or "")}
     sortable = {column.key: column for column in pages.columns if column.sort is not None}
     sort_key = args.get("sort") if args.get("sort") in sortable else pages.default_sort
     if pages.joins and (state["q"] or sort_key in pages.join_sorts):
@@ -181,6 +181,12 @@ class CappedPagination:
         self.prev_num, self.next_num = self.page - 1, self.page + 1
 
 
+def _searchable(text: str) -> str:
+    """Search text as typed, without what no database column can hold (NUL, broken Unicode)."""
+    text = text.replace("\x00", "").strip()[:200]
+    return text.encode("utf-8", "ignore").decode("utf-8")
+
+
 def register_pages(bp: Blueprint, pages: RecordPages) -> None:
     """Add the record type's list, view, new, edit and retire views to the blueprint."""
 
@@ -195,7 +201,7 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
 
     @login_required
     def view(record_id: int):
-        record = db.get_or_404(pages.model, record_id)
+        record = get_or_404(pages.model, record_id)
         context = pages.view_context(record) if pages.view_context else {}
         history = db.session.scalars(
             select(AuditEvent).where(AuditEvent.record_type == pages.model.__table__.name, AuditEvent.record_id == record.id)
@@ -232,7 +238,7 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
 
     @editor_required
     def edit(record_id: int):
-        record = db.get_or_404(pages.model, record_id)
+        record = get_or_404(pages.model, record_id)
         form = pages.form(data=pages.to_form(record) if pages.to_form else None, obj=None if pages.to_form else record)
         if pages.prepare_form:
             pages.prepare_form(form, record)
@@ -248,12 +254,12 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
                     preview = _preview(pages, form, record_id)
                 else:
                     with services.write_unit(web_actor()):
-                        record = db.get_or_404(pages.model, record_id)
+                        record = get_or_404(pages.model, record_id)
                         services.update(record, _values(pages, form), expected_version=form.version.data)
             except services.DomainError as error:
                 show_domain_errors(form, error)
             except services.ConflictError:
-                record = db.get_or_404(pages.model, record_id)
+                record = get_or_404(pages.model, record_id)
                 changed_meanwhile = events_since(record, form.version.data)
                 form.version.data = record.version  # saving again merges onto the current version
                 status = 409
@@ -270,14 +276,14 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
 
     @editor_required
     def retire(record_id: int):
-        record = db.get_or_404(pages.model, record_id)
+        record = get_or_404(pages.model, record_id)
         if not pages.can_retire:
             abort(404)
         form = RetireForm()
         if form.validate_on_submit():
             try:
                 with services.write_unit(web_actor()):
-                    record = db.get_or_404(pages.model, record_id)
+                    record = get_or_404(pages.model, record_id)
                     services.retire(record, expected_version=form.version.data, ends_on=form.ends_on.data)
             except services.DomainError as error:
                 show_domain_errors(form, error)
@@ -311,7 +317,7 @@ def _preview(pages: RecordPages, form: RecordForm, record_id: Optional[int]) -> 
         if record_id is None:
             record = services.create(pages.model, _values(pages, form))
         else:
-            record = db.get_or_404(pages.model, record_id)
+            record = get_or_404(pages.model, record_id)
             services.update(record, _values(pages, form), expected_version=form.version.data)
         today = date.today()
         return {"on": today, "verdict": assessments.plain(assessments.assess(sess, today, [record.id])[record.id])}

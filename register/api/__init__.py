@@ -1,0 +1,272 @@
+"""The JSON API under /api/v1: every register record, read and written through the audited services.
+
+Clients authenticate with `Authorization: Bearer <token>` (tokens act with their user's role) or, from
+the browser, with the session cookie plus the `X-CSRFToken` header for writes. Every error has one
+shape: {"error": {"status", "title", "detail", "fields"}}.
+"""
+
+import hashlib
+import re
+import secrets
+from datetime import date
+from typing import Any, Optional
+
+from flask import Blueprint, Response, abort, g, jsonify, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.exceptions import BadRequest
+
+from .. import services
+from ..audit import Actor
+from ..extensions import MAX_ID, csrf, db, login_manager
+from ..models import ApiToken, AuditSource, Role, User, utcnow
+from . import resources
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+TOKEN_PREFIX = "trk_"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_PER_PAGE = 200
+MAX_PAGE = 10_000
+MAX_SEARCH = 200
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def make_token(user: User, name: str) -> tuple[str, ApiToken]:
+    """A new token for a user (inside a write_unit): the secret is returned once, only its hash kept."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = services.create(ApiToken, {"user_id": user.id, "name": name, "token_hash": hash_token(secret),
+                                        "prefix": secret[:10]})
+    return secret, record
+
+
+def revoke_token(record: ApiToken) -> None:
+    """Revoke a token (inside a write_unit); it stops working at once."""
+    services.update(record, {"revoked_at": utcnow()}, expected_version=record.version)
+
+
+@login_manager.request_loader
+def load_user_from_token(req) -> Optional[User]:
+    """The user of a valid, unrevoked bearer token (Flask-Login asks when there is no session)."""
+    header = req.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    g.token_presented = True
+    token = header[7:].strip()
+    record = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token))) if token else None
+    if record is None or record.is_revoked or not record.user.is_active:
+        return None
+    g.api_token = record
+    return record.user
+
+
+PUBLIC_ENDPOINTS = frozenset({"api.openapi_document", "api.docs"})
+
+
+@bp.before_request
+def authenticate():
+    """401 without a valid login; CSRF for cookie-authenticated writes (a token is not a cookie)."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        detail = "The bearer token is unknown or revoked." if g.get("token_presented") else \
+            "Authenticate with 'Authorization: Bearer <token>'."
+        return problem(401, "Unauthorized", detail)
+    if request.method in WRITE_METHODS and g.get("api_token") is None:
+        csrf.protect()
+    return None
+
+
+def problem(status: int, title: str, detail: str, fields: Optional[dict] = None, headers: Optional[dict] = None) -> Response:
+    response = jsonify({"error": {"status": status, "title": title, "detail": detail, "fields": fields or {}}})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="register"'
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def require_editor() -> None:
+    if current_user.role not in (Role.ADMIN, Role.EDITOR):
+        abort(403, description="Your role does not allow this.")
+
+
+def api_actor() -> Actor:
+    return Actor(AuditSource.API, user=current_user._get_current_object())
+
+
+# --- request helpers --------------------------------------------------------------------------
+
+
+def json_body() -> dict:
+    if not request.is_json:
+        raise BadRequest("Send a JSON object with Content-Type: application/json.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return body
+
+
+def expected_version(body: dict) -> Any:
+    """The version a write is based on: If-Match ("3", W/"3") or a "version" field."""
+    header = request.headers.get("If-Match")
+    if header:
+        match = re.fullmatch(r'\s*(?:W/)?"?(\d+)"?\s*', header)
+        if not match:
+            raise BadRequest("If-Match must be the ETag of the record, e.g. \"3\".")
+        return int(match.group(1))
+    return body.pop("version", None)
+
+
+def whole_number(name: str, default: int, lowest: int, highest: int) -> int:
+    """A whole-number query parameter within bounds, or a field error."""
+    text = request.args.get(name)
+    if text is None:
+        return default
+    if not re.fullmatch(r"\d{1,9}", text) or not lowest <= int(text) <= highest:
+        raise services.DomainError({name: [f"A whole number from {lowest} to {highest}."]})
+    return int(text)
+
+
+def assessed_on() -> Optional[date]:
+    text = request.args.get("on")
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise services.DomainError({"on": ["Not a valid date (YYYY-MM-DD)."]}) from None
+
+
+def with_etag(payload: dict, record: Any, status: int = 200, location: Optional[str] = None) -> Response:
+    response = jsonify(payload)
+    response.status_code = status
+    response.headers["ETag"] = f'"{record.version}"'
+    if location:
+        response.headers["Location"] = location
+    return response
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+@bp.errorhandler(services.DomainError)
+def domain_error(error: services.DomainError):
+    return problem(422, "Unprocessable content", "The record was not written: see the fields.", error.errors)
+
+
+@bp.errorhandler(services.ConflictError)
+def conflict(error: services.ConflictError):
+    current = getattr(error.record, "version", None)
+    return problem(409, "Conflict", f"The record changed meanwhile (it is now at version {current}); nothing was "
+                   "written. Read it again and apply your change to the current version.",
+                   headers={"ETag": f'"{current}"'} if current else None)
+
+
+# --- the resources ----------------------------------------------------------------------------
+
+
+def _resource(name: str) -> resources.Resource:
+    resource = resources.BY_NAME.get(name)
+    if resource is None:
+        abort(404, description=f"No resource {name!r}.")
+    return resource
+
+
+def _record(resource: resources.Resource, record_id: int) -> Any:
+    record = db.session.get(resource.model, record_id) if 0 < record_id <= MAX_ID else None
+    if record is None or not isinstance(record, resource.model):
+        abort(404, description=f"No {resource.singular} with id {record_id}.")
+    return record
+
+
+@bp.get("/<name>")
+def list_records(name: str):
+    resource = _resource(name)
+    on = assessed_on()
+    per_page = whole_number("per_page", 50, 1, MAX_PER_PAGE)
+    page = whole_number("page", 1, 1, MAX_PAGE)
+    search = request.args.get("q", "")
+    if len(search) > MAX_SEARCH:
+        raise services.DomainError({"q": [f"At most {MAX_SEARCH} characters."]})
+    try:
+        services.check_text(search)
+    except ValueError as error:
+        raise services.DomainError({"q": [str(error)]}) from None
+    records, meta = resources.list_records(resource, request.args, page, per_page)
+    return jsonify({"data": resources.serialize_many(resource, records, on), "meta": meta})
+
+
+@bp.get("/<name>/<int:record_id>")
+def get_record(name: str, record_id: int):
+    resource = _resource(name)
+    record = _record(resource, record_id)
+    return with_etag({"data": resources.serialize_many(resource, [record], assessed_on())[0]}, record)
+
+
+@bp.post("/<name>")
+def create_record(name: str):
+    require_editor()
+    resource = _resource(name)
+    body = json_body()
+    body.pop("version", None)
+    with services.write_unit(api_actor()):
+        record = services.create(resource.model, resources.incoming(resource, body))
+    db.session.refresh(record)
+    location = url_for("api.get_record", name=name, record_id=record.id)
+    return with_etag({"data": resources.serialize_many(resource, [record], None)[0]}, record, 201, location)
+
+
+@bp.patch("/<name>/<int:record_id>")
+def update_record(name: str, record_id: int):
+    require_editor()
+    resource = _resource(name)
+    body = json_body()
+    version = expected_version(body)
+    with services.write_unit(api_actor()):
+        record = _record(resource, record_id)
+        services.update(record, resources.incoming(resource, body), expected_version=version)
+    record = _record(resource, record_id)
+    return with_etag({"data": resources.serialize_many(resource, [record], None)[0]}, record)
+
+
+@bp.post("/<name>/<int:record_id>/retire")
+def retire_record(name: str, record_id: int):
+    require_editor()
+    resource = _resource(name)
+    if not resource.can_retire:
+        abort(404, description=f"{resource.singular.capitalize()} records are not retired: edit them instead.")
+    body = json_body() if request.content_length else {}
+    version = expected_version(body)
+    unknown = set(body) - {"ends_on"}
+    if unknown:
+        raise services.DomainError({key: ["Unknown field."] for key in sorted(unknown)})
+    ends_on = None
+    if body.get("ends_on") is not None:
+        try:
+            ends_on = date.fromisoformat(str(body["ends_on"]))
+        except ValueError:
+            raise services.DomainError({"ends_on": ["Not a valid date (YYYY-MM-DD)."]}) from None
+    with services.write_unit(api_actor()):
+        record = _record(resource, record_id)
+        services.retire(record, expected_version=version, ends_on=ends_on)
+    record = _record(resource, record_id)
+    return with_etag({"data": resources.serialize_many(resource, [record], None)[0]}, record)
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    from .openapi import document
+
+    return jsonify(document())
+
+
+from . import openapi  # noqa: E402,F401 - registers the docs page on the blueprint
