@@ -27,11 +27,15 @@ run: $(VENV)/.installed-run
 	@echo "The register is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
-# Browser tests drive Debian's chromium; install it when missing and allowed (root).
+# Browser tests drive Debian's chromium and export tests LibreOffice Calc; install them when missing
+# and allowed (root). Otherwise those tests are skipped (on CI they fail instead).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); } || \
 	  echo "chromium is not installed: browser tests will be skipped (CI fails instead)"
+	@command -v soffice >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null); } || \
+	  echo "LibreOffice is not installed: its export check will be skipped (CI fails instead)"
 
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest

@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(check_command)
     app.cli.add_command(assess_command)
     app.cli.add_command(create_token_command)
+    app.cli.add_command(export_group)
 
 
 @click.command("create-user")
@@ -142,3 +143,65 @@ def create_token_command(email: str, name: str) -> None:
         raise click.ClickException(str(error)) from None
     click.echo(f"Token for {user.email} ({user.role.value}), shown only now:")
     click.echo(secret)
+
+
+@click.group("export")
+def export_group() -> None:
+    """Write the auditor workbook or the processor list to a file."""
+
+
+@export_group.command("register")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Assess on this date (default today).")
+@click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
+              help="The routes list's filters, e.g. --filter coverage=gap --filter regime=EU.")
+def export_register_command(path: str, on, filters: tuple[str, ...]) -> None:
+    """The auditor workbook (XLSX) of the register, or of the routes matching the filters."""
+    from datetime import date
+
+    from .exports import route_ids_for
+    from .exports.auditor import write_auditor_workbook
+    from .records.transfers import ROUTE_PAGES
+
+    if not path.endswith(".xlsx"):
+        raise click.ClickException("The auditor workbook is an .xlsx file.")
+    args = {}
+    known = {list_filter.name: {value for value, _label in list_filter.choices()} for list_filter in ROUTE_PAGES.filters}
+    for item in filters:
+        key, _, value = item.partition("=")
+        if key not in known or value not in known[key]:
+            raise click.ClickException(f"Unknown filter {item!r}; filters: {', '.join(sorted(known))}.")
+        args[key] = value
+    ids, used = route_ids_for(args)
+    day = on.date() if on else date.today()
+    with open(path, "wb") as target:
+        tally = write_auditor_workbook(target, day, ids, "command line", used)
+    click.echo(f"Wrote {path}: {tally.routes:,} routes assessed on {day}.")
+
+
+@export_group.command("processors")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option("--entity", default=None, help="A group entity's exact legal name or id (default: the whole group).")
+@click.option("--purpose", default=None, help="Only processors whose purpose or service contains this.")
+def export_processors_command(path: str, entity: str | None, purpose: str | None) -> None:
+    """The processor list people may ask for, as .xlsx or .csv."""
+    from .exports import processors
+    from .models import GroupEntity
+
+    entity_id = None
+    if entity:
+        found = db.session.scalar(select(GroupEntity).where(
+            (GroupEntity.id == int(entity)) if entity.isdigit() else (func.lower(GroupEntity.legal_name) == entity.strip().lower())))
+        if found is None:
+            raise click.ClickException(f"No group entity {entity!r}.")
+        entity_id = found.id
+    rows = processors.processor_rows(entity_id, purpose)
+    if path.endswith(".csv"):
+        with open(path, "w", encoding="utf-8", newline="") as target:
+            target.write(processors.csv_text(rows))
+    elif path.endswith(".xlsx"):
+        with open(path, "wb") as target:
+            processors.write_xlsx(target, rows, "Our processors")
+    else:
+        raise click.ClickException("Give a .xlsx or .csv file name.")
+    click.echo(f"Wrote {path}: {len(rows)} processors.")

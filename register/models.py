@@ -311,6 +311,20 @@ class ApiToken(Timestamps, Versioned, db.Model):
         return self.revoked_at is not None
 
 
+class Setting(Timestamps, Versioned, db.Model):
+    """An admin's switch for the whole app (e.g. publishing the processor list)."""
+
+    __tablename__ = "settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    value: Mapped[str] = mapped_column(String(200), default="")
+
+    @property
+    def label(self) -> str:
+        return self.key
+
+
 class LoginThrottle(db.Model):
     """Recent failed logins per key (a SHA-256 of the email, or the client address)."""
 
@@ -791,6 +805,7 @@ class AuditEvent(db.Model):
 AUDITED_MODELS: tuple[type, ...] = (
     User,
     ApiToken,
+    Setting,
     Party,
     Certificate,
     DpfCertification,

@@ -41,6 +41,7 @@ from .models import (
     Party,
     PartyKind,
     ScopeFact,
+    Setting,
     ThirdParty,
     TransferImpactAssessment,
     TransferInstrument,
@@ -850,6 +851,7 @@ SPECS.update(
             required=("route_id", "assessed_on", "outcome"),
         ),
         ApiToken: Spec(ApiToken, validate=_validate_token, required=("user_id", "name", "token_hash", "prefix")),
+        Setting: Spec(Setting, required=("key",)),
         User: Spec(
             User,
             validate=_validate_user,

@@ -98,6 +98,7 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)  # read and close file downloads, as a WSGI server does
         db.session.rollback()
         response = contextvars.Context().run(super().open, *args, **kwargs)
         db.session.rollback()

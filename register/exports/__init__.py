@@ -1,0 +1,146 @@
+"""Downloads: the auditor workbook and the processor list people may ask for (and its public page)."""
+
+import tempfile
+from datetime import date
+from typing import Optional
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField
+
+from .. import services
+from ..auth import admin_required
+from ..extensions import db
+from ..models import Lifecycle, Party, PartyKind, Setting, TransferRoute
+from ..records import crud, transfers
+from . import processors
+from .auditor import write_auditor_workbook
+
+bp = Blueprint("exports", __name__)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PUBLIC_LIST = "public_processor_list"
+
+
+def route_ids_for(args) -> tuple[list[int], dict]:
+    """The routes the routes list shows for these filters (all of its pages), and the filters used."""
+    query, state = crud.list_query(transfers.ROUTE_PAGES, args)
+    ids = list(db.session.scalars(query.with_only_columns(TransferRoute.id, maintain_column_froms=True)))
+    used = {key: value for key, value in state.items() if value and key not in ("sort", "dir")}
+    return ids, used
+
+
+def parse_day(text: Optional[str]) -> Optional[date]:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@bp.route("/exports/register.xlsx")
+@login_required
+def register_workbook():
+    """The auditor workbook for the routes list's filters, assessed today or on ?on=DATE."""
+    on = parse_day(request.args.get("on"))
+    if request.args.get("on") and on is None:
+        abort(400, description="The date to assess on must be YYYY-MM-DD.")
+    on = on or date.today()
+    ids, used = route_ids_for(request.args)
+    spool = tempfile.TemporaryFile()
+    write_auditor_workbook(spool, on, ids, current_user.email, used)
+    spool.seek(0)
+    return send_file(spool, mimetype=XLSX, as_attachment=True, download_name=f"transfer-register-{on.isoformat()}.xlsx")
+
+
+def _entity(value: Optional[str]) -> Optional[Party]:
+    if not value:
+        return None
+    party = db.session.get(Party, int(value)) if value.isdigit() and int(value) < 2**31 else None
+    if party is None or party.kind != PartyKind.GROUP_ENTITY:
+        abort(404, description="No such group entity.")
+    return party
+
+
+def _processor_download(kind: str, entity: Optional[Party], purpose: Optional[str]):
+    rows = processors.processor_rows(entity.id if entity else None, purpose)
+    stamp = date.today().isoformat()
+    if kind == "csv":
+        return processors.csv_text(rows), 200, {
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="our-processors-{stamp}.csv"'}
+    spool = tempfile.TemporaryFile()
+    processors.write_xlsx(spool, rows, _title(entity, purpose))
+    spool.seek(0)
+    return send_file(spool, mimetype=XLSX, as_attachment=True, download_name=f"our-processors-{stamp}.xlsx")
+
+
+def _title(entity: Optional[Party], purpose: Optional[str]) -> str:
+    scope = f" of {entity.legal_name}" if entity else ""
+    return f"Our processors{scope}{f' for {purpose}' if purpose else ''}, as of {date.today().isoformat()}"
+
+
+def _processor_page(public: bool):
+    entity = _entity(request.args.get("entity"))
+    purpose = (request.args.get("purpose") or "").strip()[:200] or None
+    entities = db.session.execute(select(Party.id, Party.legal_name).where(
+        Party.kind == PartyKind.GROUP_ENTITY, Party.status != Lifecycle.RETIRED).order_by(Party.name_key)).all()
+    return render_template("exports/processors.html", rows=processors.processor_rows(entity.id if entity else None, purpose),
+                           entity=entity, purpose=purpose, entities=entities, title=_title(entity, purpose), public=public)
+
+
+@bp.route("/processors")
+@login_required
+def processor_list():
+    return _processor_page(public=False)
+
+
+@bp.route("/exports/processors.<any(xlsx, csv):kind>")
+@login_required
+def processor_file(kind: str):
+    return _processor_download(kind, _entity(request.args.get("entity")), (request.args.get("purpose") or "").strip()[:200] or None)
+
+
+def public_list_enabled() -> bool:
+    setting = db.session.scalar(select(Setting).where(Setting.key == PUBLIC_LIST))
+    return setting is not None and setting.value == "on"
+
+
+@bp.route("/public/processors")
+def public_processor_list():
+    """The processor list for anyone, when an admin has published it (off by default)."""
+    if not public_list_enabled():
+        abort(404)
+    return _processor_page(public=True)
+
+
+@bp.route("/public/processors.csv")
+def public_processor_csv():
+    if not public_list_enabled():
+        abort(404)
+    return _processor_download("csv", _entity(request.args.get("entity")), (request.args.get("purpose") or "").strip()[:200] or None)
+
+
+class SettingsForm(FlaskForm):
+    publish_processor_list = BooleanField("Publish the processor list at /public/processors (anyone can read it)")
+
+
+@bp.route("/admin/settings", methods=["GET", "POST"])
+@admin_required
+def settings():
+    from ..users import web_actor
+
+    form = SettingsForm()
+    if form.validate_on_submit():
+        wanted = "on" if form.publish_processor_list.data else "off"
+        with services.write_unit(web_actor()):
+            setting = db.session.scalar(select(Setting).where(Setting.key == PUBLIC_LIST))
+            if setting is None:
+                services.create(Setting, {"key": PUBLIC_LIST, "value": wanted})
+            else:
+                services.update(setting, {"value": wanted}, expected_version=setting.version)
+        flash("The processor list is " + ("now public." if wanted == "on" else "no longer public."), "success")
+        return redirect(url_for("exports.settings"))
+    form.publish_processor_list.data = public_list_enabled()
+    return render_template("exports/settings.html", form=form)

@@ -1,0 +1,97 @@
+"""Spreadsheets that stream: write-only openpyxl sheets whose cells can never execute."""
+
+from datetime import date, datetime
+from typing import Any, Iterable, Optional
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+# A cell beginning with one of these may be read as a formula by a spreadsheet program (CSV/formula
+# injection): it is written as text, with a quote prefix in XLSX and a leading apostrophe in CSV.
+RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r")
+WRAP_OVER = 60
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
+WRAPPED = Alignment(wrap_text=True, vertical="top")
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def is_risky(text: str) -> bool:
+    return text.startswith(RISKY_STARTS)
+
+
+def csv_safe(value: Any) -> Any:
+    """A CSV value a spreadsheet program will not execute: risky text gets a leading apostrophe."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, str) and is_risky(value):
+        return "'" + value
+    return "" if value is None else value
+
+
+class Sheet:
+    """A write-only sheet with a styled, frozen, filtered header row and typed cells."""
+
+    def __init__(self, workbook: Workbook, title: str, columns: list[tuple[str, int]]):
+        self.sheet = workbook.create_sheet(title)
+        self.width = len(columns)
+        self.rows = 0
+        for index, (_header, width) in enumerate(columns, start=1):
+            self.sheet.column_dimensions[get_column_letter(index)].width = width
+        self.sheet.freeze_panes = "A2"
+        header = []
+        for name, _width in columns:
+            cell = WriteOnlyCell(self.sheet, value=name)
+            cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAPPED
+            header.append(cell)
+        self.sheet.append(header)
+
+    def cell(self, value: Any) -> Any:
+        """One value as a cell: dates as dates, booleans as Yes/No, text never a formula."""
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return "Yes" if value else "No"
+        if isinstance(value, datetime):
+            cell = WriteOnlyCell(self.sheet, value=value.replace(tzinfo=None))
+            cell.number_format = DATETIME_FORMAT
+            return cell
+        if isinstance(value, date):
+            cell = WriteOnlyCell(self.sheet, value=value)
+            cell.number_format = DATE_FORMAT
+            return cell
+        if isinstance(value, str):
+            risky, long = is_risky(value), len(value) > WRAP_OVER or "\n" in value
+            if not (risky or long):
+                return value
+            cell = WriteOnlyCell(self.sheet, value=value)
+            if risky:
+                cell.data_type = "s"  # a string cell: openpyxl would otherwise write "=..." as a formula
+                cell.quotePrefix = True
+            if long:
+                cell.alignment = WRAPPED
+            return cell
+        return value
+
+    def append(self, values: Iterable[Any]) -> None:
+        self.sheet.append([self.cell(value) for value in values])
+        self.rows += 1
+
+    def close(self) -> None:
+        """Set the autofilter over what was written (the sheet is finished when the book is saved)."""
+        self.sheet.auto_filter.ref = f"A1:{get_column_letter(self.width)}{self.rows + 1}"
+
+
+def new_workbook() -> Workbook:
+    workbook = Workbook(write_only=True)
+    return workbook
+
+
+def yes_no(value: Optional[bool]) -> Optional[str]:
+    return None if value is None else ("Yes" if value else "No")
