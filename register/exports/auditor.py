@@ -23,7 +23,7 @@ from ..models import (
     TransferInstrument,
     TransferRoute,
 )
-from .workbook import Sheet, new_workbook
+from .workbook import XlsxBook
 
 CHUNK = 1000
 REGIMES = ("EU", "UK", "CH")
@@ -45,6 +45,16 @@ class Tally:
     by_regime: Counter = field(default_factory=Counter)
 
 
+def _in_chunks(model, query_ids, *options):
+    """Records of a query, a chunk at a time; each chunk is forgotten before the next is read."""
+    ids = list(db.session.scalars(query_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        found = {record.id: record for record in db.session.scalars(select(model).where(model.id.in_(chunk)).options(*options))}
+        yield [found[record_id] for record_id in chunk]
+        db.session.expunge_all()
+
+
 def _uid_of(ids: set[int]) -> dict[int, tuple[str, str, Optional[str], str]]:
     """uid, legal name, country and kind of parties, by id."""
     found = {}
@@ -57,11 +67,11 @@ def _uid_of(ids: set[int]) -> dict[int, tuple[str, str, Optional[str], str]]:
 
 
 def write_auditor_workbook(target: IO[bytes], on: date, route_ids: Optional[list[int]], generated_by: str,
-                           filters: dict) -> Tally:
-    """Write the workbook to `target`; `route_ids` None means every route."""
+                           filters: dict, book=None) -> Tally:
+    """Write the workbook to `target`; `route_ids` None means every route. `book` defaults to XLSX."""
     law = countries.current()
-    book = new_workbook()
-    summary = Sheet(book, "Summary", [("Item", 34), ("Value", 60), ("Count", 10)])
+    book = book or XlsxBook()
+    summary = book.sheet("Summary", [("Item", 34), ("Value", 60), ("Count", 10)])
     tally = Tally()
     _parties_sheet(book, PartyKind.GROUP_ENTITY, on)
     _parties_sheet(book, PartyKind.THIRD_PARTY, on)
@@ -89,7 +99,7 @@ def write_auditor_workbook(target: IO[bytes], on: date, route_ids: Optional[list
 
 def _parties_sheet(book, kind: PartyKind, on: date) -> None:
     if kind == PartyKind.GROUP_ENTITY:
-        sheet = Sheet(book, "Group entities", [
+        sheet = book.sheet("Group entities", [
             ("ID", 38), ("Legal name", 36), ("Trading name", 24), ("Country code", 8), ("Country", 20),
             ("Registration number", 20), ("Address", 40), ("Controller", 10), ("Processor for clients", 12), ("DPO", 24),
             ("DPO email", 28), ("Status", 10), ("Since", 12), ("Until", 12), ("BCR memberships", 40)])
@@ -98,22 +108,21 @@ def _parties_sheet(book, kind: PartyKind, on: date) -> None:
             memberships.setdefault(membership.group_entity_id, []).append(
                 f"{membership.approval.name} ({membership.approval.regime.value}) from {membership.bound_from}"
                 + (f" to {membership.bound_to}" if membership.bound_to else ""))
-        for party in db.session.scalars(select(Party).where(Party.kind == kind).order_by(Party.name_key)):
-            sheet.append([party.uid, party.legal_name, party.trading_name, party.country_code,
-                          countries.country_name(party.country_code), party.registration_number, party.address,
-                          party.is_controller, party.is_processor, party.dpo_name, party.dpo_email, party.status.value,
-                          party.starts_on, party.ends_on, "; ".join(memberships.get(party.id, []))])
+        for chunk in _in_chunks(Party, select(Party.id).where(Party.kind == kind).order_by(Party.name_key)):
+            for party in chunk:
+                sheet.append([party.uid, party.legal_name, party.trading_name, party.country_code,
+                              countries.country_name(party.country_code), party.registration_number, party.address,
+                              party.is_controller, party.is_processor, party.dpo_name, party.dpo_email, party.status.value,
+                              party.starts_on, party.ends_on, "; ".join(memberships.get(party.id, []))])
         sheet.close()
         return
-    sheet = Sheet(book, "Third parties", [
+    sheet = book.sheet("Third parties", [
         ("ID", 38), ("Legal name", 36), ("Trading name", 24), ("Country code", 8), ("Country", 20), ("Website", 28),
         ("Contact", 24), ("Contact email", 28), ("Vetting status", 12), ("ISO 27001 state", 16), ("ISO 27001 certificate", 26),
         ("Certificate expires", 12), ("Last review", 12), ("Next review", 12), ("Review overdue", 10),
         ("DPF certifications", 50), ("Scope facts", 40), ("Subject to GDPR Art. 3(2)", 12), ("In subject list", 10), ("Status", 10)])
-    parties = db.session.scalars(select(Party).where(Party.kind == kind).order_by(Party.name_key)
-                                 .options(selectinload(Party.dpf_certifications), selectinload(Party.scope_facts))).all()
-    for start in range(0, len(parties), CHUNK):
-        chunk = parties[start:start + CHUNK]
+    for chunk in _in_chunks(Party, select(Party.id).where(Party.kind == kind).order_by(Party.name_key),
+                            selectinload(Party.dpf_certifications), selectinload(Party.scope_facts)):
         facts = assessments._load_parties(db.session(), [party.id for party in chunk])
         for party in chunk:
             vetting = rules.vetting_state(facts[party.id], on)
@@ -135,24 +144,24 @@ def _parties_sheet(book, kind: PartyKind, on: date) -> None:
 
 
 def _engagements_sheet(book) -> None:
-    sheet = Sheet(book, "Engagements", [
+    sheet = book.sheet("Engagements", [
         ("ID", 38), ("Engaged by", 32), ("Engaged by ID", 38), ("Engages", 32), ("Engages ID", 38), ("Service", 30),
         ("Purpose", 30), ("Relationship", 16), ("Processing locations", 24), ("Contract reference", 20), ("Contract signed", 12),
         ("Authorisation", 16), ("Authorised on", 12), ("Status", 10), ("Planned start", 12), ("Started", 12), ("Ended", 12)])
-    engagements = db.session.scalars(select(Engagement).order_by(Engagement.id).options(selectinload(Engagement.locations))).all()
-    names = _uid_of({e.engager_id for e in engagements} | {e.engaged_id for e in engagements})
-    for engagement in engagements:
-        engager, engaged = names[engagement.engager_id], names[engagement.engaged_id]
-        sheet.append([engagement.uid, engager[1], engager[0], engaged[1], engaged[0], engagement.service, engagement.purpose,
-                      engagement.relationship_type.label, ", ".join(location.country_code for location in engagement.locations),
-                      engagement.contract_reference, engagement.contract_signed_on,
-                      engagement.authorisation.label if engagement.authorisation else None, engagement.authorised_on,
-                      engagement.status.value, engagement.planned_start_on, engagement.starts_on, engagement.ends_on])
+    for engagements in _in_chunks(Engagement, select(Engagement.id).order_by(Engagement.id), selectinload(Engagement.locations)):
+        names = _uid_of({e.engager_id for e in engagements} | {e.engaged_id for e in engagements})
+        for engagement in engagements:
+            engager, engaged = names[engagement.engager_id], names[engagement.engaged_id]
+            sheet.append([engagement.uid, engager[1], engager[0], engaged[1], engaged[0], engagement.service, engagement.purpose,
+                          engagement.relationship_type.label, ", ".join(location.country_code for location in engagement.locations),
+                          engagement.contract_reference, engagement.contract_signed_on,
+                          engagement.authorisation.label if engagement.authorisation else None, engagement.authorised_on,
+                          engagement.status.value, engagement.planned_start_on, engagement.starts_on, engagement.ends_on])
     sheet.close()
 
 
 def _instruments_sheet(book) -> None:
-    sheet = Sheet(book, "Instruments", [
+    sheet = book.sheet("Instruments", [
         ("ID", 38), ("Title", 36), ("Kind", 28), ("Document reference", 20), ("SCC decision", 12), ("SCC modules", 10),
         ("Swiss adaptation", 10), ("UK Addendum version", 12), ("BCR approval", 28), ("Derogation ground", 30),
         ("Derogation justification", 40), ("Scheme", 24), ("Exporters", 36), ("Importers", 36), ("Signed", 12),
@@ -194,14 +203,12 @@ def _tia_words(tia: rules.TiaState) -> str:
 
 
 def _routes_sheets(book, on: date, route_ids: Optional[list[int]], law, tally: Tally) -> None:
-    routes_sheet = Sheet(book, "Transfer routes", ROUTE_COLUMNS)
-    gaps_sheet = Sheet(book, "Gaps and attention", [
+    routes_sheet = book.sheet("Transfer routes", ROUTE_COLUMNS)
+    gaps_sheet = book.sheet("Gaps and attention", [
         ("Route ID", 38), ("Exporter", 32), ("Importer", 32), ("Destination", 20), ("Status", 12), ("Regime", 8),
         ("Severity", 10), ("Reason", 80), ("Legal reference", 44)])
     if route_ids is None:
         route_ids = list(db.session.scalars(select(TransferRoute.id).order_by(TransferRoute.id)))
-    uids = dict(db.session.execute(select(TransferRoute.id, TransferRoute.uid)).all()) if route_ids else {}
-    engagement_uids = dict(db.session.execute(select(Engagement.id, Engagement.uid)).all())
     vetting_cache: dict[int, str] = {}
     for start in range(0, len(route_ids), CHUNK):
         chunk = route_ids[start:start + CHUNK]
@@ -210,6 +217,10 @@ def _routes_sheets(book, on: date, route_ids: Optional[list[int]], law, tally: T
         facts = {item.id: item for item in assessments.load_facts(db.session(), chunk)}
         names = _uid_of({f.exporter.id for f in facts.values()} | {f.importer.id for f in facts.values()}
                         | {r.destination_organisation_id for r in routes.values() if r.destination_organisation_id})
+        sources = {r.source_route_id for r in routes.values() if r.source_route_id}
+        uids = dict(db.session.execute(select(TransferRoute.id, TransferRoute.uid).where(TransferRoute.id.in_(sources))).all()) if sources else {}
+        linked = {r.engagement_id for r in routes.values() if r.engagement_id}
+        engagement_uids = dict(db.session.execute(select(Engagement.id, Engagement.uid).where(Engagement.id.in_(linked))).all()) if linked else {}
         for route_id in chunk:
             route, route_facts = routes[route_id], facts[route_id]
             assessment = rules.assess_route(route_facts, on, law)
@@ -258,7 +269,7 @@ def _routes_sheets(book, on: date, route_ids: Optional[list[int]], law, tally: T
 
 
 def _certificates_sheet(book) -> None:
-    sheet = Sheet(book, "Certificates", [
+    sheet = book.sheet("Certificates", [
         ("ID", 38), ("Third party", 32), ("Third party ID", 38), ("Standard", 20), ("Certificate number", 20),
         ("Certification body", 24), ("Scope", 40), ("Issued", 12), ("Expires", 12), ("Last verified", 12), ("Withdrawn", 12)])
     certificates = db.session.scalars(select(Certificate).order_by(Certificate.third_party_id, Certificate.expires_on)).all()
@@ -272,7 +283,7 @@ def _certificates_sheet(book) -> None:
 
 
 def _legal_reference_sheet(book, law) -> None:
-    sheet = Sheet(book, "Legal reference", [
+    sheet = book.sheet("Legal reference", [
         ("Regime", 8), ("Entry", 24), ("Destination", 24), ("Destination code", 10), ("Legal reference", 50),
         ("From", 12), ("Until", 12), ("Scope conditions", 30), ("Requires DPF", 14), ("At risk", 40), ("Review notes", 60)])
     for code, regime in law.regimes.items():

@@ -1,6 +1,8 @@
 """Spreadsheets that stream: write-only openpyxl sheets whose cells can never execute."""
 
+import csv
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from openpyxl import Workbook
@@ -86,6 +88,49 @@ class Sheet:
     def close(self) -> None:
         """Set the autofilter over what was written (the sheet is finished when the book is saved)."""
         self.sheet.auto_filter.ref = f"A1:{get_column_letter(self.width)}{self.rows + 1}"
+
+
+class XlsxBook:
+    """A streaming XLSX workbook of Sheets."""
+
+    def __init__(self):
+        self.workbook = Workbook(write_only=True)
+
+    def sheet(self, title: str, columns: list[tuple[str, int]]) -> "Sheet":
+        return Sheet(self.workbook, title, columns)
+
+    def save(self, target) -> None:
+        self.workbook.save(target)
+
+
+class CsvSheet:
+    """The same rows as a Sheet, written with the csv module (the benchmark's baseline)."""
+
+    def __init__(self, handle, columns: list[tuple[str, int]]):
+        self.handle = handle
+        self.writer = csv.writer(handle)
+        self.writer.writerow([name for name, _width in columns])
+        self.rows = 0
+
+    def append(self, values: Iterable[Any]) -> None:
+        self.writer.writerow([csv_safe(value) for value in values])
+        self.rows += 1
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class CsvBook:
+    """One CSV file per sheet in a folder: the workbook's rows, read the same way, written as CSV."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def sheet(self, title: str, columns: list[tuple[str, int]]) -> CsvSheet:
+        return CsvSheet(open(self.folder / f"{title}.csv", "w", encoding="utf-8", newline=""), columns)
+
+    def save(self, target) -> None:
+        """Nothing to assemble: every sheet's file is complete when it is closed."""
 
 
 def new_workbook() -> Workbook:
