@@ -41,9 +41,10 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
 
-    from . import api, auth, cli, coverage, exports, home, records, tokens, users
+    from . import api, auth, cli, coverage, exports, history, home, records, tokens, users
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(history.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(tokens.bp)
     app.register_blueprint(auth.bp)

@@ -1,0 +1,126 @@
+"""The audit log: every write to the register, filterable, and downloadable as a spreadsheet."""
+
+import tempfile
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Optional
+
+from flask import Blueprint, abort, render_template, request, send_file
+from flask_login import login_required
+from sqlalchemy import Select, select
+
+from .extensions import db
+from .exports.workbook import XlsxBook
+from .models import AuditAction, AuditEvent, AuditSource, User
+from .records.crud import CappedPagination, record_url
+
+bp = Blueprint("history", __name__)
+
+RECORD_TYPES = {
+    "parties": "Parties", "engagements": "Engagements", "transfer_instruments": "Instruments", "bcr_approvals": "BCR approvals",
+    "transfer_routes": "Transfer routes", "transfer_impact_assessments": "TIAs", "certificates": "Certificates",
+    "dpf_certifications": "DPF certifications", "scope_facts": "Scope facts", "users": "Users", "api_tokens": "API tokens",
+    "settings": "Settings",
+}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CHUNK = 2000
+
+
+def _day(name: str) -> Optional[date]:
+    text = request.args.get(name)
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        abort(400, description=f"{name.replace('_', ' ').capitalize()} must be a date (YYYY-MM-DD).")
+
+
+def log_query(args) -> tuple[Select, dict]:
+    """The events the filters ask for, newest first; unknown filter values are refused (400)."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    state: dict[str, Any] = {}
+    if args.get("user"):
+        if not args["user"].isdigit():
+            abort(400, description="Unknown user.")
+        query = query.where(AuditEvent.user_id == int(args["user"]))
+        state["user"] = args["user"]
+    for name, column, allowed in (("record_type", AuditEvent.record_type, RECORD_TYPES),
+                                  ("action", AuditEvent.action, AuditAction._value2member_map_),
+                                  ("source", AuditEvent.source, AuditSource._value2member_map_)):
+        value = args.get(name)
+        if value:
+            if value not in allowed:
+                abort(400, description=f"Unknown {name.replace('_', ' ')} {value!r}.")
+            query = query.where(column == (allowed[value] if name != "record_type" else value))
+            state[name] = value
+    if args.get("record_id"):
+        if not args["record_id"].isdigit():
+            abort(400, description="The record id is a number.")
+        query = query.where(AuditEvent.record_id == int(args["record_id"]))
+        state["record_id"] = args["record_id"]
+    since, until = _day("since"), _day("until")
+    if since:
+        query = query.where(AuditEvent.occurred_at >= datetime.combine(since, time.min, timezone.utc))
+        state["since"] = since.isoformat()
+    if until:
+        query = query.where(AuditEvent.occurred_at < datetime.combine(until + timedelta(days=1), time.min, timezone.utc))
+        state["until"] = until.isoformat()
+    if since and until and since > until:
+        abort(400, description="The start of the period is after its end.")
+    return query, state
+
+
+def changes_text(changes: dict) -> str:
+    return "\n".join(f"{field}: {'—' if old is None else old} → {'—' if new is None else new}" for field, (old, new) in changes.items())
+
+
+@bp.route("/history")
+@login_required
+def log():
+    query, state = log_query(request.args)
+    pagination = CappedPagination(query, request.args.get("page", 1, type=int))
+    users = db.session.execute(select(User.id, User.email).order_by(User.email)).all()
+    return render_template("history/log.html", pagination=pagination, state=state, users=users, record_types=RECORD_TYPES,
+                           actions=list(AuditAction), sources=list(AuditSource), record_link=_record_link)
+
+
+def _record_link(event: AuditEvent) -> Optional[str]:
+    """The page of the record an event is about, if the record has one."""
+    from .models import AUDITED_MODELS
+
+    for model in AUDITED_MODELS:
+        if model.__table__.name == event.record_type and event.record_type not in ("users", "api_tokens", "settings"):
+            record = db.session.get(model, event.record_id)
+            return record_url(record) if record is not None else None
+    return None
+
+
+@bp.route("/history.xlsx")
+@login_required
+def log_workbook():
+    """The log with the page's filters, as a spreadsheet (every matching event, streamed in chunks)."""
+    query, state = log_query(request.args)
+    book = XlsxBook()
+    sheet = book.sheet("Audit log", [("Event", 10), ("When (UTC)", 18), ("Who", 28), ("Source", 12), ("Action", 10),
+                                     ("Record type", 20), ("Record ID", 10), ("Record UID", 38), ("Record", 40),
+                                     ("Version after", 10), ("Changes", 80)])
+    last_id = None
+    while True:
+        page = query.limit(CHUNK) if last_id is None else query.where(AuditEvent.id < last_id).limit(CHUNK)
+        events = db.session.scalars(page).all()
+        if not events:
+            break
+        for event in events:
+            sheet.append([event.id, event.occurred_at, event.actor_label, event.source.value, event.action.value, event.record_type,
+                          event.record_id, event.record_uid, event.record_label, event.record_version, changes_text(event.changes)])
+        last_id = events[-1].id
+        db.session.expunge_all()
+    sheet.close()
+    filters = book.sheet("Filters", [("Filter", 20), ("Value", 40)])
+    for key, value in sorted(state.items()):
+        filters.append([key, value])
+    filters.close()
+    spool = tempfile.TemporaryFile()
+    book.save(spool)
+    spool.seek(0)
+    return send_file(spool, mimetype=XLSX, as_attachment=True, download_name=f"audit-log-{date.today().isoformat()}.xlsx")
