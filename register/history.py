@@ -124,3 +124,76 @@ def log_workbook():
     book.save(spool)
     spool.seek(0)
     return send_file(spool, mimetype=XLSX, as_attachment=True, download_name=f"audit-log-{date.today().isoformat()}.xlsx")
+
+
+def _moment(name: str, default: Optional[datetime] = None) -> datetime:
+    """A moment from the query string: a date means the end of that day (UTC); a date and time, that time."""
+    text = request.args.get(name)
+    if not text:
+        if default is None:
+            abort(400, description=f"Give {name} as YYYY-MM-DD or YYYY-MM-DDTHH:MM.")
+        return default
+    try:
+        if "T" in text:
+            return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+        return datetime.combine(date.fromisoformat(text), time.max, timezone.utc)
+    except ValueError:
+        abort(400, description=f"{name} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM.")
+
+
+REGISTER_TYPES = {key: label for key, label in RECORD_TYPES.items() if key not in ("users", "api_tokens", "settings")}
+
+
+@bp.route("/history/as-of")
+@login_required
+def as_of():
+    """The register as it stood at a moment, rebuilt from the trail."""
+    from .timeline import register_at
+
+    moment = _moment("at", datetime.now(timezone.utc))
+    record_type = request.args.get("record_type") or "transfer_routes"
+    if record_type not in REGISTER_TYPES:
+        abort(400, description="Unknown record type.")
+    state = register_at(moment)
+    counts = {key: 0 for key in REGISTER_TYPES}
+    for record_kind, _record_id in state:
+        if record_kind in counts:
+            counts[record_kind] += 1
+    records = sorted((record for (kind, _id), record in state.items() if kind == record_type), key=lambda r: r.record_id)
+    return render_template("history/as_of.html", moment=moment, counts=counts, records=records[:500], shown_type=record_type,
+                           total=len(records), record_types=REGISTER_TYPES)
+
+
+@bp.route("/history/compare")
+@login_required
+def compare_dates():
+    """What was added, removed and changed between two moments."""
+    from .timeline import compare, register_at
+
+    before, after = _moment("from"), _moment("to", datetime.now(timezone.utc))
+    if before > after:
+        abort(400, description="The first moment is after the second.")
+    difference = compare(register_at(before), register_at(after))
+    if request.args.get("format") == "xlsx":
+        return _difference_workbook(difference, before, after)
+    return render_template("history/compare.html", before=before, after=after, difference=difference, record_types=RECORD_TYPES)
+
+
+def _difference_workbook(difference, before: datetime, after: datetime):
+    book = XlsxBook()
+    sheet = book.sheet("Differences", [("Change", 10), ("Record type", 20), ("Record ID", 10), ("Record UID", 38),
+                                       ("Record", 40), ("Field", 24), ("Before", 40), ("After", 40)])
+    for record in difference.added:
+        sheet.append(["added", record.record_type, record.record_id, record.uid, record.label, None, None, None])
+    for record in difference.removed:
+        sheet.append(["removed", record.record_type, record.record_id, record.uid, record.label, None, None, None])
+    for record, fields in difference.changed:
+        for name, (old, new) in fields.items():
+            sheet.append(["changed", record.record_type, record.record_id, record.uid, record.label, name,
+                          None if old is None else str(old), None if new is None else str(new)])
+    sheet.close()
+    spool = tempfile.TemporaryFile()
+    book.save(spool)
+    spool.seek(0)
+    name = f"register-changes-{before.date().isoformat()}-to-{after.date().isoformat()}.xlsx"
+    return send_file(spool, mimetype=XLSX, as_attachment=True, download_name=name)

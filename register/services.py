@@ -586,7 +586,8 @@ def _validate_engagement(sess: Session, record: Optional[Engagement], values: di
 
 
 def _read_locations(record: Engagement) -> list:
-    return [f"{location.country_code}:{location.activity.value}" for location in record.locations]
+    # Sorted: the trail must record a collection the same way whatever order it was given in.
+    return sorted(f"{location.country_code}:{location.activity.value}" for location in record.locations)
 
 
 def _write_locations(sess: Session, record: Engagement, value: list) -> None:

@@ -87,3 +87,88 @@ def test_the_log_needs_a_login_and_record_pages_link_to_it(app, logged_in, chang
     assert app.test_client().get("/history").status_code == 302
     page = logged_in("auditor").get(f"/third-parties/{changes['vendor'].id}").get_data(as_text=True)
     assert f"record_id={changes['vendor'].id}" in page and "Full history" in page
+
+
+def snapshot() -> dict:
+    """Every register record's fields now, as the trail records them (secrets aside: users and tokens)."""
+    from register.audit import plain, record_type
+    from register.models import AUDITED_MODELS, ApiToken, Setting, User
+    from register.services import spec_for
+
+    found = {}
+    for model in AUDITED_MODELS:
+        if model in (User, ApiToken, Setting):
+            continue
+        for record in db.session.scalars(db.select(model)):
+            values = {name: plain(value) for name, value in spec_for(type(record)).snapshot(record).items()}
+            found[(record_type(record), record.id)] = {name: value for name, value in values.items() if value is not None}
+    return found
+
+
+def rebuilt(moment) -> dict:
+    from register.timeline import register_at
+
+    return {key: state.fields for key, state in register_at(moment).items() if key[0] not in ("users", "api_tokens", "settings")}
+
+
+def test_the_register_rebuilt_as_of_a_moment_equals_a_snapshot_taken_then(app, writer):
+    from datetime import date, datetime, timezone
+
+    from register.models import BcrApproval, Engagement, ThirdParty, TransferInstrument, TransferRoute
+    from register.seed import load_demo
+
+    load_demo()
+    db.session.rollback()
+    then = datetime.now(timezone.utc)
+    taken = snapshot()
+    assert len(taken) > 400
+    route = db.session.scalar(db.select(TransferRoute).where(TransferRoute.status == "active").limit(1))
+    engagement = db.session.scalar(db.select(Engagement).where(Engagement.locations.any()).limit(1))
+    approval = db.session.scalar(db.select(BcrApproval).limit(1))
+    vendor = db.session.scalar(db.select(ThirdParty).limit(1))
+    instrument = db.session.scalar(db.select(TransferInstrument).limit(1))
+    ids = (route.id, route.version, engagement.id, engagement.version, approval.id, approval.version, vendor.id, vendor.version,
+           instrument.id, instrument.version)
+
+    def change_everything():
+        r, e, a, v, i = (db.session.get(TransferRoute, ids[0]), db.session.get(Engagement, ids[2]), db.session.get(BcrApproval, ids[4]),
+                         db.session.get(ThirdParty, ids[6]), db.session.get(TransferInstrument, ids[8]))
+        services.update(r, {"purpose": "Changed later", "instrument_ids": [], "carries_uk_data": True}, expected_version=ids[1])
+        services.update(e, {"locations": ["JP"], "notes": "moved"}, expected_version=ids[3])
+        services.update(a, {"memberships": []}, expected_version=ids[5])
+        services.retire(v, expected_version=ids[7], ends_on=date(2026, 12, 31))
+        services.update(i, {"title": "Renamed", "signatories": []}, expected_version=ids[9])
+        services.create(GroupEntity, {"legal_name": "Meridian Assist Kenya Ltd", "country_code": "KE"})
+
+    writer(change_everything)
+    db.session.rollback()
+    assert rebuilt(then) == taken
+    assert rebuilt(datetime.now(timezone.utc)) == snapshot()
+
+
+def test_comparing_two_moments_names_what_was_added_removed_and_changed(logged_in, writer):
+    from datetime import datetime, timedelta, timezone
+
+    from register.timeline import compare, register_at
+
+    entity = writer(lambda: services.create(GroupEntity, {"legal_name": "Meridian Assist SA", "country_code": "FR"}))
+    db.session.rollback()
+    then = datetime.now(timezone.utc)
+    writer(lambda: services.update(db.session.get(GroupEntity, entity.id), {"registration_number": "RCS 1"}, expected_version=1))
+    writer(lambda: services.create(GroupEntity, {"legal_name": "Meridian Assist GmbH", "country_code": "DE"}))
+    db.session.rollback()
+    difference = compare(register_at(then), register_at(datetime.now(timezone.utc)))
+    assert [record.label for record in difference.added] == ["Meridian Assist GmbH"]
+    assert difference.removed == []
+    assert [(record.label, fields) for record, fields in difference.changed] == [
+        ("Meridian Assist SA", {"registration_number": [None, "RCS 1"]})]
+    client = logged_in("auditor")
+    today = datetime.now(timezone.utc).date().isoformat()
+    yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).date().isoformat()
+    page = client.get(f"/history/compare?from={yesterday}&to={today}").get_data(as_text=True)
+    assert "Meridian Assist GmbH" in page and "RCS 1" not in page  # both were added within the period
+    as_of = client.get(f"/history/as-of?at={yesterday}&record_type=parties").get_data(as_text=True)
+    assert "Meridian Assist SA" not in as_of  # it did not exist yesterday
+    assert client.get(f"/history/compare?from={today}&to={yesterday}").status_code == 400
+    workbook = client.get(f"/history/compare?from={yesterday}&format=xlsx")
+    assert workbook.status_code == 200 and "register-changes-" in workbook.headers["Content-Disposition"]

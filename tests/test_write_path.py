@@ -69,7 +69,7 @@ def test_each_create_writes_exactly_one_event_with_the_fields(chain):
     assert route_event.source == AuditSource.CLI and route_event.actor_label == "test"
     assert route_event.changes["destination_country"] == [None, "US"]
     assert route_event.changes["instrument_ids"] == [None, [chain["scc"].id]]
-    assert trail[2].changes["locations"] == [None, ["US:storage_and_access", "IE:storage"]]
+    assert trail[2].changes["locations"] == [None, ["IE:storage", "US:storage_and_access"]]
     assert route_event.occurred_at.tzinfo is not None
 
 
