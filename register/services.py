@@ -403,6 +403,28 @@ def retire(record: Any, *, expected_version: Any, ends_on: Optional[date] = None
     return record
 
 
+def delete(record: Any, *, expected_version: Any) -> None:
+    """Erase a record created by mistake: only if it never changed and nothing refers to it (audited).
+
+    Anything with a history or with records pointing at it is retired instead, so that the register
+    as of any past date can still be rebuilt and nothing that mattered disappears.
+    """
+    sess = session()
+    check_version(record, expected_version)
+    if record.version != 1:
+        raise DomainError({"": [f"{record.label} has changed since it was created: retire it instead of deleting it."]})
+    spec = spec_for(type(record))
+    label = record.label  # read now: after a refused flush the session can load nothing more
+    before = spec.snapshot(record)
+    record_event(sess, record, AuditAction.DELETE, diff(before, {key: None for key in before}))
+    sess.delete(record)
+    try:
+        with sess.begin_nested():
+            sess.flush()
+    except IntegrityError:
+        raise DomainError({"": [f"Other records refer to {label}: retire it instead of deleting it."]}) from None
+
+
 # --- shared checks ----------------------------------------------------------------------------
 
 

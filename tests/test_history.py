@@ -172,3 +172,48 @@ def test_comparing_two_moments_names_what_was_added_removed_and_changed(logged_i
     assert client.get(f"/history/compare?from={today}&to={yesterday}").status_code == 400
     workbook = client.get(f"/history/compare?from={yesterday}&format=xlsx")
     assert workbook.status_code == 200 and "register-changes-" in workbook.headers["Content-Disposition"]
+
+
+def test_a_mistake_nothing_refers_to_can_be_deleted_and_the_deletion_is_audited(logged_in, writer):
+    from datetime import datetime, timezone
+
+    from helpers import post_form
+
+    from register.timeline import register_at
+
+    mistake_id = writer(lambda: services.create(GroupEntity, {"legal_name": "Typo Ltdd", "country_code": "FR"})).id
+    db.session.rollback()
+    before = datetime.now(timezone.utc)
+    client = logged_in("editor")
+    response = post_form(client, f"/group-entities/{mistake_id}/delete", {"version": "1"})
+    assert response.status_code == 302
+    db.session.rollback()
+    assert db.session.get(GroupEntity, mistake_id) is None
+    last = db.session.scalar(db.select(AuditEvent).order_by(AuditEvent.id.desc()))
+    assert last.action.value == "delete" and last.changes["legal_name"] == ["Typo Ltdd", None]
+    assert ("parties", mistake_id) in register_at(before)
+    assert ("parties", mistake_id) not in register_at(datetime.now(timezone.utc))
+
+
+def test_records_with_history_or_references_are_retired_not_deleted(logged_in, writer):
+    from helpers import post_form
+
+    from register.models import ThirdParty, TransferRoute
+
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SA", "country_code": "FR"})
+        vendor = services.create(ThirdParty, {"legal_name": "Cloudy Inc", "country_code": "US"})
+        services.create(TransferRoute, {"exporter_id": hq.id, "importer_id": vendor.id, "destination_country": "US",
+                                        "carries_eu_data": True, "exporter_role": "controller", "importer_role": "processor"})
+        return hq, vendor
+
+    hq, vendor = writer(build)
+    hq_id, vendor_id = hq.id, vendor.id
+    writer(lambda: services.update(db.session.get(ThirdParty, vendor_id), {"website": "https://cloudy.example"}, expected_version=1))
+    client = logged_in("editor")
+    referenced = post_form(client, f"/group-entities/{hq_id}/delete", {"version": "1"})
+    assert referenced.status_code == 400 and "Other records refer to Meridian Assist SA" in referenced.get_data(as_text=True)
+    changed = post_form(client, f"/third-parties/{vendor_id}/delete", {"version": "2"})
+    assert changed.status_code == 400 and "retire it instead" in changed.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(GroupEntity, hq_id) is not None and db.session.get(ThirdParty, vendor_id) is not None

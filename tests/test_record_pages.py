@@ -263,7 +263,7 @@ def test_route_defaults_follow_the_parties_and_their_engagement(logged_in, regis
 
 
 ACTIONS = [("GET", "index"), ("GET", "view"), ("GET", "new"), ("POST", "new"), ("GET", "edit"), ("POST", "edit"),
-           ("GET", "retire"), ("POST", "retire")]
+           ("GET", "retire"), ("POST", "retire"), ("GET", "delete"), ("POST", "delete")]
 READ_ACTIONS = {"index", "view"}
 
 
@@ -276,11 +276,11 @@ def test_role_matrix_over_every_record_page_and_action(client, logged_in, regist
     record = db.session.scalar(db.select(pages.model).limit(1))
     before = db.session.query(AuditEvent).count()
     for method, action in ACTIONS:
-        if action in ("view", "edit", "retire") and record is None:
+        if action in ("view", "edit", "retire", "delete") and record is None:
             continue
         if action == "retire" and not pages.can_retire:
             continue
-        kwargs = {"record_id": record.id} if action in ("view", "edit", "retire") else {}
+        kwargs = {"record_id": record.id} if action in ("view", "edit", "retire", "delete") else {}
         path = url(pages, action, **kwargs)
         if method == "GET":
             response = client.get(path)

@@ -299,12 +299,36 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
         return render_template("records/retire.html", pages=pages, form=form, record=record), status
 
     PAGES_BY_MODEL.setdefault(pages.model, pages)
+    @editor_required
+    def delete(record_id: int):
+        record = get_or_404(pages.model, record_id)
+        form = RecordForm()
+        if form.validate_on_submit():
+            label = record.label
+            try:
+                with services.write_unit(web_actor()):
+                    record = get_or_404(pages.model, record_id)
+                    services.delete(record, expected_version=form.version.data)
+            except services.DomainError as error:
+                show_domain_errors(form, error)
+            except services.ConflictError:
+                flash(f"{label} changed meanwhile: review it first.", "warning")
+                return redirect(pages.url("view", record_id=record_id)), 303
+            else:
+                flash(f"Deleted {label}.", "success")
+                return redirect(pages.url("index"))
+        elif request.method == "GET":
+            form.version.data = record.version
+        status = 400 if form.errors or form.form_errors else 200
+        return render_template("records/delete.html", pages=pages, form=form, record=record), status
+
     prefix = f"/{pages.name.replace('_', '-')}"
     bp.add_url_rule(f"{prefix}/", f"{pages.name}_index", index)
     bp.add_url_rule(f"{prefix}/<int:record_id>", f"{pages.name}_view", view)
     bp.add_url_rule(f"{prefix}/new", f"{pages.name}_new", new, methods=["GET", "POST"])
     bp.add_url_rule(f"{prefix}/<int:record_id>/edit", f"{pages.name}_edit", edit, methods=["GET", "POST"])
     bp.add_url_rule(f"{prefix}/<int:record_id>/retire", f"{pages.name}_retire", retire, methods=["GET", "POST"])
+    bp.add_url_rule(f"{prefix}/<int:record_id>/delete", f"{pages.name}_delete", delete, methods=["GET", "POST"])
 
 
 def _preview(pages: RecordPages, form: RecordForm, record_id: Optional[int]) -> dict:
