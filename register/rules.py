@@ -49,6 +49,22 @@ class RegimeOfData:
     reason: str
 
 
+def within_free_flow(code: str, law: CountryData) -> bool:
+    """Whether a place lies inside one of the regimes' free-flow areas (EEA, UK, Switzerland): data
+    processed only there needs no transfer tool (GDPR Art. 44; UK GDPR Art. 44; FADP Art. 16)."""
+    return any(regime.is_free_flow(code) for regime in law.regimes.values())
+
+
+# The roles each side of an engagement usually has (EU SCC Clause 1; GDPR Art. 4(7)-(8), Art. 28):
+# a processor serves a controller, a sub-processor a processor, controllers share with controllers.
+ROLES_BY_RELATIONSHIP = {
+    "processor": ("controller", "processor"),
+    "sub_processor": ("processor", "processor"),
+    "independent_controller": ("controller", "controller"),
+    "joint_controller": ("controller", "controller"),
+}
+
+
 def first_hop_regimes(exporter_country: str | None, law: CountryData) -> list[RegimeOfData]:
     """The regimes whose data a first-hop route carries: those of the exporter's establishment.
 

@@ -13,7 +13,7 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import countries
+from .. import countries, rules
 from ..extensions import db
 from ..models import Engagement, Lifecycle, Party, PartyKind, Relationship, RouteRegimeVerdict, TransferRoute
 from .workbook import Sheet, csv_safe, new_workbook
@@ -75,6 +75,7 @@ def processor_rows(entity_id: Optional[int] = None, purpose: Optional[str] = Non
             reached.append((engagement, depth))
             frontier.append((engagement.engaged_id, depth + 1))
     safeguards = _safeguards({engagement.engaged_id for engagement, _depth in reached})
+    law = countries.current()
     rows = []
     for engagement, depth in reached:
         party = engagement.engaged
@@ -85,13 +86,8 @@ def processor_rows(entity_id: Optional[int] = None, purpose: Optional[str] = Non
         rows.append(ProcessorRow(party.trading_name or party.legal_name, role, engagement.service,
                                  ", ".join(countries.country_name(code) for code in places),
                                  safeguards.get(party.id, PLAIN_SAFEGUARDS["none_needed"] if all(
-                                     _in_free_flow(code) for code in places) else "see our privacy notice")))
+                                     rules.within_free_flow(code, law) for code in places) else "see our privacy notice")))
     return sorted(set(rows), key=lambda row: (row.name.casefold(), row.role, row.service))
-
-
-def _in_free_flow(code: str) -> bool:
-    law = countries.current()
-    return any(regime.is_free_flow(code) for regime in law.regimes.values())
 
 
 def _safeguards(party_ids: set[int]) -> dict[int, str]:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from .. import countries, rules
 from ..extensions import db
-from ..models import Engagement, Lifecycle, Party, PartyKind, PartyRole, Relationship, TransferRoute
+from ..models import Engagement, Lifecycle, Party, PartyKind, TransferRoute
 from . import parties, transfers
 from .crud import _searchable, register_pages
 from .fields import party_label
@@ -35,15 +35,6 @@ def lookup_parties():
                      "status": party.status.value} for party in found])
 
 
-# The usual roles of each side of an engagement (EU SCC Clause 1 roles; Art. 28 for processors).
-ROLES_BY_RELATIONSHIP = {
-    Relationship.PROCESSOR: (PartyRole.CONTROLLER, PartyRole.PROCESSOR),
-    Relationship.SUB_PROCESSOR: (PartyRole.PROCESSOR, PartyRole.PROCESSOR),
-    Relationship.INDEPENDENT_CONTROLLER: (PartyRole.CONTROLLER, PartyRole.CONTROLLER),
-    Relationship.JOINT_CONTROLLER: (PartyRole.CONTROLLER, PartyRole.CONTROLLER),
-}
-
-
 def route_defaults(exporter_id: int | None, importer_id: int | None, source_route_id: int | None = None) -> dict:
     """What a new route between two parties usually is: destination, regimes, roles, engagement."""
     exporter = db.session.get(Party, exporter_id) if exporter_id else None
@@ -68,8 +59,8 @@ def route_defaults(exporter_id: int | None, importer_id: int | None, source_rout
                                      Engagement.status != Lifecycle.RETIRED).order_by(Engagement.id).limit(1)
         )
         if engagement is not None:
-            exporter_role, importer_role = ROLES_BY_RELATIONSHIP[engagement.relationship_type]
-            defaults.update(engagement_id=engagement.id, exporter_role=exporter_role.value, importer_role=importer_role.value,
+            exporter_role, importer_role = rules.ROLES_BY_RELATIONSHIP[engagement.relationship_type.value]
+            defaults.update(engagement_id=engagement.id, exporter_role=exporter_role, importer_role=importer_role,
                             purpose=engagement.purpose or engagement.service)
     return defaults
 
