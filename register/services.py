@@ -129,8 +129,8 @@ def check_version(record: Any, expected_version: Optional[int]) -> None:
     if expected_version is None:
         raise DomainError({"version": ["The version this change is based on is required."]})
     try:
-        expected = int(expected_version)
-    except (TypeError, ValueError):
+        expected = whole_number(expected_version)  # not int(): int(True) == 1 would pass for a version
+    except ValueError:
         raise DomainError({"version": ["The version must be a whole number."]}) from None
     if record.version != expected:
         raise ConflictError(record, expected)

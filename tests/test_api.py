@@ -207,9 +207,14 @@ def test_malformed_bodies_are_400(client, register, token_for, data, content_typ
     assert response.status_code == status and response.get_json()["error"]["status"] == status
 
 
-def test_a_patch_without_a_version_is_refused(client, register, token_for):
-    response = client.patch(f"/api/v1/third-parties/{register['vendor'].id}", headers=token_for(Role.EDITOR), json={"website": "x"})
+@pytest.mark.parametrize("version", [None, True, "one", 1.0, [1]], ids=["missing", "true", "text", "float", "list"])
+def test_a_write_needs_a_whole_number_version(client, register, token_for, version):
+    body = {"website": "x"} if version is None else {"website": "x", "version": version}
+    response = client.patch(f"/api/v1/third-parties/{register['vendor'].id}", headers=token_for(Role.EDITOR), json=body)
     assert response.status_code == 422 and "version" in response.get_json()["error"]["fields"]
+    retired = client.post(f"/api/v1/third-parties/{register['vendor'].id}/retire", headers=token_for(Role.EDITOR),
+                          json={} if version is None else {"version": version})
+    assert retired.status_code == 422
 
 
 def test_unknown_ids_and_resources_are_404(client, register, token_for):
