@@ -179,6 +179,8 @@ def test_an_admin_publishes_and_withdraws_the_list(app, client, make_user, hosti
     assert page.status_code == 200 and "@SUM(1,2)" in page.get_data(as_text=True)
     assert "SECRET" not in page.get_data(as_text=True)
     assert anonymous.get("/public/processors.csv").status_code == 200
+    assert anonymous.get("/public/processors/changes.atom").status_code == 200
+    assert anonymous.get("/public/processors/changes").status_code == 200
     assert anonymous.get("/exports/processors.csv").status_code == 302  # the internal download still needs a login
     post_form(client, "/admin/settings", {})
     assert anonymous.get("/public/processors").status_code == 404
@@ -226,3 +228,45 @@ def test_every_risky_start_is_written_as_text(text, tmp_path):
     cell = load_workbook(path)["Risky"]["A2"]
     assert cell.value == text and cell.data_type == "s" and cell.quotePrefix
     assert csv_safe(text) == "'" + text
+
+
+def test_the_processor_lists_changes_show_intended_additions_moves_and_removals(app, logged_in, writer):
+    from xml.etree import ElementTree
+
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SA", "country_code": "FR"})
+        vendor = services.create(ThirdParty, {"legal_name": "Lingua Translations SARL", "country_code": "FR"})
+        hidden = services.create(ThirdParty, {"legal_name": "Internal Only Ltd", "country_code": "FR", "is_in_subject_list": False})
+        services.create(Engagement, {"engager_id": hq.id, "engaged_id": hidden.id, "service": "Internal", "relationship_type": "processor"})
+        insurer = services.create(ThirdParty, {"legal_name": "Big Insurer SA", "country_code": "FR"})
+        services.create(Engagement, {"engager_id": hq.id, "engaged_id": insurer.id, "service": "Cover",
+                                     "relationship_type": "independent_controller"})
+        return services.create(Engagement, {"engager_id": hq.id, "engaged_id": vendor.id, "service": "Translation",
+                                            "relationship_type": "processor", "status": "proposed",
+                                            "planned_start_on": "2027-01-15", "locations": ["FR"]}).id
+
+    engagement_id = writer(build)
+    writer(lambda: services.update(db.session.get(Engagement, engagement_id), {"status": "active", "locations": ["FR", "IN"]},
+                                   expected_version=1))
+    writer(lambda: services.retire(db.session.get(Engagement, engagement_id), expected_version=2))
+    client = logged_in(Role.AUDITOR)
+    page = client.get("/processors/changes").get_data(as_text=True)
+    for words in ("Intended addition", "planned to start on 2027-01-15", "the intended addition took effect",
+                  "now also in India", "Removal", "Lingua Translations SARL"):
+        assert words in page, words
+    assert "Internal Only" not in page and "Big Insurer" not in page  # not listed / not a processor
+    feed = client.get("/processors/changes.atom")
+    assert feed.headers["Content-Type"].startswith("application/atom+xml")
+    root = ElementTree.fromstring(feed.data)
+    atom = "{http://www.w3.org/2005/Atom}"
+    assert root.tag == f"{atom}feed"
+    for name in ("id", "title", "updated"):  # RFC 4287 s. 4.1.1: required feed elements
+        assert root.find(f"{atom}{name}") is not None
+    entries = root.findall(f"{atom}entry")
+    assert len(entries) == 4
+    for entry in entries:  # s. 4.1.2: each entry has an id, a title and an updated date
+        assert all(entry.find(f"{atom}{name}") is not None for name in ("id", "title", "updated"))
+    assert len({entry.find(f"{atom}id").text for entry in entries}) == 4
+    anonymous = app.test_client()
+    assert anonymous.get("/public/processors/changes.atom").status_code == 404
+    assert anonymous.get("/processors/changes").status_code == 302

@@ -144,3 +144,45 @@ def settings():
         return redirect(url_for("exports.settings"))
     form.publish_processor_list.data = public_list_enabled()
     return render_template("exports/settings.html", form=form)
+
+
+def _changes_page(public: bool):
+    from .changes import list_changes
+
+    feed = url_for("exports.public_changes_feed" if public else "exports.changes_feed")
+    return render_template("exports/changes.html", changes=list_changes(), public=public, feed=feed)
+
+
+def _changes_feed(public: bool):
+    from .changes import atom_feed, list_changes
+
+    feed_url = url_for("exports.public_changes_feed" if public else "exports.changes_feed", _external=True)
+    page_url = url_for("exports.public_changes" if public else "exports.changes", _external=True)
+    return atom_feed(list_changes(), feed_url, page_url), 200, {"Content-Type": "application/atom+xml; charset=utf-8"}
+
+
+@bp.route("/processors/changes")
+@login_required
+def changes():
+    """Who was added, removed or moved in the processor list (and intended additions)."""
+    return _changes_page(public=False)
+
+
+@bp.route("/processors/changes.atom")
+@login_required
+def changes_feed():
+    return _changes_feed(public=False)
+
+
+@bp.route("/public/processors/changes")
+def public_changes():
+    if not public_list_enabled():
+        abort(404)
+    return _changes_page(public=True)
+
+
+@bp.route("/public/processors/changes.atom")
+def public_changes_feed():
+    if not public_list_enabled():
+        abort(404)
+    return _changes_feed(public=True)

@@ -1,0 +1,109 @@
+"""The processor list's change history (GDPR Art. 28(2): intended additions and replacements are told
+to the controllers), read from the audit trail of processing engagements."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+from xml.etree import ElementTree
+
+from sqlalchemy import select
+
+from .. import countries
+from ..extensions import db
+from ..models import AuditAction, AuditEvent, Engagement, Party, Relationship
+
+PROCESSING = {Relationship.PROCESSOR.value, Relationship.SUB_PROCESSOR.value}
+ATOM = "http://www.w3.org/2005/Atom"
+LIMIT = 200
+
+
+@dataclass(frozen=True)
+class ListChange:
+    event_id: int
+    occurred_at: datetime
+    kind: str  # intended addition / addition / removal / location change
+    processor: str
+    service: str
+    detail: str
+
+
+def _names(party_ids: set[int]) -> dict[int, Party]:
+    if not party_ids:
+        return {}
+    return {party.id: party for party in db.session.scalars(select(Party).where(Party.id.in_(party_ids)))}
+
+
+def list_changes(limit: int = LIMIT) -> list[ListChange]:
+    """Changes of who processes data for us and where, newest first."""
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.record_type == Engagement.__tablename__)
+                                .order_by(AuditEvent.id)).all()
+    relationship: dict[int, str] = {}
+    engaged: dict[int, int] = {}
+    service: dict[int, str] = {}
+    changes: list[tuple[AuditEvent, str, str]] = []
+    for event in events:
+        fields = event.changes
+        key = event.record_id
+        if "relationship_type" in fields:
+            relationship[key] = fields["relationship_type"][1]
+        if "engaged_id" in fields:
+            engaged[key] = fields["engaged_id"][1]
+        if "service" in fields:
+            service[key] = fields["service"][1]
+        if relationship.get(key) not in PROCESSING:
+            continue
+        if event.action == AuditAction.CREATE:
+            proposed = (fields.get("status") or [None, None])[1] == "proposed"
+            planned = (fields.get("planned_start_on") or [None, None])[1]
+            changes.append((event, "intended addition" if proposed else "addition",
+                            f"planned to start on {planned}" if proposed and planned else ""))
+        elif event.action in (AuditAction.RETIRE, AuditAction.DELETE):
+            changes.append((event, "removal", ""))
+        elif event.action == AuditAction.UPDATE:
+            status = fields.get("status")
+            if status and status[0] == "proposed" and status[1] == "active":
+                changes.append((event, "addition", "the intended addition took effect"))
+            if "locations" in fields:
+                before = {item.split(":")[0] for item in fields["locations"][0] or []}
+                after = {item.split(":")[0] for item in fields["locations"][1] or []}
+                words = [f"now also in {', '.join(countries.country_name(code) for code in sorted(after - before))}"] if after - before else []
+                words += [f"no longer in {', '.join(countries.country_name(code) for code in sorted(before - after))}"] if before - after else []
+                if words:
+                    changes.append((event, "location change", "; ".join(words)))
+    parties = _names({engaged[event.record_id] for event, _kind, _detail in changes if event.record_id in engaged})
+    found = []
+    for event, kind, detail in reversed(changes[-limit:]):
+        party: Optional[Party] = parties.get(engaged.get(event.record_id))
+        if party is not None and not party.is_in_subject_list:
+            continue
+        name = (party.trading_name or party.legal_name) if party is not None else event.record_label
+        found.append(ListChange(event.id, event.occurred_at, kind, name, service.get(event.record_id, ""), detail))
+    return found
+
+
+def atom_feed(changes: list[ListChange], feed_url: str, page_url: str) -> bytes:
+    """The changes as an Atom 1.0 feed (RFC 4287)."""
+    ElementTree.register_namespace("", ATOM)
+
+    def element(parent, name: str, text: Optional[str] = None, **attributes) -> ElementTree.Element:
+        child = ElementTree.SubElement(parent, f"{{{ATOM}}}{name}", attributes)
+        if text is not None:
+            child.text = text
+        return child
+
+    feed = ElementTree.Element(f"{{{ATOM}}}feed")
+    element(feed, "id", feed_url)
+    element(feed, "title", "Changes to our list of processors")
+    element(feed, "updated", (changes[0].occurred_at if changes else datetime(2026, 1, 1)).isoformat().replace("+00:00", "Z"))
+    element(feed, "link", href=feed_url, rel="self")
+    element(feed, "link", href=page_url, rel="alternate")
+    author = element(feed, "author")
+    element(author, "name", "Data protection office")
+    for change in changes:
+        entry = element(feed, "entry")
+        # One event can make two changes (it took effect, and moved): the kind keeps their ids apart.
+        element(entry, "id", f"{feed_url}#change-{change.event_id}-{change.kind.replace(' ', '-')}")
+        element(entry, "title", f"{change.kind.capitalize()}: {change.processor}")
+        element(entry, "updated", change.occurred_at.isoformat().replace("+00:00", "Z"))
+        element(entry, "summary", f"{change.processor} ({change.service}): {change.kind}" + (f", {change.detail}" if change.detail else ""))
+    return ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
