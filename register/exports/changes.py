@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from .. import countries
 from ..extensions import db
-from ..models import AuditAction, AuditEvent, Engagement, Party, Relationship
+from ..models import AuditAction, AuditEvent, Engagement, Party
+from .processors import PROCESSING as PROCESSING_RELATIONSHIPS
 
-PROCESSING = {Relationship.PROCESSOR.value, Relationship.SUB_PROCESSOR.value}
+# The trail records enumerations by value.
+PROCESSING = {relationship.value for relationship in PROCESSING_RELATIONSHIPS}
 ATOM = "http://www.w3.org/2005/Atom"
 LIMIT = 200
 
