@@ -21,6 +21,8 @@ RECORD_TYPES = {
     "dpf_certifications": "DPF certifications", "scope_facts": "Scope facts", "users": "Users", "api_tokens": "API tokens",
     "settings": "Settings",
 }
+# The register's own records (users, tokens and settings have no record page and no past state to show).
+REGISTER_TYPES = {key: label for key, label in RECORD_TYPES.items() if key not in ("users", "api_tokens", "settings")}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK = 2000
 
@@ -81,18 +83,24 @@ def log():
     pagination = CappedPagination(query, request.args.get("page", 1, type=int))
     users = db.session.execute(select(User.id, User.email).order_by(User.email)).all()
     return render_template("history/log.html", pagination=pagination, state=state, users=users, record_types=RECORD_TYPES,
-                           actions=list(AuditAction), sources=list(AuditSource), record_link=_record_link)
+                           actions=list(AuditAction), sources=list(AuditSource), links=record_links(pagination.items))
 
 
-def _record_link(event: AuditEvent) -> Optional[str]:
-    """The page of the record an event is about, if the record has one."""
+def record_links(events: list[AuditEvent]) -> dict[tuple[str, int], str]:
+    """The pages of the records these events are about (one query per record type, not per event)."""
     from .models import AUDITED_MODELS
 
+    wanted: dict[str, set[int]] = {}
+    for event in events:
+        if event.record_type in REGISTER_TYPES:
+            wanted.setdefault(event.record_type, set()).add(event.record_id)
+    links = {}
     for model in AUDITED_MODELS:
-        if model.__table__.name == event.record_type and event.record_type not in ("users", "api_tokens", "settings"):
-            record = db.session.get(model, event.record_id)
-            return record_url(record) if record is not None else None
-    return None
+        ids = wanted.get(model.__table__.name)
+        if ids:
+            for record in db.session.scalars(select(model).where(model.id.in_(ids))):
+                links[(model.__table__.name, record.id)] = record_url(record)
+    return links
 
 
 @bp.route("/history.xlsx")
@@ -140,8 +148,6 @@ def _moment(name: str, default: Optional[datetime] = None) -> datetime:
     except ValueError:
         abort(400, description=f"{name} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM.")
 
-
-REGISTER_TYPES = {key: label for key, label in RECORD_TYPES.items() if key not in ("users", "api_tokens", "settings")}
 
 
 @bp.route("/history/as-of")

@@ -215,10 +215,10 @@ def test_the_cli_exports_with_filters_and_refuses_bad_ones(runner, hostile, tmp_
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@A1", "\tx", "\rx"])
 def test_every_risky_start_is_written_as_text(text, tmp_path):
-    from register.exports.workbook import Sheet, csv_safe, new_workbook
+    from register.exports.workbook import XlsxBook, csv_safe
 
-    book = new_workbook()
-    sheet = Sheet(book, "Risky", [("Value", 10)])
+    book = XlsxBook()
+    sheet = book.sheet("Risky", [("Value", 10)])
     sheet.append([text])
     sheet.close()
     path = tmp_path / "risky.xlsx"

@@ -54,6 +54,7 @@ def test_the_log_filters_by_user_type_action_source_and_period(logged_in, change
     client = logged_in("auditor")
     page = client.get("/history").get_data(as_text=True)
     assert "Meridian Assist SA" in page and "=Cloudy Inc" in page and "https://cloudy.example" in page
+    assert f'href="/third-parties/{changes["vendor"].id}"' in page and f'href="/group-entities/{changes["hq"].id}"' in page
     mine = client.get(f"/history?user={changes['editor'].id}").get_data(as_text=True)
     assert "Meridian Assist SA" in mine and "=Cloudy Inc" not in mine
     updates = client.get("/history?action=update&record_type=parties&source=cli").get_data(as_text=True)

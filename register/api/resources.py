@@ -6,14 +6,14 @@ the record pages, so the API, the pages and the OpenAPI document describe the sa
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
-from enum import Enum
+from datetime import date
 from typing import Any, Callable, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import assessments, services
+from ..audit import plain
 from ..extensions import db
 from ..models import (
     BcrApproval,
@@ -55,14 +55,6 @@ class Resource:
         if self.party_kind is not None:
             names = [name for name in names if name in PARTY_FIELDS_BY_KIND[self.party_kind]]
         return names
-
-
-def plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return value
 
 
 # Collections in the shape a client sends them back.

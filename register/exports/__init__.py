@@ -12,6 +12,7 @@ from wtforms import BooleanField
 
 from .. import services
 from ..auth import admin_required
+from ..coverage import parse_day
 from ..extensions import db
 from ..models import Lifecycle, Party, PartyKind, Setting, TransferRoute
 from ..records import crud, transfers
@@ -30,13 +31,6 @@ def route_ids_for(args) -> tuple[list[int], dict]:
     ids = list(db.session.scalars(query.with_only_columns(TransferRoute.id, maintain_column_froms=True)))
     used = {key: value for key, value in state.items() if value and key not in ("sort", "dir")}
     return ids, used
-
-
-def parse_day(text: Optional[str]) -> Optional[date]:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 @bp.route("/exports/register.xlsx")
@@ -63,6 +57,11 @@ def _entity(value: Optional[str]) -> Optional[Party]:
     return party
 
 
+def _purpose() -> Optional[str]:
+    """The purpose filter of the processor list, as typed (bounded)."""
+    return (request.args.get("purpose") or "").strip()[:200] or None
+
+
 def _processor_download(kind: str, entity: Optional[Party], purpose: Optional[str]):
     rows = processors.processor_rows(entity.id if entity else None, purpose)
     stamp = date.today().isoformat()
@@ -83,7 +82,7 @@ def _title(entity: Optional[Party], purpose: Optional[str]) -> str:
 
 def _processor_page(public: bool):
     entity = _entity(request.args.get("entity"))
-    purpose = (request.args.get("purpose") or "").strip()[:200] or None
+    purpose = _purpose()
     entities = db.session.execute(select(Party.id, Party.legal_name).where(
         Party.kind == PartyKind.GROUP_ENTITY, Party.status != Lifecycle.RETIRED).order_by(Party.name_key)).all()
     return render_template("exports/processors.html", rows=processors.processor_rows(entity.id if entity else None, purpose),
@@ -99,7 +98,7 @@ def processor_list():
 @bp.route("/exports/processors.<any(xlsx, csv):kind>")
 @login_required
 def processor_file(kind: str):
-    return _processor_download(kind, _entity(request.args.get("entity")), (request.args.get("purpose") or "").strip()[:200] or None)
+    return _processor_download(kind, _entity(request.args.get("entity")), _purpose())
 
 
 def public_list_enabled() -> bool:
@@ -119,7 +118,7 @@ def public_processor_list():
 def public_processor_csv():
     if not public_list_enabled():
         abort(404)
-    return _processor_download("csv", _entity(request.args.get("entity")), (request.args.get("purpose") or "").strip()[:200] or None)
+    return _processor_download("csv", _entity(request.args.get("entity")), _purpose())
 
 
 class SettingsForm(FlaskForm):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from .. import countries, rules
 from ..extensions import db
 from ..models import Engagement, Lifecycle, Party, PartyKind, Relationship, RouteRegimeVerdict, TransferRoute
-from .workbook import Sheet, csv_safe, new_workbook
+from .workbook import XlsxBook, csv_safe
 
 PROCESSING = (Relationship.PROCESSOR, Relationship.SUB_PROCESSOR)
 PLAIN_SAFEGUARDS = {
@@ -105,12 +105,12 @@ def _safeguards(party_ids: set[int]) -> dict[int, str]:
 
 
 def write_xlsx(target, rows: list[ProcessorRow], title: str) -> None:
-    book = new_workbook()
-    sheet = Sheet(book, "Our processors", COLUMNS)
+    book = XlsxBook()
+    sheet = book.sheet("Our processors", COLUMNS)
     for row in rows:
         sheet.append(row.values())
     sheet.close()
-    about = Sheet(book, "About this list", [("", 100)])
+    about = book.sheet("About this list", [("", 100)])
     about.append([title])
     about.append(["The processors and sub-processors that process personal data for us, what they do, where, and "
                   "how transfers outside the EEA, the UK or Switzerland are safeguarded."])

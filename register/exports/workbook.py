@@ -3,7 +3,7 @@
 import csv
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -131,12 +131,3 @@ class CsvBook:
 
     def save(self, target) -> None:
         """Nothing to assemble: every sheet's file is complete when it is closed."""
-
-
-def new_workbook() -> Workbook:
-    workbook = Workbook(write_only=True)
-    return workbook
-
-
-def yes_no(value: Optional[bool]) -> Optional[str]:
-    return None if value is None else ("Yes" if value else "No")
