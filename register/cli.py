@@ -153,15 +153,18 @@ def export_group() -> None:
 @export_group.command("register")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Assess on this date (default today).")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), default=None,
+              help="The register as it stood then (end of that day, UTC, for a date), assessed on that day.")
 @click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
               help="The routes list's filters, e.g. --filter coverage=gap --filter regime=EU.")
-def export_register_command(path: str, on, filters: tuple[str, ...]) -> None:
+def export_register_command(path: str, on, as_of, filters: tuple[str, ...]) -> None:
     """The auditor workbook (XLSX) of the register, or of the routes matching the filters."""
     from datetime import date
 
     from .exports import route_ids_for
     from .exports.auditor import write_auditor_workbook
     from .records.transfers import ROUTE_PAGES
+    from .timeline import as_of_session
 
     if not path.endswith(".xlsx"):
         raise click.ClickException("The auditor workbook is an .xlsx file.")
@@ -172,6 +175,14 @@ def export_register_command(path: str, on, filters: tuple[str, ...]) -> None:
         if key not in known or value not in known[key]:
             raise click.ClickException(f"Unknown filter {item!r}; filters: {', '.join(sorted(known))}.")
         args[key] = value
+    if as_of is not None:
+        if args or on:
+            raise click.ClickException("--as-of exports the whole register as it stood, assessed on that day: no --filter or --on.")
+        moment = _end_of(as_of)
+        with as_of_session(moment) as sess, open(path, "wb") as target:
+            tally = write_auditor_workbook(target, moment.date(), None, "command line", {"as of": str(moment)}, sess=sess)
+        click.echo(f"Wrote {path}: {tally.routes:,} routes as of {moment:%Y-%m-%d %H:%M} UTC.")
+        return
     ids, used = route_ids_for(args)
     day = on.date() if on else date.today()
     with open(path, "wb") as target:
@@ -183,10 +194,13 @@ def export_register_command(path: str, on, filters: tuple[str, ...]) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 @click.option("--entity", default=None, help="A group entity's exact legal name or id (default: the whole group).")
 @click.option("--purpose", default=None, help="Only processors whose purpose or service contains this.")
-def export_processors_command(path: str, entity: str | None, purpose: str | None) -> None:
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), default=None,
+              help="The list as it stood then (end of that day, UTC, for a date).")
+def export_processors_command(path: str, entity: str | None, purpose: str | None, as_of) -> None:
     """The processor list people may ask for, as .xlsx or .csv."""
     from .exports import processors
     from .models import GroupEntity
+    from .timeline import as_of_session
 
     entity_id = None
     if entity:
@@ -195,13 +209,26 @@ def export_processors_command(path: str, entity: str | None, purpose: str | None
         if found is None:
             raise click.ClickException(f"No group entity {entity!r}.")
         entity_id = found.id
-    rows = processors.processor_rows(entity_id, purpose)
+    if not path.endswith((".csv", ".xlsx")):
+        raise click.ClickException("Give a .xlsx or .csv file name.")
+    if as_of is not None:
+        with as_of_session(_end_of(as_of)) as sess:
+            rows = processors.processor_rows(entity_id, purpose, sess=sess)
+    else:
+        rows = processors.processor_rows(entity_id, purpose)
     if path.endswith(".csv"):
         with open(path, "w", encoding="utf-8", newline="") as target:
             target.write(processors.csv_text(rows))
-    elif path.endswith(".xlsx"):
-        with open(path, "wb") as target:
-            processors.write_xlsx(target, rows, "Our processors")
     else:
-        raise click.ClickException("Give a .xlsx or .csv file name.")
+        with open(path, "wb") as target:
+            processors.write_xlsx(target, rows, "Our processors" + (f", as of {as_of:%Y-%m-%d}" if as_of else ""))
     click.echo(f"Wrote {path}: {len(rows)} processors.")
+
+
+def _end_of(moment):
+    """A moment given on the command line, in UTC: a bare date means the end of that day."""
+    from datetime import datetime, time, timezone
+
+    if moment.time() == time.min:
+        return datetime.combine(moment.date(), time.max, timezone.utc)
+    return moment.replace(tzinfo=timezone.utc)

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Optional
 
 from flask import Blueprint, abort, render_template, request, send_file
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import Select, select
 
 from .extensions import db
@@ -183,6 +183,45 @@ def compare_dates():
     if request.args.get("format") == "xlsx":
         return _difference_workbook(difference, before, after)
     return render_template("history/compare.html", before=before, after=after, difference=difference, record_types=RECORD_TYPES)
+
+
+@bp.route("/history/as-of/register.xlsx")
+@login_required
+def as_of_workbook():
+    """The auditor workbook of the register as it stood at a moment, its routes assessed on that day."""
+    from .exports.auditor import write_auditor_workbook
+    from .timeline import as_of_session
+
+    moment = _moment("at")
+    spool = tempfile.TemporaryFile()
+    with as_of_session(moment) as sess:
+        write_auditor_workbook(spool, moment.date(), None, current_user.email, {"as of": _stamp(moment)}, sess=sess)
+    spool.seek(0)
+    return send_file(spool, mimetype=XLSX, as_attachment=True, download_name=f"transfer-register-as-of-{moment.date().isoformat()}.xlsx")
+
+
+@bp.route("/history/as-of/processors.<any(xlsx, csv):kind>")
+@login_required
+def as_of_processors(kind: str):
+    """The processor list people may ask for, as it stood at a moment."""
+    from .exports import processors
+    from .timeline import as_of_session
+
+    moment = _moment("at")
+    with as_of_session(moment) as sess:
+        rows = processors.processor_rows(sess=sess)
+    name = f"our-processors-as-of-{moment.date().isoformat()}"
+    if kind == "csv":
+        return processors.csv_text(rows), 200, {"Content-Type": "text/csv; charset=utf-8",
+                                                 "Content-Disposition": f'attachment; filename="{name}.csv"'}
+    spool = tempfile.TemporaryFile()
+    processors.write_xlsx(spool, rows, f"Our processors, as of {_stamp(moment)}")
+    spool.seek(0)
+    return send_file(spool, mimetype=XLSX, as_attachment=True, download_name=f"{name}.xlsx")
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _difference_workbook(difference, before: datetime, after: datetime):

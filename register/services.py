@@ -349,7 +349,9 @@ def create(model: type, values: dict) -> Any:
     _flush(sess, record)
     _write(sess, spec, record, {k: v for k, v in prepared.items() if k in spec.collections})
     _flush(sess, record)
-    after = spec.snapshot(record)
+    # Fixed fields (a party's kind) are set once: the creation records them, so the trail alone can
+    # rebuild the record (timeline.register_at).
+    after = {**spec.snapshot(record), **{name: getattr(record, name) for name in spec.fixed}}
     record_event(sess, record, AuditAction.CREATE, diff({}, after))
     _flush(sess, record)
     return record

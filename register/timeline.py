@@ -4,14 +4,28 @@ Every write records the fields it changed (a creation records them all), and the
 rewritten; replaying it up to a moment gives every record's values at that moment.
 """
 
+import shutil
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Iterator, Optional
+from datetime import date, datetime
+from typing import Any, Callable, Iterator, Optional
 
-from sqlalchemy import select
+from sqlalchemy import Date, DateTime, create_engine, insert, select
+from sqlalchemy.orm import Session
 
 from .extensions import db
-from .models import AuditAction, AuditEvent
+from .models import (
+    AUDITED_MODELS,
+    AuditAction,
+    AuditEvent,
+    BcrMembership,
+    EngagementLocation,
+    InstrumentParty,
+    Party,
+    PartyKind,
+    route_instruments,
+)
 
 CHUNK = 5000
 Key = tuple[str, int]  # (record type, record id)
@@ -78,3 +92,118 @@ def compare(before: dict[Key, RecordState], after: dict[Key, RecordState]) -> Di
         if fields:
             changed.append((after[key], fields))
     return Difference(added, removed, changed)
+
+
+# --- the register as of a moment, as a database ------------------------------------------------
+
+# Collections the trail records as lists of strings (services' readers): the rows they stand for.
+def _locations(owner_id: int, item: str) -> dict:
+    country_code, activity = item.split(":")
+    return {"engagement_id": owner_id, "country_code": country_code, "activity": activity}
+
+
+def _signatories(owner_id: int, item: str) -> dict:
+    side, party_id = item.split(":")
+    return {"instrument_id": owner_id, "party_id": int(party_id), "side": side}
+
+
+def _memberships(owner_id: int, item: str) -> dict:
+    entity_id, bound_from, bound_to = item.split(":")
+    return {"approval_id": owner_id, "group_entity_id": int(entity_id), "bound_from": date.fromisoformat(bound_from),
+            "bound_to": date.fromisoformat(bound_to) if bound_to else None}
+
+
+def _instrument_ids(owner_id: int, item: Any) -> dict:
+    return {"route_id": owner_id, "instrument_id": int(item)}
+
+
+COLLECTIONS: dict[tuple[str, str], tuple[Any, Callable[[int, Any], dict]]] = {
+    ("engagements", "locations"): (EngagementLocation.__table__, _locations),
+    ("transfer_instruments", "signatories"): (InstrumentParty.__table__, _signatories),
+    ("bcr_approvals", "memberships"): (BcrMembership.__table__, _memberships),
+    ("transfer_routes", "instrument_ids"): (route_instruments, _instrument_ids),
+}
+
+
+def _column_value(column: Any, value: Any) -> Any:
+    from .services import _coerce
+
+    if value is None:
+        return None
+    if isinstance(column.type, DateTime):
+        return datetime.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(column.type, Date) and isinstance(value, str):
+        return date.fromisoformat(value)
+    return _coerce(column, value)
+
+
+def _party_kind(record: RecordState, known: dict[int, str]) -> str:
+    """A party's kind: recorded at creation; for parties created before it was, the live record's."""
+    kind = record.fields.get("kind") or known.get(record.record_id)
+    if kind:
+        return kind
+    if record.fields.get("organisation_code"):  # erased since, and created before kinds were recorded
+        return PartyKind.INTERNATIONAL_ORGANISATION.value
+    return PartyKind.CLIENT.value if record.fields.get("notice_period_days") is not None else PartyKind.THIRD_PARTY.value
+
+
+def load_into(engine: Any, state: dict[Key, RecordState]) -> None:
+    """Write the records of `state` into an empty database with the register's tables."""
+    from .services import name_key
+
+    tables = {model.__table__.name: model.__table__ for model in AUDITED_MODELS}
+    known_kinds = {row.id: row.kind.value for row in db.session.execute(select(Party.id, Party.kind))}
+    rows: dict[str, list[dict]] = {}
+    extra: dict[Any, list[dict]] = {}
+    for (record_type, record_id), record in sorted(state.items(), key=lambda item: item[0][1]):
+        table = tables.get(record_type)
+        if table is None:
+            continue
+        row = {"id": record_id, "uid": record.uid, "version": record.version or 1}
+        for column in table.columns:
+            if column.key in record.fields:
+                row[column.key] = _column_value(column, record.fields[column.key])
+        if record_type == "parties":
+            row["kind"] = _party_kind(record, known_kinds)
+            row["name_key"] = name_key(row.get("legal_name") or "")
+        rows.setdefault(record_type, []).append(row)
+        for (owner_type, name), (child_table, make) in COLLECTIONS.items():
+            if owner_type == record_type:
+                extra.setdefault(child_table, []).extend(make(record_id, item) for item in record.fields.get(name) or [])
+    # Foreign keys are not enforced in this scratch database: tables load in any order.
+    with engine.begin() as connection:
+        for record_type, table_rows in rows.items():
+            table = tables[record_type]
+            # Rows differ in which fields they carry; insert each shape on its own.
+            shapes: dict[tuple, list[dict]] = {}
+            for row in table_rows:
+                shapes.setdefault(tuple(sorted(row)), []).append(row)
+            for shape_rows in shapes.values():
+                connection.execute(insert(table), shape_rows)
+        for table, table_rows in extra.items():
+            if table_rows:
+                connection.execute(insert(table), table_rows)
+
+
+@contextmanager
+def as_of_session(moment: datetime, on: Optional[date] = None) -> Iterator[Session]:
+    """A session on a scratch copy of the register as it stood at `moment`, routes assessed on `on`.
+
+    The copy is a temporary SQLite database with the register's tables, filled from the trail; the
+    exports run on it unchanged, so a past register is exported exactly as today's is.
+    """
+    from . import assessments
+
+    on = on or moment.date()
+    folder = tempfile.mkdtemp(prefix="register-as-of-")
+    engine = create_engine(f"sqlite:///{folder}/register.sqlite")
+    try:
+        db.metadata.create_all(engine)
+        load_into(engine, register_at(moment))
+        with Session(engine) as sess:
+            assessments.store(sess, on, assessments.evaluate(sess, on))
+            sess.commit()
+            yield sess
+    finally:
+        engine.dispose()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -211,6 +211,15 @@ def test_the_cli_exports_with_filters_and_refuses_bad_ones(runner, hostile, tmp_
     with open(csv_target, encoding="utf-8") as handle:
         assert len(list(csv.DictReader(handle))) == len(HOSTILE)
     assert runner.invoke(args=["export", "processors", str(csv_target), "--entity", "Nobody"]).exit_code != 0
+    # As of a past day: the register was empty on 2020-01-01; as of today it is what it is.
+    past = runner.invoke(args=["export", "register", str(target), "--as-of", "2020-01-01"])
+    assert past.exit_code == 0 and "0 routes as of 2020-01-01 23:59 UTC" in past.output, past.output
+    now = runner.invoke(args=["export", "register", str(target), "--as-of", date.today().isoformat()])
+    assert f"{len(HOSTILE)} routes as of" in now.output, now.output
+    assert runner.invoke(args=["export", "register", str(target), "--as-of", "2020-01-01", "--on", "2020-01-01"]).exit_code != 0
+    assert runner.invoke(args=["export", "processors", str(csv_target), "--as-of", "2020-01-01"]).exit_code == 0
+    with open(csv_target, encoding="utf-8") as handle:
+        assert list(csv.DictReader(handle)) == []
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@A1", "\tx", "\rx"])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from .. import countries, rules
 from ..extensions import db
@@ -47,9 +47,14 @@ class ProcessorRow:
         return [self.name, self.role, self.service, self.locations, self.safeguards]
 
 
-def processor_rows(entity_id: Optional[int] = None, purpose: Optional[str] = None) -> list[ProcessorRow]:
-    """Processors and sub-processors down the chain from the group (or one group entity)."""
-    engagements = db.session.scalars(
+def processor_rows(entity_id: Optional[int] = None, purpose: Optional[str] = None,
+                   sess: Optional[Session] = None) -> list[ProcessorRow]:
+    """Processors and sub-processors down the chain from the group (or one group entity).
+
+    `sess` reads another copy of the register (as of a past moment: timeline.as_of_session).
+    """
+    sess = sess if sess is not None else db.session()
+    engagements = sess.scalars(
         select(Engagement).where(Engagement.status != Lifecycle.RETIRED, Engagement.relationship_type.in_(PROCESSING))
         .options(selectinload(Engagement.locations), selectinload(Engagement.engaged), selectinload(Engagement.engager))
     ).all()
@@ -59,7 +64,7 @@ def processor_rows(entity_id: Optional[int] = None, purpose: Optional[str] = Non
     if entity_id is not None:
         starts = [entity_id]
     else:
-        starts = list(db.session.scalars(select(Party.id).where(Party.kind == PartyKind.GROUP_ENTITY, Party.status != Lifecycle.RETIRED)))
+        starts = list(sess.scalars(select(Party.id).where(Party.kind == PartyKind.GROUP_ENTITY, Party.status != Lifecycle.RETIRED)))
     wanted = purpose.strip().casefold() if purpose else None
     seen: set[int] = set()
     reached: list[tuple[Engagement, int]] = []  # (engagement, depth: 0 = our processor)
@@ -74,7 +79,7 @@ def processor_rows(entity_id: Optional[int] = None, purpose: Optional[str] = Non
             seen.add(engagement.id)
             reached.append((engagement, depth))
             frontier.append((engagement.engaged_id, depth + 1))
-    safeguards = _safeguards({engagement.engaged_id for engagement, _depth in reached})
+    safeguards = _safeguards(sess, {engagement.engaged_id for engagement, _depth in reached})
     law = countries.current()
     rows = []
     for engagement, depth in reached:
@@ -90,7 +95,7 @@ def processor_rows(entity_id: Optional[int] = None, purpose: Optional[str] = Non
     return sorted(set(rows), key=lambda row: (row.name.casefold(), row.role, row.service))
 
 
-def _safeguards(party_ids: set[int]) -> dict[int, str]:
+def _safeguards(sess: Session, party_ids: set[int]) -> dict[int, str]:
     """How transfers to each party are safeguarded, in plain words, from today's stored verdicts."""
     found: dict[int, set[str]] = {}
     if not party_ids:
@@ -98,7 +103,7 @@ def _safeguards(party_ids: set[int]) -> dict[int, str]:
     query = (select(TransferRoute.importer_id, RouteRegimeVerdict.mechanism)
              .join(RouteRegimeVerdict, RouteRegimeVerdict.route_id == TransferRoute.id)
              .where(TransferRoute.importer_id.in_(party_ids), TransferRoute.status != Lifecycle.RETIRED).distinct())
-    for importer_id, mechanism in db.session.execute(query):
+    for importer_id, mechanism in sess.execute(query):
         if mechanism in PLAIN_SAFEGUARDS:
             found.setdefault(importer_id, set()).add(PLAIN_SAFEGUARDS[mechanism])
     return {party_id: "; ".join(sorted(words)) for party_id, words in found.items()}
