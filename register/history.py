@@ -18,7 +18,8 @@ bp = Blueprint("history", __name__)
 RECORD_TYPES = {
     "parties": "Parties", "engagements": "Engagements", "transfer_instruments": "Instruments", "bcr_approvals": "BCR approvals",
     "transfer_routes": "Transfer routes", "transfer_impact_assessments": "TIAs", "certificates": "Certificates",
-    "dpf_certifications": "DPF certifications", "scope_facts": "Scope facts", "users": "Users", "api_tokens": "API tokens",
+    "dpf_certifications": "DPF certifications", "scope_facts": "Scope facts", "change_notices": "Change notices",
+    "users": "Users", "api_tokens": "API tokens",
     "settings": "Settings",
 }
 # The register's own records (users, tokens and settings have no record page and no past state to show).

@@ -156,6 +156,14 @@ class LocationActivity(Choice):
     STORAGE_AND_ACCESS = "storage_and_access", "Storage and access"
 
 
+class NoticeOutcome(Choice):
+    PENDING = "pending", "Awaiting the client"
+    NO_OBJECTION = "no_objection", "No objection"
+    AUTHORISED = "authorised", "Authorised by the client"
+    OBJECTION_RESOLVED = "objection_resolved", "Objection withdrawn or resolved"
+    OBJECTION_UPHELD = "objection_upheld", "Objection upheld: not used for this client"
+
+
 class InstrumentKind(Choice):
     EU_SCC = "eu_scc", "EU Standard Contractual Clauses"
     UK_IDTA = "uk_idta", "UK International Data Transfer Agreement"
@@ -519,6 +527,9 @@ class Engagement(RegisterRecord, db.Model):
     planned_start_on: Mapped[Optional[date]] = mapped_column(Date)
     starts_on: Mapped[Optional[date]] = mapped_column(Date)
     ends_on: Mapped[Optional[date]] = mapped_column(Date)
+    # Why a proposed sub-processor became active before every client's objection window closed
+    # (Art. 28(2)); who recorded it is in the trail.
+    activation_override_reason: Mapped[Optional[str]] = mapped_column(Text)
     notes: Mapped[Optional[str]] = mapped_column(Text)
 
     engager: Mapped[Party] = relationship(foreign_keys=[engager_id])
@@ -536,6 +547,38 @@ class Engagement(RegisterRecord, db.Model):
     @property
     def label(self) -> str:
         return f"{self.engager.legal_name} \u2192 {self.engaged.legal_name}: {self.service}"
+
+
+class ChangeNotice(RegisterRecord, db.Model):
+    """A client told of an intended sub-processor change (GDPR Art. 28(2)), and what it answered."""
+
+    __tablename__ = "change_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    # The intended change: an engagement of a sub-processor that will process the client's data.
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    sent_on: Mapped[Optional[date]] = mapped_column(Date)
+    sent_to: Mapped[Optional[str]] = mapped_column(String(300))
+    # The last day the client may object (by default: sent on + the client's notice period).
+    objection_deadline: Mapped[Optional[date]] = mapped_column(Date)
+    objection_received_on: Mapped[Optional[date]] = mapped_column(Date)
+    objection_details: Mapped[Optional[str]] = mapped_column(Text)
+    outcome: Mapped[NoticeOutcome] = enum_column(NoticeOutcome, default=NoticeOutcome.PENDING)
+    outcome_on: Mapped[Optional[date]] = mapped_column(Date)
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    client: Mapped[Party] = relationship()
+    engagement: Mapped["Engagement"] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("client_id", "engagement_id", name="uq_change_notices_one_per_client"),
+        CheckConstraint("sent_on IS NULL OR objection_deadline IS NULL OR sent_on <= objection_deadline", name="dates_ordered"),
+    )
+
+    @property
+    def label(self) -> str:
+        return f"Notice to {self.client.legal_name}: {self.engagement.engaged.legal_name} ({self.engagement.service})"
 
 
 class EngagementLocation(db.Model):
@@ -815,6 +858,7 @@ AUDITED_MODELS: tuple[type, ...] = (
     TransferInstrument,
     TransferRoute,
     TransferImpactAssessment,
+    ChangeNotice,
 )
 # Rows owned by an audited record: written only together with their owner's event.
 OWNED_MODELS: dict[type, str] = {

@@ -1167,3 +1167,58 @@ def _certificate_state(certificate: CertificateFacts, on: date) -> tuple[str, da
     if (ends - on).days <= CERTIFICATE_EXPIRING_DAYS:
         return "expiring", ends
     return "valid", ends
+
+
+# --- sub-processor change notices (Art. 28(2)) ---------------------------------------------------
+
+NOTICE_REFERENCE = "GDPR Art. 28(2) and (4); SCC 2021/914 Clause 9(a)"
+SPECIFIC_AUTHORISATION_REFERENCE = "GDPR Art. 28(2), first sentence (prior specific authorisation); SCC 2021/914 Clause 9(a) Option 1"
+
+
+@dataclass(**_FACTS)
+class NoticeFacts:
+    """What was recorded of one client's notice of an intended sub-processor change."""
+
+    sent_on: Optional[date] = None
+    objection_deadline: Optional[date] = None
+    objection_received_on: Optional[date] = None
+    outcome: str = "pending"
+
+
+def objection_deadline(sent_on: date, notice_period_days: int) -> date:
+    """The last day a client may object: the notice period counted in calendar days from the sending."""
+    return sent_on + timedelta(days=notice_period_days)
+
+
+def activation_blockers(client: str, authorisation: Optional[str], notice: Optional[NoticeFacts], today: date,
+                        starts_on: Optional[date] = None) -> list[Reason]:
+    """Why a proposed sub-processor may not yet become active for one client's data (empty: it may).
+
+    Under a general written authorisation the processor informs the client of the intended change
+    and the change waits until the objection window has closed without an objection that stands:
+    the deadline must be past both today and on the start date. Under a prior specific authorisation
+    the client's own authorisation is needed, whatever the dates. An upheld objection blocks for good.
+    """
+    if authorisation == "specific":
+        if notice is not None and notice.outcome == "authorised":
+            return []
+        return [Reason("gap", f"{client} must authorise this sub-processor in advance (prior specific authorisation); "
+                              "record its authorisation on the notice", SPECIFIC_AUTHORISATION_REFERENCE)]
+    if notice is None or notice.sent_on is None:
+        return [Reason("gap", f"{client} has not been told of this intended change", NOTICE_REFERENCE)]
+    if notice.outcome == "objection_upheld":
+        return [Reason("gap", f"{client} objected and the objection was upheld: its data may not go to this "
+                              "sub-processor", NOTICE_REFERENCE)]
+    if notice.outcome in ("authorised", "objection_resolved"):
+        return []
+    if notice.objection_received_on is not None:
+        return [Reason("gap", f"{client} objected on {notice.objection_received_on}; record how the objection was "
+                              "resolved first", NOTICE_REFERENCE)]
+    if notice.objection_deadline is None:
+        return [Reason("gap", f"the objection deadline given to {client} is not recorded", NOTICE_REFERENCE)]
+    if today <= notice.objection_deadline:
+        return [Reason("gap", f"{client} may object until {notice.objection_deadline}", NOTICE_REFERENCE)]
+    if starts_on is not None and starts_on <= notice.objection_deadline:
+        return [Reason("gap", f"the start date {starts_on} falls inside {client}'s objection window "
+                              f"(until {notice.objection_deadline})", NOTICE_REFERENCE)]
+    return []

@@ -24,6 +24,7 @@ from .models import (
     AuditSource,
     BcrApproval,
     Certificate,
+    ChangeNotice,
     Client,
     DpfCertification,
     Engagement,
@@ -476,8 +477,19 @@ ENGAGEMENTS = {
     # Proposed: security review pending; planned to start after it.
     "triage": ("fr", "medibot", "AI symptom triage", PROCESSOR,
                None, None, "specific", ["US"]),
+    # Proposed: a sub-processor for the clients' claim files, so the clients the HQ serves are told
+    # first and may object (Art. 28(2)); see NOTICES.
+    "claims-scanning": ("fr", "archivum", "Scanning of clients' paper claim files", SUB_PROCESSOR,
+                        "ARC-2018-07 amendment 3", None, "general", ["BE"]),
 }
-PROPOSED_ENGAGEMENTS = {"triage": Relative(60)}
+PROPOSED_ENGAGEMENTS = {"triage": Relative(60), "claims-scanning": Relative(45)}
+# Sub-processor change notices: engagement, client, sent on, objection received on, outcome.
+NOTICES = [
+    # Told ten days ago with 30 days' notice: it may still object, so the change cannot yet take effect.
+    ("claims-scanning", "avm", Relative(-10), None, "pending"),
+    # 14 days' notice, told 20 days ago, no objection: clear for its data.
+    ("claims-scanning", "continental", Relative(-20), None, "no_objection"),
+]
 # Medical provider networks: one engagement each, by the HQ (the DE desk holds the Chinese one).
 MEDICAL_NETWORK_ENGAGER = {"huaxia": "de"}
 
@@ -800,6 +812,15 @@ class DemoBuilder:
         for key, (_name, _country, _city, _notice, served_by) in CLIENTS.items():
             self.engagement(f"client:{key}", key, served_by, CLIENT_SERVICE, PROCESSOR, f"CLIENT-{key.upper()}-DPA",
                             "2022-01-01", "general", [self.countries[served_by], "FR"])
+
+    def notices(self) -> None:
+        for engagement, client, sent, objected, outcome in NOTICES:
+            name, _country, _city, _notice, _served_by = CLIENTS[client]
+            self.create(ChangeNotice, {
+                "client_id": self.id_of(client), "engagement_id": self.engagements[engagement], "sent_on": self.day(sent),
+                "sent_to": f"privacy@{client}.example", "objection_received_on": self.day(objected), "outcome": outcome,
+                "notes": f"Sub-processor list update e-mailed to {name}.",
+            })
 
     def bcr(self) -> None:
         name = "Meridian Assist Group Binding Corporate Rules (controller)"
@@ -1156,6 +1177,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         demo.vetting()
     with services.write_unit(actor):
         demo.all_engagements()
+        demo.notices()
         demo.bcr()
         demo.all_instruments()
     with services.write_unit(actor):

@@ -27,6 +27,7 @@ from .models import (
     BcrApproval,
     BcrMembership,
     Certificate,
+    ChangeNotice,
     Client,
     DpfCertification,
     Engagement,
@@ -38,8 +39,10 @@ from .models import (
     InternationalOrganisation,
     Lifecycle,
     LocationActivity,
+    NoticeOutcome,
     Party,
     PartyKind,
+    Relationship,
     ScopeFact,
     Setting,
     ThirdParty,
@@ -237,6 +240,8 @@ class Spec:
     required: tuple[str, ...] = ()
     # Fields a caller may not set (set by the service itself).
     fixed: frozenset[str] = frozenset()
+    # Values derived from the others when the caller leaves them out: (session, record, merged) -> values.
+    complete: Optional[Callable[[Session, Any, dict], dict]] = None
 
     @property
     def columns(self) -> dict[str, Any]:
@@ -289,6 +294,15 @@ def _merged(spec: Spec, record: Any, prepared: dict) -> dict:
     return {**current, **prepared}
 
 
+def _complete(spec: Spec, sess: Session, record: Any, prepared: dict, merged: dict, errors: Errors) -> None:
+    """Fill in the values a record derives from its others (only when its input coerced cleanly)."""
+    if spec.complete is None or errors:
+        return
+    derived = spec.complete(sess, record, merged)
+    prepared.update(derived)
+    merged.update(derived)
+
+
 def _validate(spec: Spec, sess: Session, record: Any, merged: dict, errors: Errors) -> None:
     """Run the record's checks, keeping the first error of a field that failed coercion."""
     found: Errors = {}
@@ -336,6 +350,7 @@ def create(model: type, values: dict) -> Any:
     errors: Errors = {}
     prepared = _prepare(spec, None, values, errors)
     merged = _merged(spec, None, prepared)
+    _complete(spec, sess, None, prepared, merged, errors)
     for name in spec.required:
         if merged.get(name) in (None, "", []) and name not in errors:
             _add(errors, name, "This field is required.")
@@ -365,6 +380,7 @@ def update(record: Any, values: dict, *, expected_version: Any) -> Any:
     errors: Errors = {}
     prepared = _prepare(spec, record, values, errors)
     merged = _merged(spec, record, prepared)
+    _complete(spec, sess, record, prepared, merged, errors)
     for name in spec.required:
         if name in prepared and merged.get(name) in (None, "", []) and name not in errors:
             _add(errors, name, "This field is required.")
@@ -599,6 +615,8 @@ def _validate_engagement(sess: Session, record: Optional[Engagement], values: di
     _ordered(errors, values, "starts_on", "ends_on", "The end date cannot be before the start date.")
     if values.get("status") == Lifecycle.PROPOSED and not values.get("planned_start_on"):
         _add(errors, "planned_start_on", "A proposed engagement needs its planned start date.")
+    if record is not None and record.status == Lifecycle.PROPOSED and values.get("status") == Lifecycle.ACTIVE and engager is not None:
+        _check_activation(sess, record, engager, values, errors)
     if not _is_list(errors, values, "locations"):
         return
     for location in values.get("locations") or []:
@@ -607,6 +625,21 @@ def _validate_engagement(sess: Session, record: Optional[Engagement], values: di
             _add(errors, "locations", f"Unknown country code {code!r}.")
         elif isinstance(location, dict) and location.get("activity") not in (None, *LocationActivity._value2member_map_):
             _add(errors, "locations", f"Unknown activity {location.get('activity')!r}: storage, access or storage_and_access.")
+
+
+def _check_activation(sess: Session, record: Engagement, engager: Party, values: dict, errors: Errors) -> None:
+    """Art. 28(2): a proposed sub-processor takes effect for a client's data only once that client was
+    told and its objection window closed without an objection that stands, or when an editor records
+    why it must go ahead anyway (the override is in the trail with its author)."""
+    from .notices import client_states
+
+    states = client_states(sess, record.id, engager.id, values.get("relationship_type"), values.get("starts_on"), date.today())
+    blockers = [reason for state in states for reason in state.blockers]
+    if not blockers or (values.get("activation_override_reason") or "").strip():
+        return
+    for reason in blockers:
+        _add(errors, "status", f"Cannot become active yet: {reason}.")
+    _add(errors, "activation_override_reason", "To activate it anyway, record why: the override is audited.")
 
 
 def _read_locations(record: Engagement) -> list:
@@ -788,6 +821,42 @@ def _write_instrument_ids(sess: Session, record: TransferRoute, value: list) -> 
     record.instruments = list(sess.scalars(select(TransferInstrument).where(TransferInstrument.id.in_(wanted)))) if wanted else []
 
 
+# --- sub-processor change notices ---------------------------------------------------------------
+
+
+def _complete_notice(sess: Session, record: Optional[ChangeNotice], values: dict) -> dict:
+    """The objection deadline defaults to the sending day plus the client's notice period."""
+    if values.get("objection_deadline") is not None or values.get("sent_on") is None or values.get("client_id") is None:
+        return {}
+    client = sess.get(Party, values["client_id"])
+    if client is None or client.notice_period_days is None:
+        return {}
+    from .rules import objection_deadline
+
+    return {"objection_deadline": objection_deadline(values["sent_on"], client.notice_period_days)}
+
+
+def _validate_notice(sess: Session, record: Optional[ChangeNotice], values: dict, errors: Errors) -> None:
+    client = _party(sess, errors, values, "client_id", (PartyKind.CLIENT,))
+    engagement = sess.get(Engagement, values["engagement_id"]) if values.get("engagement_id") is not None else None
+    if values.get("engagement_id") is not None and engagement is None:
+        _add(errors, "engagement_id", f"No engagement with id {values['engagement_id']}.")
+    elif engagement is not None and engagement.relationship_type != Relationship.SUB_PROCESSOR:
+        _add(errors, "engagement_id", "Clients are told of sub-processor engagements: this engagement is not one.")
+    if values.get("sent_on") is not None and values.get("objection_deadline") is None and client is not None:
+        _add(errors, "objection_deadline", f"Give the deadline, or record {client.legal_name}'s notice period.")
+    _ordered(errors, values, "sent_on", "objection_deadline", "The deadline cannot be before the notice was sent.")
+    if values.get("objection_received_on") is not None:
+        if values.get("sent_on") is None:
+            _add(errors, "objection_received_on", "An objection answers a notice: record when the notice was sent.")
+        _ordered(errors, values, "sent_on", "objection_received_on", "The objection cannot come before the notice.")
+    outcome = values.get("outcome")
+    if outcome in (NoticeOutcome.OBJECTION_RESOLVED, NoticeOutcome.OBJECTION_UPHELD) and values.get("objection_received_on") is None:
+        _add(errors, "outcome", "Record when the objection was received.")
+    if outcome == NoticeOutcome.NO_OBJECTION and values.get("objection_received_on") is not None:
+        _add(errors, "outcome", "An objection was received: record whether it was resolved or upheld.")
+
+
 # --- vetting records --------------------------------------------------------------------------
 
 
@@ -870,6 +939,8 @@ SPECS.update(
             validate=_validate_route,
             required=("exporter_id", "importer_id", "exporter_role", "importer_role"),
         ),
+        ChangeNotice: Spec(ChangeNotice, validate=_validate_notice, complete=_complete_notice,
+                           required=("client_id", "engagement_id", "outcome")),
         TransferImpactAssessment: Spec(
             TransferImpactAssessment,
             validate=_validate_tia,

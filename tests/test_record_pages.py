@@ -1,6 +1,7 @@
 """The pages legal staff keep the register with: good input saves, bad input explains, nothing is lost."""
 
 import re
+from datetime import date, timedelta
 
 import pytest
 from helpers import csrf_token, post_form
@@ -10,6 +11,8 @@ from register.extensions import db
 from register.models import (
     AuditEvent,
     AuditSource,
+    ChangeNotice,
+    Client,
     Engagement,
     GroupEntity,
     InternationalOrganisation,
@@ -38,7 +41,17 @@ def register(writer):
         route = services.create(TransferRoute, {"exporter_id": hq.id, "importer_id": vendor.id, "destination_country": "US",
                                                 "carries_eu_data": True, "exporter_role": "controller", "importer_role": "processor",
                                                 "engagement_id": engagement.id, "instrument_ids": [scc.id]})
-        return {"hq": hq, "vendor": vendor, "engagement": engagement, "scc": scc, "epo": epo, "route": route}
+        # A client the HQ serves as processor, told of a proposed sub-processor (Art. 28(2)).
+        client = services.create(Client, {"legal_name": "Assurances Voyageurs Mutuelles", "country_code": "FR", "notice_period_days": 30})
+        services.create(Engagement, {"engager_id": client.id, "engaged_id": hq.id, "service": "Assistance", "relationship_type": "processor",
+                                     "authorisation": "general"})
+        proposed = services.create(Engagement, {"engager_id": hq.id, "engaged_id": vendor.id, "service": "Claims scanning",
+                                                "relationship_type": "sub_processor", "status": "proposed",
+                                                "planned_start_on": date.today() + timedelta(days=40), "locations": ["US"]})
+        notice = services.create(ChangeNotice, {"client_id": client.id, "engagement_id": proposed.id,
+                                                "sent_on": date.today() - timedelta(days=10), "outcome": "pending"})
+        return {"hq": hq, "vendor": vendor, "engagement": engagement, "scc": scc, "epo": epo, "route": route, "client": client,
+                "proposed": proposed, "notice": notice}
 
     return writer(build)
 

@@ -191,8 +191,15 @@ def party_view_context(party: Party) -> dict:
         from .. import assessments
 
         vetting = assessments.vetting(db.session(), party.id, date.today())
+    notices = []
+    if party.kind == PartyKind.CLIENT:
+        from ..models import ChangeNotice
+
+        notices = db.session.scalars(select(ChangeNotice).where(ChangeNotice.client_id == party.id)
+                                     .options(selectinload(ChangeNotice.engagement).selectinload(Engagement.engaged))
+                                     .order_by(ChangeNotice.id.desc())).all()
     return {"engaged_by": engaged_by, "engages": engages, "routes": routes, "route_count": route_count,
-            "routes_shown": ROUTES_SHOWN, "memberships": memberships, "vetting": vetting}
+            "routes_shown": ROUTES_SHOWN, "memberships": memberships, "vetting": vetting, "notices": notices}
 
 
 def _party_pages(kind: PartyKind, model: type, name: str, title: str, singular: str) -> RecordPages:

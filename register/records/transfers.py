@@ -25,6 +25,7 @@ from ..forms import OptionalSelectField, RecordForm, enum_choices, values_choice
 from ..models import (
     Authorisation,
     BcrApproval,
+    ChangeNotice,
     BcrType,
     DerogationGround,
     Engagement,
@@ -32,6 +33,7 @@ from ..models import (
     InstrumentParty,
     InstrumentSide,
     Lifecycle,
+    NoticeOutcome,
     Party,
     PartyKind,
     PartyRole,
@@ -79,6 +81,9 @@ class EngagementForm(RecordForm):
     planned_start_on = DateField("Planned start (for a proposed engagement)", validators=[OptionalValue()])
     starts_on = DateField("Started", validators=[OptionalValue()])
     ends_on = DateField("Ended", validators=[OptionalValue()])
+    activation_override_reason = TextAreaField(
+        "Override: why it becomes active before every client's objection window closed (Art. 28(2))",
+        validators=[OptionalValue()])
     notes = TextAreaField("Notes", validators=[OptionalValue()])
 
 
@@ -97,7 +102,7 @@ ENGAGEMENT_PAGES = RecordPages(
     fieldsets=[
         ("Who engages whom", ["engager_id", "engaged_id", "service", "purpose", "relationship_type", "locations"]),
         ("Contract and authorisation", ["contract_reference", "contract_signed_on", "authorisation", "authorised_on"]),
-        ("Lifecycle", ["status", "planned_start_on", "starts_on", "ends_on", "notes"]),
+        ("Lifecycle", ["status", "planned_start_on", "starts_on", "ends_on", "activation_override_reason", "notes"]),
     ],
     columns=[
         Column("Engaged by", lambda e: link(e.engager.legal_name, party_url(e.engager)), Engager.name_key, "engager"),
@@ -117,6 +122,84 @@ ENGAGEMENT_PAGES = RecordPages(
         status_filter(Engagement),
     ],
     default_sort="engager", to_form=_engagement_to_form, view_template="records/engagement_view.html",
+    view_context=lambda engagement: {"client_states": _client_states(engagement)},
+)
+
+
+def _client_states(engagement: Engagement) -> list:
+    from datetime import date
+
+    from ..notices import client_states
+
+    return client_states(db.session(), engagement.id, engagement.engager_id, engagement.relationship_type,
+                         engagement.starts_on, date.today())
+
+
+# --- sub-processor change notices (Art. 28(2)) ------------------------------------------------
+
+
+class NoticeForm(RecordForm):
+    client_id = PartyField("Client", validators=[InputRequired()], kinds=[PartyKind.CLIENT])
+    engagement_id = SelectField("Intended change (a sub-processor engagement)", validators=[InputRequired()], validate_choice=False)
+    sent_on = DateField("Notice sent on", validators=[OptionalValue()])
+    sent_to = StringField("Sent to (contact)", validators=[OptionalValue(), Length(max=300)])
+    objection_deadline = DateField("Objection deadline (blank: sent on + the client's notice period)", validators=[OptionalValue()])
+    objection_received_on = DateField("Objection received on", validators=[OptionalValue()])
+    objection_details = TextAreaField("The objection", validators=[OptionalValue()])
+    outcome = SelectField("Outcome", choices=enum_choices(NoticeOutcome), default=NoticeOutcome.PENDING.value)
+    outcome_on = DateField("Outcome on", validators=[OptionalValue()])
+    notes = TextAreaField("Notes", validators=[OptionalValue()])
+
+
+def _notice_choices(form: NoticeForm, _record) -> None:
+    engager, engaged = aliased(Party), aliased(Party)
+    rows = db.session.execute(
+        select(Engagement.id, Engagement.service, Engagement.status, engager.legal_name, engaged.legal_name)
+        .join(engager, Engagement.engager_id == engager.id).join(engaged, Engagement.engaged_id == engaged.id)
+        .where(Engagement.relationship_type == Relationship.SUB_PROCESSOR, Engagement.status != Lifecycle.RETIRED)
+        .order_by(Engagement.status.desc(), engaged.name_key)).all()
+    form.engagement_id.choices = values_choices(
+        ((str(row[0]), f"{row[4]} for {row[3]}: {row[1]} ({row[2].label.lower()})") for row in rows), "Choose the engagement")
+
+
+def _notice_to_form(notice: ChangeNotice) -> dict:
+    data = {name: getattr(notice, name) for name in NoticeForm.__dict__ if not name.startswith("_") and hasattr(notice, name)}
+    data["engagement_id"] = str(notice.engagement_id)
+    data["outcome"] = notice.outcome.value
+    return data
+
+
+def _notice_view(notice: ChangeNotice) -> dict:
+    from datetime import date
+
+    from ..notices import facts
+
+    engagement = notice.engagement
+    authorisation = next((state.authorisation for state in _client_states(engagement) if state.client.id == notice.client_id), None)
+    blockers = rules.activation_blockers(notice.client.legal_name, authorisation, facts(notice), date.today(), engagement.starts_on)
+    return {"owner": engagement, "owner_url": ENGAGEMENT_PAGES.view_url(engagement.id), "blockers": blockers,
+            "authorisation": authorisation}
+
+
+NOTICE_PAGES = RecordPages(
+    name="notices", title="Sub-processor change notices", singular="change notice", model=ChangeNotice, form=NoticeForm,
+    fieldsets=[("The intended change and the client told of it (GDPR Art. 28(2))", ["client_id", "engagement_id"]),
+               ("Notice", ["sent_on", "sent_to", "objection_deadline"]),
+               ("The client's answer", ["objection_received_on", "objection_details", "outcome", "outcome_on", "notes"])],
+    columns=[
+        Column("Client", lambda n: link(n.client.legal_name, NOTICE_PAGES.view_url(n.id))),
+        Column("Sub-processor", lambda n: link(n.engagement.engaged.legal_name, ENGAGEMENT_PAGES.view_url(n.engagement_id))),
+        Column("Sent", lambda n: n.sent_on or "not yet", ChangeNotice.sent_on, "sent"),
+        Column("Objection deadline", lambda n: n.objection_deadline or "", ChangeNotice.objection_deadline, "deadline"),
+        Column("Objection", lambda n: n.objection_received_on or ""),
+        Column("Outcome", lambda n: badge(n.outcome), ChangeNotice.outcome, "outcome"),
+    ],
+    search=[ChangeNotice.sent_to, ChangeNotice.objection_details],
+    filters=[Filter("outcome", "Outcome", lambda: [(o.value, o.label) for o in NoticeOutcome],
+                    lambda query, value: query.where(ChangeNotice.outcome == NoticeOutcome(value)))],
+    list_options=[selectinload(ChangeNotice.client), selectinload(ChangeNotice.engagement).selectinload(Engagement.engaged)],
+    default_sort="deadline", can_retire=False, prepare_form=_notice_choices, to_form=_notice_to_form,
+    view_template="records/notice_view.html", view_context=_notice_view,
 )
 
 
@@ -522,4 +605,4 @@ TIA_PAGES = RecordPages(
     view_context=lambda tia: {"owner": tia.route, "owner_url": ROUTE_PAGES.url("view", record_id=tia.route_id)},
 )
 
-ALL_PAGES = [ENGAGEMENT_PAGES, INSTRUMENT_PAGES, BCR_PAGES, ROUTE_PAGES, TIA_PAGES]
+ALL_PAGES = [ENGAGEMENT_PAGES, INSTRUMENT_PAGES, BCR_PAGES, ROUTE_PAGES, TIA_PAGES, NOTICE_PAGES]

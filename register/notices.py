@@ -1,0 +1,75 @@
+"""Sub-processor change notices (GDPR Art. 28(2)): which clients an intended change concerns, and
+whether it may take effect for each. The judgement is the rules'; this module reads the register."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from . import rules
+from .models import ChangeNotice, Engagement, Lifecycle, Party, PartyKind, Relationship
+
+PROCESSING = (Relationship.PROCESSOR, Relationship.SUB_PROCESSOR)
+
+
+@dataclass
+class ClientState:
+    """One client concerned by an intended change: its notice (if any) and what still blocks."""
+
+    client: Party
+    authorisation: Optional[str]  # the authorisation the client gave us: specific / general / None
+    notice: Optional[ChangeNotice]
+    blockers: list[rules.Reason]
+
+
+def clients_served(sess: Session, engager_id: int, relationship: Optional[Relationship]) -> dict[int, tuple[Party, Optional[str]]]:
+    """The clients whose data a sub-processor engaged by `engager_id` would process.
+
+    Walking up the chain: a client engages a group entity as its processor, which may engage
+    sub-processors, which may engage theirs. Only a sub-processor engagement concerns clients; the
+    authorisation returned is the one the client gave in its own engagement of us.
+    """
+    if relationship != Relationship.SUB_PROCESSOR:
+        return {}
+    found: dict[int, tuple[Party, Optional[str]]] = {}
+    seen: set[int] = set()
+    frontier = [engager_id]
+    while frontier:
+        party_id = frontier.pop()
+        if party_id in seen:
+            continue
+        seen.add(party_id)
+        upstream = sess.scalars(select(Engagement).where(
+            Engagement.engaged_id == party_id, Engagement.status != Lifecycle.RETIRED,
+            Engagement.relationship_type.in_(PROCESSING)).options(selectinload(Engagement.engager))).all()
+        for engagement in upstream:
+            if engagement.engager.kind == PartyKind.CLIENT:
+                found[engagement.engager_id] = (engagement.engager, engagement.authorisation.value if engagement.authorisation else None)
+            else:
+                frontier.append(engagement.engager_id)
+    return found
+
+
+def facts(notice: Optional[ChangeNotice]) -> Optional[rules.NoticeFacts]:
+    if notice is None:
+        return None
+    return rules.NoticeFacts(sent_on=notice.sent_on, objection_deadline=notice.objection_deadline,
+                             objection_received_on=notice.objection_received_on, outcome=notice.outcome.value)
+
+
+def client_states(sess: Session, engagement_id: Optional[int], engager_id: int, relationship: Optional[Relationship],
+                  starts_on: Optional[date], today: date) -> list[ClientState]:
+    """Every client the change concerns, with its notice and the reasons it may not yet take effect."""
+    clients = clients_served(sess, engager_id, relationship)
+    notices = {}
+    if engagement_id is not None and clients:
+        notices = {notice.client_id: notice for notice in sess.scalars(
+            select(ChangeNotice).where(ChangeNotice.engagement_id == engagement_id))}
+    states = []
+    for client_id, (client, authorisation) in sorted(clients.items(), key=lambda item: item[1][0].legal_name.casefold()):
+        notice = notices.get(client_id)
+        blockers = rules.activation_blockers(client.legal_name, authorisation, facts(notice), today, starts_on)
+        states.append(ClientState(client, authorisation, notice, blockers))
+    return states
