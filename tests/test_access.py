@@ -102,3 +102,40 @@ def test_unknown_ids_are_404_in_the_site_look(logged_in):
     admin = logged_in(Role.ADMIN)
     response = admin.get("/admin/users/99999/edit")
     assert response.status_code == 404 and "Back to the register" in response.get_data(as_text=True)
+
+
+# Pages anyone may open: logging in, the health check, static files, the public processor list (when
+# an admin publishes it) and the API (which answers 401 in JSON, not a login page).
+PUBLIC = ("/login", "/healthz", "/static/", "/public/", "/api/")
+
+
+def _sample_path(rule) -> str:
+    """A concrete URL for a rule: ids 1, the first choice of an `any` converter."""
+    from werkzeug.routing import AnyConverter, IntegerConverter
+
+    values = {}
+    for name, converter in rule._converters.items():
+        if isinstance(converter, IntegerConverter):
+            values[name] = 1
+        elif isinstance(converter, AnyConverter):
+            values[name] = sorted(converter.items)[0]
+        else:
+            values[name] = "x"
+    return rule.build(values, append_unknown=False)[1]
+
+
+def test_every_page_of_the_app_needs_a_login_except_the_public_ones(app, client):
+    """A page added later without @login_required fails here: anonymous users reach only PUBLIC."""
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        path = _sample_path(rule)
+        if path.startswith(PUBLIC):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if method == "GET":
+                response = client.get(path)
+            else:
+                response = client.open(path, method=method, data={"csrf_token": csrf_token(client, "/login")})
+            assert response.status_code == 302 and "/login" in response.headers["Location"], f"{method} {path}: {response.status_code}"
+            checked += 1
+    assert checked > 60

@@ -269,12 +269,18 @@ def test_the_processor_lists_changes_show_intended_additions_moves_and_removals(
     root = ElementTree.fromstring(feed.data)
     atom = "{http://www.w3.org/2005/Atom}"
     assert root.tag == f"{atom}feed"
-    for name in ("id", "title", "updated"):  # RFC 4287 s. 4.1.1: required feed elements
-        assert root.find(f"{atom}{name}") is not None
+    rfc3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")  # RFC 4287 s. 3.3
+    iri = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$")  # s. 4.2.6: an absolute IRI
+    for name in ("id", "title", "updated"):  # s. 4.1.1: exactly one of each in a feed
+        assert len(root.findall(f"{atom}{name}")) == 1, name
+    assert rfc3339.match(root.find(f"{atom}updated").text) and iri.match(root.find(f"{atom}id").text)
+    assert root.find(f"{atom}author/{atom}name").text  # s. 4.1.1: an author, unless every entry has one
+    assert root.find(f"{atom}link[@rel='self']") is not None
     entries = root.findall(f"{atom}entry")
     assert len(entries) == 4
-    for entry in entries:  # s. 4.1.2: each entry has an id, a title and an updated date
-        assert all(entry.find(f"{atom}{name}") is not None for name in ("id", "title", "updated"))
+    for entry in entries:  # s. 4.1.2: exactly one id, title and updated per entry
+        assert all(len(entry.findall(f"{atom}{name}")) == 1 for name in ("id", "title", "updated"))
+        assert rfc3339.match(entry.find(f"{atom}updated").text) and iri.match(entry.find(f"{atom}id").text)
     assert len({entry.find(f"{atom}id").text for entry in entries}) == 4
     anonymous = app.test_client()
     assert anonymous.get("/public/processors/changes.atom").status_code == 404
