@@ -331,3 +331,27 @@ def _nullable(schema):
     if isinstance(schema, list):
         return [_nullable(item) for item in schema]
     return schema
+
+
+def test_a_proposed_sub_processor_is_activated_through_the_api_only_after_the_notice_window(client, register, token_for, writer):
+    """Art. 28(2) holds at every door: the API refuses the activation with the reasons, logs the notice, then activates."""
+    from datetime import date, timedelta
+
+    headers = token_for(Role.EDITOR)
+    client_id = client.post("/api/v1/clients", headers=headers, json={
+        "legal_name": "Assurances Voyageurs Mutuelles", "country_code": "FR", "notice_period_days": 30}).get_json()["data"]["id"]
+    assert client.post("/api/v1/engagements", headers=headers, json={
+        "engager_id": client_id, "engaged_id": register["hq"].id, "service": "Assistance", "relationship_type": "processor",
+        "authorisation": "general"}).status_code == 201
+    proposed = client.post("/api/v1/engagements", headers=headers, json={
+        "engager_id": register["hq"].id, "engaged_id": register["vendor"].id, "service": "Claims scanning",
+        "relationship_type": "sub_processor", "status": "proposed", "planned_start_on": "2027-03-01"}).get_json()["data"]
+    refused = client.patch(f"/api/v1/engagements/{proposed['id']}", headers={**headers, "If-Match": '"1"'}, json={"status": "active"})
+    assert refused.status_code == 422 and "has not been told" in " ".join(refused.get_json()["error"]["fields"]["status"])
+    sent = (date.today() - timedelta(days=31)).isoformat()
+    logged = client.post("/api/v1/change-notices", headers=headers, json={
+        "client_id": client_id, "engagement_id": proposed["id"], "sent_on": sent, "outcome": "no_objection"})
+    assert logged.status_code == 201
+    assert logged.get_json()["data"]["objection_deadline"] == (date.today() - timedelta(days=1)).isoformat()
+    activated = client.patch(f"/api/v1/engagements/{proposed['id']}", headers={**headers, "If-Match": '"1"'}, json={"status": "active"})
+    assert activated.status_code == 200 and activated.get_json()["data"]["status"] == "active"

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import (
     BcrApproval,
     Certificate,
+    ChangeNotice,
     Client,
     DpfCertification,
     Engagement,
@@ -168,6 +169,7 @@ RESOURCES = [
     Resource("certificates", Certificate, "certificate", parties.CERTIFICATE_PAGES, can_retire=False),
     Resource("dpf-certifications", DpfCertification, "DPF certification", parties.DPF_PAGES, can_retire=False),
     Resource("scope-facts", ScopeFact, "scope fact", parties.SCOPE_FACT_PAGES, can_retire=False),
+    Resource("change-notices", ChangeNotice, "sub-processor change notice", transfers.NOTICE_PAGES, can_retire=False),
 ]
 BY_NAME = {resource.name: resource for resource in RESOURCES}
 # Collections a page of each kind serializes, loaded with it (no query per record).
