@@ -394,6 +394,10 @@ def affected_routes(sess: Session, touched: set[tuple[str, int]]) -> set[int]:
             party_ids |= set(sess.scalars(select(owner_column).where(model.id.in_(record_ids))))
     if by_type.get("bcr_approvals"):
         party_ids |= set(sess.scalars(select(BcrMembership.group_entity_id).where(BcrMembership.approval_id.in_(by_type["bcr_approvals"]))))
+        # Every route relying on the approval, also between entities it no longer binds (their memberships are gone).
+        conditions.append(route.c.id.in_(select(route_instruments.c.route_id).join(
+            TransferInstrument.__table__, TransferInstrument.__table__.c.id == route_instruments.c.instrument_id).where(
+            TransferInstrument.__table__.c.bcr_approval_id.in_(by_type["bcr_approvals"]))))
     if party_ids:
         conditions += [route.c.exporter_id.in_(party_ids), route.c.importer_id.in_(party_ids),
                        route.c.destination_organisation_id.in_(party_ids)]

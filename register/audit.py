@@ -73,9 +73,27 @@ def record_event(session: Session, record: Any, action: AuditAction, changes: di
     )
     session.add(audit_event)
     mark_audited(session, record)
-    # What the unit wrote: its routes' stored verdicts are brought up to date before it commits.
-    session.info.setdefault("touched", set()).add((audit_event.record_type, record.id))
+    # What the unit wrote: its routes' stored verdicts are brought up to date before it commits. A
+    # record that now points elsewhere also touched the record it pointed at before (a route moved to
+    # another engagement leaves its former siblings with one route fewer).
+    touched = session.info.setdefault("touched", set())
+    touched.add((audit_event.record_type, record.id))
+    for name, (old, _new) in changes.items():
+        former = FORMER_REFERENCES.get((audit_event.record_type, name))
+        if former is not None and old is not None:
+            touched.add((former, old))
     return audit_event
+
+
+# (record type, field) -> the record type the field refers to, where the verdicts of the routes of the
+# record it referred to before depend on it (sibling routes, a route's TIAs, a party's vetting).
+FORMER_REFERENCES = {
+    ("transfer_routes", "engagement_id"): "engagements",
+    ("transfer_impact_assessments", "route_id"): "transfer_routes",
+    ("certificates", "third_party_id"): "parties",
+    ("dpf_certifications", "third_party_id"): "parties",
+    ("scope_facts", "party_id"): "parties",
+}
 
 
 def record_type(record: Any) -> str:

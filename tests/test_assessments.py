@@ -146,3 +146,50 @@ def test_what_if_facts_are_reused_until_the_register_changes(us_route, writer):
                                    expected_version=1))
     db.session.rollback()
     assert assessments.register_facts(db.session()) is not first
+
+
+def test_members_removed_from_a_bcr_lose_it_on_every_route_that_relies_on_it(writer):
+    """The routes relying on an approval are reassessed when it changes, also between entities it no longer binds."""
+
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SA", "country_code": "FR"})
+        india = services.create(GroupEntity, {"legal_name": "Meridian Assist India Pvt Ltd", "country_code": "IN"})
+        mexico = services.create(GroupEntity, {"legal_name": "Meridian Asistencia México SA de CV", "country_code": "MX"})
+        approval = services.create(BcrApproval, {"name": "Meridian BCR-C", "regime": "EU", "bcr_type": "bcr_c", "authority": "CNIL",
+                                                  "approved_on": "2020-01-15", "memberships": [
+                                                      {"group_entity_id": party.id, "bound_from": "2020-01-15"} for party in (hq, india, mexico)]})
+        reliance = services.create(TransferInstrument, {"kind": "bcr", "title": "Reliance on the BCR-C", "bcr_approval_id": approval.id})
+        # An onward transfer of EU data between two non-EEA members.
+        route = services.create(TransferRoute, {"exporter_id": india.id, "importer_id": mexico.id, "destination_country": "MX",
+                                                "carries_eu_data": True, "exporter_role": "controller", "importer_role": "controller",
+                                                "instrument_ids": [reliance.id]})
+        services.create(TransferImpactAssessment, {"route_id": route.id, "assessed_on": date.today(), "outcome": "can_comply"})
+        return approval.id, hq.id, route.id
+
+    approval_id, hq_id, route_id = writer(build)
+    assert verdict(route_id).mechanisms == "bcr"
+    writer(lambda: services.update(db.session.get(BcrApproval, approval_id), {"memberships": [
+        {"group_entity_id": hq_id, "bound_from": "2020-01-15"}]}, expected_version=1))
+    assert (verdict(route_id).mechanisms, verdict(route_id).status) == ("none", "gap")
+
+
+def test_a_route_moved_to_another_engagement_leaves_its_old_siblings_reassessed(writer):
+    """Art. 30(1)(e): a processing location is covered only while a route of the engagement reaches it."""
+
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SA", "country_code": "FR"})
+        vendor = services.create(ThirdParty, {"legal_name": "Kiwi Cloud Ltd", "country_code": "NZ"})
+        hosting = services.create(Engagement, {"engager_id": hq.id, "engaged_id": vendor.id, "service": "Hosting",
+                                               "relationship_type": "processor", "locations": ["NZ", "PH"]})
+        support = services.create(Engagement, {"engager_id": hq.id, "engaged_id": vendor.id, "service": "Support",
+                                               "relationship_type": "processor", "locations": ["PH"]})
+        values = {"exporter_id": hq.id, "importer_id": vendor.id, "carries_eu_data": True, "exporter_role": "controller",
+                  "importer_role": "processor", "engagement_id": hosting.id}
+        new_zealand = services.create(TransferRoute, {**values, "destination_country": "NZ"})
+        philippines = services.create(TransferRoute, {**values, "destination_country": "PH"})
+        return support.id, new_zealand.id, philippines.id
+
+    support_id, new_zealand_id, philippines_id = writer(build)
+    assert verdict(new_zealand_id).status == "covered"  # adequacy, and PH is reached by its sibling
+    writer(lambda: services.update(db.session.get(TransferRoute, philippines_id), {"engagement_id": support_id}, expected_version=1))
+    assert verdict(new_zealand_id).status == "attention", "the NZ route's engagement no longer reaches PH"
