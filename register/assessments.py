@@ -257,6 +257,7 @@ def evaluate(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None)
     """Assess routes and their importers' vetting on a date; nothing is stored."""
     law = countries.current()
     vetting: dict[int, Optional[str]] = {}
+    vettings: dict = {}
     verdicts = {}
     facts_list = load_facts(sess, route_ids)
     with _batch():
@@ -264,7 +265,7 @@ def evaluate(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None)
             importer = facts.importer
             if importer.id not in vetting:
                 vetting[importer.id] = rules.vetting_state(importer, on).state if importer.kind == "third_party" else None
-            verdicts[facts.id] = Verdict(rules.assess_route(facts, on, law), vetting[importer.id], facts.status != "retired",
+            verdicts[facts.id] = Verdict(rules.assess_route(facts, on, law, vettings), vetting[importer.id], facts.status != "retired",
                                          facts.destination_country or facts.destination_organisation or "")
     return verdicts
 
@@ -278,29 +279,73 @@ def assess(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None) -
     """Assess routes on a date (what-if dates included); nothing is stored."""
     law = countries.current()
     facts = register_facts(sess) if route_ids is None else load_facts(sess, route_ids)
+    vettings: dict = {}
     with _batch():
-        return {route.id: rules.assess_route(route, on, law) for route in facts}
+        return {route.id: rules.assess_route(route, on, law, vettings) for route in facts}
 
 
 # The whole register's facts, per database: they change only when something is written, and every
 # write adds an audit event, so the newest event's id says whether they are still current. What-if
-# dates then cost only the rules. Read paths only: a write in progress has not committed its facts.
-_FACTS_CACHE: dict[str, tuple[Any, list]] = {}
+# dates then cost only the rules. After writes, only the routes those writes can change are read
+# again (the same dependencies that keep stored verdicts in step). Read paths only: a write in
+# progress has not committed its facts.
+@dataclasses.dataclass
+class _CachedFacts:
+    marker: tuple
+    last_event_id: Optional[int]
+    facts: list
+
+
+_FACTS_CACHE: dict[str, _CachedFacts] = {}
+# Past this many new events, reading everything again is cheaper than following them.
+INCREMENTAL_EVENTS = 5000
 
 
 def register_facts(sess: Session) -> list["rules.RouteFacts"]:
-    """Every route's facts, read once per change of the register."""
+    """Every route's facts, read in full once, then brought up to date with what was written since."""
     if sess.new or sess.dirty or sess.deleted:
         return load_facts(sess)
     newest = sess.execute(select(AuditEvent.id, AuditEvent.occurred_at).order_by(AuditEvent.id.desc()).limit(1)).first()
-    marker = (tuple(newest) if newest else None, sess.scalar(select(func.count()).select_from(TransferRoute)))
+    route_count = sess.scalar(select(func.count()).select_from(TransferRoute))
+    marker = (tuple(newest) if newest else None, route_count)
     key = sess.get_bind().url.render_as_string(hide_password=True)
     cached = _FACTS_CACHE.get(key)
-    if cached is not None and cached[0] == marker:
-        return cached[1]
-    facts = load_facts(sess)
-    _FACTS_CACHE[key] = (marker, facts)
+    if cached is not None and cached.marker == marker:
+        return cached.facts
+    facts = None
+    if cached is not None and newest is not None and newest.id > (cached.last_event_id or 0):
+        facts = _brought_up_to_date(sess, cached, route_count)
+    if facts is None:
+        facts = load_facts(sess)
+    _FACTS_CACHE[key] = _CachedFacts(marker, newest.id if newest else None, facts)
     return facts
+
+
+def _brought_up_to_date(sess: Session, cached: _CachedFacts, route_count: int) -> Optional[list]:
+    """The cached facts with the routes written since read again; None when that is not safe or not cheaper."""
+    from .audit import FORMER_REFERENCES
+
+    events = sess.execute(select(AuditEvent.record_type, AuditEvent.record_id, AuditEvent.changes)
+                          .where(AuditEvent.id > (cached.last_event_id or 0)).limit(INCREMENTAL_EVENTS + 1)).all()
+    if len(events) > INCREMENTAL_EVENTS:
+        return None
+    touched: set[tuple[str, int]] = set()
+    for record_type, record_id, changes in events:
+        touched.add((record_type, record_id))
+        for name, change in (changes or {}).items():
+            former = FORMER_REFERENCES.get((record_type, name))
+            if former is not None and change[0] is not None:
+                touched.add((former, change[0]))
+        if record_type == "bcr_approvals" and "memberships" in (changes or {}):
+            # Former members' facts list the membership they lost ("entity:from:to").
+            touched.update(("parties", int(item.split(":")[0])) for item in changes["memberships"][0] or [])
+    affected = affected_routes(sess, touched)
+    fresh = {item.id: item for item in load_facts(sess, affected)} if affected else {}
+    facts = [fresh.pop(item.id) if item.id in fresh else item for item in cached.facts if item.id not in affected or item.id in fresh]
+    if fresh:
+        facts = sorted(facts + list(fresh.values()), key=lambda item: item.id)
+    # Routes written without a trail (a bulk load) would be missed: then read everything.
+    return facts if len(facts) == route_count else None
 
 
 def plain(value: Any) -> Any:

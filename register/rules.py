@@ -574,8 +574,13 @@ def _label(instrument: InstrumentFacts) -> str:
     return f"{instrument.title or instrument.kind} (#{instrument.id})"
 
 
-def assess_route(route: RouteFacts, on: date, law: CountryData) -> RouteAssessment:
-    """A route's verdict on `on`, per regime of its data (GDPR / UK GDPR Chapter V; FADP Art. 16-17)."""
+def assess_route(route: RouteFacts, on: date, law: CountryData,
+                 vettings: Optional[dict[int, tuple[PartyFacts, VettingAssessment]]] = None) -> RouteAssessment:
+    """A route's verdict on `on`, per regime of its data (GDPR / UK GDPR Chapter V; FADP Art. 16-17).
+
+    `vettings`, when given, keeps importers' vetting on `on` between calls (many routes share one
+    importer): one dict per date and batch of facts.
+    """
     if not route.regimes:
         return RouteAssessment(route.id, "out_of_scope", (), (_OUT_OF_SCOPE,), False, False)
     unknown = route.regimes.difference(REGIMES)
@@ -609,7 +614,14 @@ def assess_route(route: RouteFacts, on: date, law: CountryData) -> RouteAssessme
                                            f"engagement reaches: record that transfer", "GDPR Art. 30(1)(e); Art. 44"))
     importer = route.importer
     if importer.kind == "third_party" and (importer.certificates or importer.vetting_status == "rejected"):
-        vetting = vetting_state(importer, on)
+        if vettings is None:
+            vetting = vetting_state(importer, on)
+        else:
+            # Keyed by the facts object (kept alive with its result), not the party id: facts differ between loads.
+            known = vettings.get(id(importer))
+            if known is None:
+                known = vettings[id(importer)] = (importer, vetting_state(importer, on))
+            vetting = known[1]
         if vetting.rejected:
             reasons.append(Reason("attention", "the importer's vendor vetting is rejected",
                                   "GDPR Art. 28(1) (sufficient guarantees); Art. 32"))

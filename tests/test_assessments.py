@@ -193,3 +193,43 @@ def test_a_route_moved_to_another_engagement_leaves_its_old_siblings_reassessed(
     assert verdict(new_zealand_id).status == "covered"  # adequacy, and PH is reached by its sibling
     writer(lambda: services.update(db.session.get(TransferRoute, philippines_id), {"engagement_id": support_id}, expected_version=1))
     assert verdict(new_zealand_id).status == "attention", "the NZ route's engagement no longer reaches PH"
+
+
+def test_what_if_facts_brought_up_to_date_after_writes_equal_a_fresh_read(app, writer, monkeypatch):
+    """After each kind of write, the cached facts, read again only for the routes it can change, equal
+    the facts read from scratch (and the refresh really was partial)."""
+    from register.models import BcrApproval, Certificate, TransferInstrument
+    from register.seed import load_demo
+
+    load_demo()
+    db.session.rollback()
+    assessments.register_facts(db.session())
+    partial_reads = []
+    original = assessments.load_facts
+    monkeypatch.setattr(assessments, "load_facts", lambda sess, route_ids=None: (
+        partial_reads.append(route_ids is not None), original(sess, route_ids))[1])
+
+    def first(model, *where):
+        return db.session.scalars(db.select(model).where(*where).order_by(model.id).limit(1)).first()
+
+    def bump(record, values):
+        return lambda: services.update(db.session.get(type(record), record.id), values, expected_version=record.version)
+
+    route = first(TransferRoute, TransferRoute.engagement_id.is_not(None))
+    writes = [
+        bump(first(ThirdParty), {"is_subject_to_gdpr_art3_2": True}),
+        bump(route, {"carries_uk_data": True, "instrument_ids": []}),
+        bump(first(Engagement, Engagement.locations.any()), {"locations": ["JP"]}),
+        bump(first(BcrApproval), {"memberships": []}),
+        bump(first(TransferInstrument), {"status": "retired"}),
+        bump(first(Certificate), {"withdrawn_on": date(2026, 1, 1)}),
+        lambda: services.create(TransferRoute, {"exporter_id": route.exporter_id, "importer_id": route.importer_id,
+                                                "destination_country": "BR", "carries_eu_data": True,
+                                                "exporter_role": "controller", "importer_role": "processor"}),
+    ]
+    for write in writes:
+        writer(write)
+        db.session.rollback()
+        cached = assessments.register_facts(db.session())
+        assert partial_reads and partial_reads[-1] is True, "the facts were read in full, not brought up to date"
+        assert cached == original(db.session())
