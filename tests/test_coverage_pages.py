@@ -119,3 +119,20 @@ def test_a_third_party_page_shows_its_vetting_state(logged_in, writer):
                                                  "last_verified_on": date.today()}))
     page = text(logged_in(Role.AUDITOR).get(f"/third-parties/{vendor.id}"))
     assert "ISO/IEC 27001 vetting today" in page and "superseded edition" in page
+
+
+def test_routes_sort_by_coverage_and_filter_by_the_importers_iso_state(logged_in, demo):
+    from register.models import RouteVerdict
+
+    client = logged_in(Role.AUDITOR)
+    stored = dict(db.session.execute(db.select(RouteVerdict.route_id, RouteVerdict.status)).all())
+    for direction in ("asc", "desc"):
+        page = text(client.get(f"/routes/?sort=coverage&dir={direction}"))
+        shown = [int(number) for number in re.findall(r'href="/routes/(\d+)"', page)]
+        assert len(shown) == 50
+        statuses = [stored[route_id] for route_id in shown]
+        assert statuses == sorted(statuses, reverse=direction == "desc"), direction
+    expired = text(client.get("/routes/?vetting_state=expired"))
+    shown = {int(number) for number in re.findall(r'href="/routes/(\d+)"', expired)}
+    vetting = dict(db.session.execute(db.select(RouteVerdict.route_id, RouteVerdict.importer_vetting)).all())
+    assert shown and all(vetting[route_id] == "expired" for route_id in shown)

@@ -6,6 +6,7 @@ search; the views here are thin: validate the form, call the audited services, c
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Optional
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -101,7 +102,13 @@ def link(text: Any, href: str) -> Markup:
 
 
 def options_html(choices: list[tuple[str, str]], selected: Optional[str]) -> Markup:
-    """A select's options, built in one pass (a country filter has 250 of them on every list page)."""
+    """A select's options (a country filter has 250 of them on every list page): built once per set of
+    choices and selection, then reused."""
+    return _options_html(tuple(choices), selected)
+
+
+@lru_cache(maxsize=512)
+def _options_html(choices: tuple[tuple[str, str], ...], selected: Optional[str]) -> Markup:
     return Markup("".join(
         f'<option value="{escape(value)}"{" selected" if value == selected else ""}>{escape(label)}</option>'
         for value, label in choices))
