@@ -1167,3 +1167,17 @@ def _certificate_state(certificate: CertificateFacts, on: date) -> tuple[str, da
     if (ends - on).days <= CERTIFICATE_EXPIRING_DAYS:
         return "expiring", ends
     return "valid", ends
+
+
+# --- data subjects' requests -------------------------------------------------------------------
+# The request clocks (privacy notice; GDPR Art. 12(3); Reg. 1182/71 for months) live in their own pure
+# module; the register reads them from here, the one home of legal judgements.
+from .deadlines import (  # noqa: E402, F401
+    Clocks,
+    Deadline,
+    RequestDates,
+    add_months,
+    add_working_days,
+    extension_problems,
+    request_clocks,
+)
