@@ -4,6 +4,7 @@ import csv
 import hashlib
 import io
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from helpers import csrf_token, post_form
@@ -285,11 +286,17 @@ def test_the_purge_is_enforced_when_a_request_is_read(logged_in, writer, registe
     assert event.source.value == "system" and event.changes["requester"] == ["(personal)", None]
 
 
-def test_the_sqlite_file_overwrites_deleted_rows(app):
+def test_no_byte_of_the_requester_survives_in_the_sqlite_files(app, runner, writer, register_content):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite only")
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+    answered_long_ago(writer)
+    assert runner.invoke(args=["purge"]).exit_code == 0
+    db.session.remove()
+    path = db.engine.url.database
+    raw = b"".join(file.read_bytes() for file in (Path(path), Path(path + "-wal")) if file.exists())
+    assert NAME.encode() not in raw and EMAIL.encode() not in raw
 
 
 # --- the queue, the dashboard and the log -------------------------------------------------------

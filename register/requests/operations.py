@@ -220,11 +220,17 @@ def purge_due(today: Optional[date] = None, actor: Actor = RETENTION_ACTOR) -> l
                 record = db.session.get(SubjectRequest, record_id)
                 purge(record)
                 purged.append(record.label)
-    if purged and db.engine.dialect.name == "sqlite":
-        # Erased pages may still sit in the write-ahead log: fold it into the (secure_delete) file.
+    if purged:
+        _checkpoint()
+    return purged
+
+
+def _checkpoint() -> None:
+    """SQLite: older copies of erased pages may sit in the write-ahead log; fold it into the file
+    (where secure_delete has zeroed them) and truncate it."""
+    if db.engine.dialect.name == "sqlite":
         with db.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    return purged
 
 
 def purge_if_due(record: SubjectRequest) -> SubjectRequest:
@@ -235,6 +241,7 @@ def purge_if_due(record: SubjectRequest) -> SubjectRequest:
             record_id = record.id
             with services.write_unit(RETENTION_ACTOR):
                 purge(db.session.get(SubjectRequest, record_id))
+            _checkpoint()
             record = db.session.get(SubjectRequest, record_id)
     return record
 
