@@ -327,3 +327,26 @@ def test_auditors_download_the_log_without_any_personal_data(logged_in, writer, 
     assert rows[0][0] == "ID" and {row[0] for row in rows[1:]} == {open_id, open_id + 1}
     text = " ".join(str(value) for sheet in book for row in sheet.iter_rows(values_only=True) for value in row)
     assert NAME not in text and EMAIL not in text
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"refuse-on": "not a date", "refuse-text": "Unfounded"}, "Give the date."),
+    ({"refuse-on": TODAY.isoformat(), "refuse-text": "Unfounded", "refuse-version": ""}, "The version must be a whole number."),
+    ({"refuse-on": (TODAY + timedelta(days=1)).isoformat(), "refuse-text": "Unfounded"}, "Cannot be in the future."),
+    ({"refuse-on": TODAY.isoformat(), "refuse-text": "x" * 4001}, "Field cannot be longer than 4000 characters."),
+])
+def test_a_bad_step_redisplays_the_request_with_the_error_and_writes_nothing(logged_in, writer, register_content, data, message):
+    record_id = log_request(writer)
+    editor = logged_in(Role.EDITOR)
+    token = csrf_token(editor, f"/requests/{record_id}")
+    response = editor.post(f"/requests/{record_id}/refuse", data={"refuse-csrf_token": token, "refuse-version": "1", **data})
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(SubjectRequest, record_id).status == RequestStatus.RECEIVED
+
+
+def test_a_tokenless_step_is_refused(logged_in, writer, register_content):
+    record_id = log_request(writer)
+    editor = logged_in(Role.EDITOR)
+    assert editor.post(f"/requests/{record_id}/acknowledge", data={"acknowledge-on": TODAY.isoformat()}).status_code == 400
+    assert db.session.get(SubjectRequest, record_id).acknowledged_on is None
