@@ -16,7 +16,7 @@ from .. import services
 from ..auth import editor_required
 from ..extensions import db, get_or_404
 from ..forms import show_domain_errors
-from ..models import AuditEvent, Party, RequestStatus, SubjectRequest
+from ..models import AuditEvent, Party, SubjectRequest
 from ..records.crud import events_since, web_actor
 from . import answers
 from . import operations as request_services
@@ -308,5 +308,3 @@ def log_workbook():
     spool.seek(0)
     return send_file(spool, mimetype=XLSX, as_attachment=True, download_name=f"request-log-{today.isoformat()}.xlsx")
 
-
-__all__ = ["bp", "due_counts", "RequestStatus"]

@@ -15,6 +15,7 @@ from typing import Optional
 
 from sqlalchemy import select
 
+from ..countries import country_name
 from ..extensions import db
 from ..models import (
     AuditAction,
@@ -117,16 +118,12 @@ def recipient_rows(entity_ids: list[int], purposes: list[str]) -> list[Recipient
     # Current processors and sub-processors, as the processor list shows them.
     for row in processor_list_rows(entity_ids, purposes):
         rows.add(RecipientRow(row.name, row.role, row.service, row.locations, "now", row.safeguards))
-    parties = {party.id: party for party in db.session.scalars(select(Party))}
-
     def name(party_id: int) -> str:
-        party = parties.get(party_id)
+        party = db.session.get(Party, party_id)  # the session's identity map: one query per recipient
         return (party.trading_name or party.legal_name) if party else f"Party #{party_id}"
 
     def where(party_id: int) -> str:
-        from ..countries import country_name
-
-        party = parties.get(party_id)
+        party = db.session.get(Party, party_id)
         return country_name(party.location_code) if party and party.location_code else ""
 
     routes = {route.id: route for route in db.session.scalars(select(TransferRoute).where(TransferRoute.exporter_id.in_(sources)))}
@@ -150,7 +147,7 @@ def recipient_rows(entity_ids: list[int], purposes: list[str]) -> list[Recipient
         current_pairs.add((route.importer_id, "route"))
         if name(route.importer_id) in listed:
             continue
-        importer = parties.get(route.importer_id)
+        importer = db.session.get(Party, route.importer_id)
         relationship = "Group company" if importer is not None and importer.kind == PartyKind.GROUP_ENTITY else (
             "Independent controller" if route.importer_role.value == "controller" else "Processor")
         rows.add(RecipientRow(name(route.importer_id), relationship, route.purpose or "", where(route.importer_id), "now",
