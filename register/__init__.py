@@ -41,7 +41,7 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
 
-    from . import api, auth, cli, coverage, exports, history, home, records, tokens, users
+    from . import api, auth, cli, coverage, exports, history, home, records, requests, tokens, users
 
     app.register_blueprint(api.bp)
     app.register_blueprint(history.bp)
@@ -52,6 +52,7 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     app.register_blueprint(records.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(users.bp)
+    app.register_blueprint(requests.bp)
     cli.init_app(app)
 
     _register_security_headers(app)

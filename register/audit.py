@@ -12,6 +12,10 @@ from .models import AUDITED_MODELS, OWNED_MODELS, AuditAction, AuditEvent, Audit
 
 REDACTED = "(changed)"
 SECRET_FIELDS = frozenset({"password_hash", "session_nonce", "token_hash"})
+# Personal data the trail must never hold (a requester's details, erased on schedule): it records only
+# that the value was set, changed or erased.
+PERSONAL = "(personal)"
+PERSONAL_FIELDS = frozenset({"requester"})
 
 
 class UnauditedWrite(RuntimeError):
@@ -50,6 +54,8 @@ def diff(before: dict, after: dict) -> dict:
         if old != new:
             if field in SECRET_FIELDS:
                 old, new = None if old is None else REDACTED, REDACTED
+            elif field in PERSONAL_FIELDS:
+                old, new = None if old is None else PERSONAL, None if new is None else PERSONAL
             changes[field] = [old, new]
     return changes
 

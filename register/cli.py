@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(assess_command)
     app.cli.add_command(create_token_command)
     app.cli.add_command(export_group)
+    app.cli.add_command(purge_command)
 
 
 @click.command("create-user")
@@ -232,3 +233,21 @@ def _end_of(moment):
     if moment.time() == time.min:
         return datetime.combine(moment.date(), time.max, timezone.utc)
     return moment.replace(tzinfo=timezone.utc)
+
+
+@click.command("purge")
+@click.option("--on", "on", default=None, help="Purge as of this date (YYYY-MM-DD; default today).")
+def purge_command(on: str | None) -> None:
+    """Erase requesters' personal data kept past its date (30 days after the answer); for daily cron."""
+    from datetime import date
+
+    from .requests.operations import purge_due
+
+    try:
+        today = date.fromisoformat(on) if on else date.today()
+    except ValueError:
+        raise click.BadParameter("must be YYYY-MM-DD", param_hint="--on") from None
+    purged = purge_due(today, Actor(AuditSource.CLI, label="cli purge"))
+    for label in purged:
+        click.echo(f"Erased the requester's personal data of {label}.")
+    click.echo(f"{len(purged)} request(s) purged.")

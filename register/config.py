@@ -62,4 +62,21 @@ def settings(instance_path: Path) -> dict:
         "PASSWORD_HASH_MEMORY_KIB": 65536,
         "PASSWORD_MIN_LENGTH": 12,
         "DEMO_LOGINS_FILE": str(instance_path / "demo-logins.txt"),
+        # Public holidays the request clocks skip (register/deadlines.py): PUBLIC_HOLIDAYS, else the
+        # instance file public-holidays.txt; ISO dates separated by commas or new lines.
+        "PUBLIC_HOLIDAYS": public_holidays(instance_path),
     }
+
+
+def public_holidays(instance_path: Path) -> frozenset:
+    """The configured public holidays; a malformed date stops start-up with the offending text."""
+    from .deadlines import parse_holidays
+
+    text = os.environ.get("PUBLIC_HOLIDAYS")
+    holiday_file = instance_path / "public-holidays.txt"
+    if text is None and holiday_file.exists():
+        text = holiday_file.read_text(encoding="utf-8")
+    try:
+        return parse_holidays(text or "")
+    except ValueError as error:
+        raise RuntimeError(f"PUBLIC_HOLIDAYS / {holiday_file}: {error} (expected YYYY-MM-DD dates)") from None

@@ -142,6 +142,13 @@ def expiring_certificates(on: date) -> dict[int, list]:
     return windows
 
 
+def requests_due(today: date) -> dict[str, int]:
+    """Open data subjects' requests: how many, overdue, due within a week (register/requests)."""
+    from .requests import due_counts
+
+    return due_counts(today)
+
+
 @bp.route("/dashboard")
 @login_required
 def dashboard():
@@ -175,4 +182,5 @@ def dashboard():
         mechanism_chart=mechanism_chart, destination_chart=destination_chart, listed=listed, status_labels=STATUS_LABELS,
         statuses=STATUSES, decisions=decisions_to_watch(summary.on, summary.by_decision),
         certificates=expiring_certificates(summary.on), law=countries.current(), run=run,
+        requests_due=requests_due(today),
     ), 400 if bad_date else 200

@@ -20,10 +20,10 @@ RECORD_TYPES = {
     "transfer_routes": "Transfer routes", "transfer_impact_assessments": "TIAs", "certificates": "Certificates",
     "dpf_certifications": "DPF certifications", "scope_facts": "Scope facts", "change_notices": "Change notices",
     "users": "Users", "api_tokens": "API tokens",
-    "settings": "Settings",
+    "settings": "Settings", "subject_requests": "Requests",
 }
 # The register's own records (users, tokens and settings have no record page and no past state to show).
-REGISTER_TYPES = {key: label for key, label in RECORD_TYPES.items() if key not in ("users", "api_tokens", "settings")}
+REGISTER_TYPES = {key: label for key, label in RECORD_TYPES.items() if key not in ("users", "api_tokens", "settings", "subject_requests")}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK = 2000
 

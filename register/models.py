@@ -227,6 +227,29 @@ class AuditAction(Choice):
     DELETE = "delete", "Deleted"
 
 
+class RequestType(Choice):
+    PROCESSOR_LIST = "processor_list", "List of our processors (privacy notice)"
+    RECIPIENTS = "recipients", "Access request: recipients (GDPR Art. 15(1)(c), 15(2))"
+
+
+class RequestChannel(Choice):
+    EMAIL = "email", "Email"
+    WEB_FORM = "web_form", "Web form"
+    POST = "post", "Post"
+    PHONE = "phone", "Phone"
+    IN_PERSON = "in_person", "In person"
+
+
+class RequestStatus(Choice):
+    RECEIVED = "received", "Received"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    IDENTITY_VERIFIED = "identity_verified", "Identity verified"
+    AWAITING_CONTROLLER = "awaiting_controller", "Awaiting the controller"
+    EXTENDED = "extended", "Extended"
+    ANSWERED = "answered", "Answered"
+    REFUSED = "refused", "Refused"
+
+
 # --- mixins -----------------------------------------------------------------------------------
 
 
@@ -816,6 +839,91 @@ class TransferImpactAssessment(RegisterRecord, db.Model):
         return f"TIA of {self.assessed_on.isoformat()} ({self.outcome.label})"
 
 
+# --- data subjects' requests (register/requests) -------------------------------------------
+
+
+class SubjectRequest(RegisterRecord, db.Model):
+    """A request for the list of our processors, or for the recipients of a person's data (Art. 15).
+
+    Only what is not personal data: the requester's name and contact live in `RequestPersonalData`,
+    erased 30 days after the answer, and the trail records only that they were set or erased.
+    """
+
+    __tablename__ = "subject_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_type: Mapped[RequestType] = enum_column(RequestType)
+    channel: Mapped[RequestChannel] = enum_column(RequestChannel)
+    received_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[RequestStatus] = enum_column(RequestStatus, default=RequestStatus.RECEIVED, index=True)
+    acknowledged_on: Mapped[Optional[date]] = mapped_column(Date)
+    identity_verified_on: Mapped[Optional[date]] = mapped_column(Date)
+    # Scope: group entities (comma-separated ids; empty = the whole group) and purposes (free text,
+    # comma-separated; for Art. 15 the entities and purposes that hold the person's data).
+    scope_entity_ids: Mapped[Optional[str]] = mapped_column(String(400))
+    scope_purposes: Mapped[Optional[str]] = mapped_column(String(300))
+    # We act as processor for the requester's organisation: its controller instructs us first.
+    is_for_controller: Mapped[bool] = mapped_column(Boolean, default=False)
+    controller_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parties.id"), index=True)
+    controller_asked_on: Mapped[Optional[date]] = mapped_column(Date)
+    controller_answered_on: Mapped[Optional[date]] = mapped_column(Date)
+    controller_instructions: Mapped[Optional[str]] = mapped_column(Text)
+    extension_told_on: Mapped[Optional[date]] = mapped_column(Date)
+    extension_reason: Mapped[Optional[str]] = mapped_column(Text)
+    answered_on: Mapped[Optional[date]] = mapped_column(Date)
+    refused_on: Mapped[Optional[date]] = mapped_column(Date)
+    refusal_reason: Mapped[Optional[str]] = mapped_column(Text)
+    personal_data_purged_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    controller: Mapped[Optional[Party]] = relationship()
+    personal: Mapped[Optional["RequestPersonalData"]] = relationship(
+        back_populates="request", uselist=False, cascade="all, delete-orphan"
+    )
+    answer: Mapped[Optional["RequestAnswer"]] = relationship(
+        back_populates="request", uselist=False, cascade="all, delete-orphan"
+    )
+
+    @property
+    def label(self) -> str:
+        return f"Request #{self.id} ({self.request_type.label.split(' (')[0]}, received {self.received_on.isoformat()})"
+
+    @property
+    def entity_ids(self) -> list[int]:
+        return [int(part) for part in (self.scope_entity_ids or "").split(",") if part.strip().isdigit()]
+
+    @property
+    def purposes(self) -> list[str]:
+        return [part.strip() for part in (self.scope_purposes or "").split(",") if part.strip()]
+
+
+class RequestPersonalData(db.Model):
+    """The one place that holds a requester's personal data; erased 30 days after the answer."""
+
+    __tablename__ = "request_personal_data"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("subject_requests.id", ondelete="CASCADE"), primary_key=True)
+    requester_name: Mapped[str] = mapped_column(String(200))
+    requester_contact: Mapped[str] = mapped_column(String(300))
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    request: Mapped[SubjectRequest] = relationship(back_populates="personal")
+
+
+class RequestAnswer(db.Model):
+    """The answer as sent: register content only (never the requester's details), with its SHA-256."""
+
+    __tablename__ = "request_answers"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("subject_requests.id", ondelete="CASCADE"), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    sent_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    request: Mapped[SubjectRequest] = relationship(back_populates="answer")
+
+
 # --- the audit trail --------------------------------------------------------------------------
 
 
@@ -859,12 +967,15 @@ AUDITED_MODELS: tuple[type, ...] = (
     TransferRoute,
     TransferImpactAssessment,
     ChangeNotice,
+    SubjectRequest,
 )
 # Rows owned by an audited record: written only together with their owner's event.
 OWNED_MODELS: dict[type, str] = {
     EngagementLocation: "engagement",
     BcrMembership: "approval",
     InstrumentParty: "instrument",
+    RequestPersonalData: "request",
+    RequestAnswer: "request",
 }
 
 

@@ -1234,3 +1234,17 @@ def activation_blockers(client: str, authorisation: Optional[str], notice: Optio
         return [Reason("gap", f"the start date {starts_on} falls inside {client}'s objection window "
                               f"(until {notice.objection_deadline})", NOTICE_REFERENCE)]
     return []
+
+
+# --- data subjects' requests -------------------------------------------------------------------
+# The request clocks (privacy notice; GDPR Art. 12(3); Reg. 1182/71 for months) live in their own pure
+# module; the register reads them from here, the one home of legal judgements.
+from .deadlines import (  # noqa: E402, F401
+    Clocks,
+    Deadline,
+    RequestDates,
+    add_months,
+    add_working_days,
+    extension_problems,
+    request_clocks,
+)

@@ -1,0 +1,263 @@
+"""Writes of data subjects' requests: through the one audited write path, personal data kept apart.
+
+The request record (audited, kept) holds no personal data. The requester's name and contact are the
+`requester` field of the write path: stored in `request_personal_data`, recorded in the trail only as
+"(personal)" (audit.PERSONAL_FIELDS), and erased 30 days after the answer or refusal (`purge_due`),
+by cron (`flask --app app purge`) and whenever a request is read after its purge date.
+"""
+
+import hashlib
+from datetime import date, datetime, timezone
+from typing import Any, Optional
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import rules, services
+from ..audit import Actor
+from ..extensions import db
+from ..models import (
+    AuditSource,
+    Party,
+    PartyKind,
+    RequestAnswer,
+    RequestPersonalData,
+    RequestStatus,
+    RequestType,
+    SubjectRequest,
+)
+from ..services import DomainError, Errors, Spec, check_text
+
+RETENTION_ACTOR = Actor(AuditSource.SYSTEM, label="retention schedule")
+CLOSED = (RequestStatus.ANSWERED, RequestStatus.REFUSED)
+
+
+def holidays() -> frozenset[date]:
+    return current_app.config.get("PUBLIC_HOLIDAYS", frozenset())
+
+
+def request_dates(values: Any) -> rules.RequestDates:
+    """The clocks' inputs from a request (or a dict of its values)."""
+    get = values.get if isinstance(values, dict) else lambda name: getattr(values, name)
+    return rules.RequestDates(
+        received_on=get("received_on"), identity_verified_on=get("identity_verified_on"),
+        acknowledged_on=get("acknowledged_on"), extension_told_on=get("extension_told_on"),
+        answered_on=get("answered_on"), refused_on=get("refused_on"),
+    )
+
+
+def clocks(record: SubjectRequest, today: Optional[date] = None) -> rules.Clocks:
+    return rules.request_clocks(request_dates(record), today or date.today(), holidays())
+
+
+def status_for(values: dict) -> RequestStatus:
+    """The status follows from the dates recorded: the last step reached."""
+    if values.get("refused_on"):
+        return RequestStatus.REFUSED
+    if values.get("answered_on"):
+        return RequestStatus.ANSWERED
+    if values.get("controller_asked_on") and not values.get("controller_answered_on"):
+        return RequestStatus.AWAITING_CONTROLLER
+    if values.get("extension_told_on"):
+        return RequestStatus.EXTENDED
+    if values.get("identity_verified_on"):
+        return RequestStatus.IDENTITY_VERIFIED
+    if values.get("acknowledged_on"):
+        return RequestStatus.ACKNOWLEDGED
+    return RequestStatus.RECEIVED
+
+
+# --- the write spec ---------------------------------------------------------------------------
+
+
+def _read_requester(record: SubjectRequest) -> Optional[list]:
+    # Compared to detect a change; the trail only ever shows "(personal)" (audit.PERSONAL_FIELDS).
+    personal = record.personal
+    return None if personal is None else [personal.requester_name, personal.requester_contact, personal.notes]
+
+
+def _write_requester(sess: Session, record: SubjectRequest, value: Optional[dict]) -> None:
+    if value is None:
+        if record.personal is not None:
+            row, record.personal = record.personal, None
+            sess.delete(row)
+        return
+    if record.personal is None:
+        record.personal = RequestPersonalData(request_id=record.id)
+    record.personal.requester_name = value["name"].strip()
+    record.personal.requester_contact = value["contact"].strip()
+    record.personal.notes = (value.get("notes") or "").strip() or None
+
+
+def _read_answer(record: SubjectRequest) -> Optional[str]:
+    return record.answer.sha256 if record.answer is not None else None
+
+
+def _write_answer(sess: Session, record: SubjectRequest, value: Optional[dict]) -> None:
+    if value is None or record.answer is not None:
+        return  # an answer sent is never rewritten
+    content = value["content"]
+    record.answer = RequestAnswer(request_id=record.id, media_type=value["media_type"], content=content,
+                                  sha256=hashlib.sha256(content.encode("utf-8")).hexdigest(), sent_on=value["sent_on"])
+
+
+def _add(errors: Errors, name: str, message: str) -> None:
+    errors.setdefault(name, []).append(message)
+
+
+def _validate(sess: Session, record: Optional[SubjectRequest], values: dict, errors: Errors) -> None:
+    today = date.today()
+    requester = values.get("requester", ...)
+    if requester is ... and record is None:
+        _add(errors, "requester_name", "This field is required.")
+    elif isinstance(requester, dict):
+        for key, field_name, limit in (("name", "requester_name", 200), ("contact", "requester_contact", 300)):
+            text = (requester.get(key) or "").strip()
+            if not text:
+                _add(errors, field_name, "This field is required.")
+            elif len(text) > limit:
+                _add(errors, field_name, f"At most {limit} characters.")
+        for key, field_name in (("name", "requester_name"), ("contact", "requester_contact"), ("notes", "notes")):
+            try:
+                check_text(requester.get(key) or "")
+            except ValueError as error:
+                _add(errors, field_name, str(error))
+    received = values.get("received_on")
+    if received and received > today:
+        _add(errors, "received_on", "A request cannot be received in the future.")
+    for name in ("acknowledged_on", "identity_verified_on", "controller_asked_on", "controller_answered_on",
+                 "answered_on", "refused_on"):
+        day = values.get(name)
+        if day and received and day < received:
+            _add(errors, name, "Cannot be before the request was received.")
+        elif day and day > today:
+            _add(errors, name, "Cannot be in the future.")
+    if values.get("controller_answered_on") and values.get("controller_asked_on") and \
+            values["controller_answered_on"] < values["controller_asked_on"]:
+        _add(errors, "controller_answered_on", "The controller cannot answer before it was asked.")
+    ids = [part.strip() for part in (values.get("scope_entity_ids") or "").split(",") if part.strip()]
+    for part in ids:
+        party = sess.get(Party, int(part)) if part.isdigit() and int(part) < 2**31 else None
+        if party is None or party.kind != PartyKind.GROUP_ENTITY:
+            _add(errors, "scope_entity_ids", f"No group entity with id {part}.")
+    if values.get("is_for_controller"):
+        controller = sess.get(Party, values["controller_id"]) if values.get("controller_id") else None
+        if controller is None:
+            _add(errors, "controller_id", "Choose the client whose request this is: it instructs us first (Art. 28(3)(e)).")
+        elif controller.kind != PartyKind.CLIENT:
+            _add(errors, "controller_id", f"{controller.legal_name} is not a client.")
+    elif values.get("controller_id") or values.get("controller_asked_on"):
+        _add(errors, "is_for_controller", "Only a request we handle as a client's processor has a controller to ask.")
+    if values.get("controller_answered_on") and not (values.get("controller_instructions") or "").strip():
+        _add(errors, "controller_instructions", "Record what the controller said.")
+    if values.get("refused_on") and not (values.get("refusal_reason") or "").strip():
+        _add(errors, "refusal_reason", "Give the reason for the refusal (Art. 12(4): the person must be told why).")
+    told_on = values.get("extension_told_on")
+    if told_on and (record is None or record.extension_told_on != told_on):
+        problems = rules.extension_problems(request_dates(values), told_on, today)
+        for problem in problems:
+            _add(errors, "extension_told_on", problem)
+        if not (values.get("extension_reason") or "").strip():
+            _add(errors, "extension_reason", "Give the reasons for the delay: the person must be told them (Art. 12(3)).")
+
+
+services.SPECS[SubjectRequest] = Spec(
+    SubjectRequest,
+    collections={"requester": (_read_requester, _write_requester), "answer": (_read_answer, _write_answer)},
+    validate=_validate,
+    required=("request_type", "channel", "received_on"),
+)
+
+
+# --- the writes -------------------------------------------------------------------------------
+
+
+def _status_after(record: Optional[SubjectRequest], values: dict) -> RequestStatus:
+    current = {} if record is None else {name: getattr(record, name) for name in services.spec_for(SubjectRequest).columns}
+    return status_for({**current, **values})
+
+
+def create_request(values: dict) -> SubjectRequest:
+    """Log a new request (inside write_unit)."""
+    return services.create(SubjectRequest, {**values, "status": _status_after(None, values)})
+
+
+def update_request(record: SubjectRequest, values: dict, *, expected_version: Any) -> SubjectRequest:
+    """Change a request's fields or record a step (inside write_unit); the status follows the dates."""
+    if record.status in CLOSED:
+        raise DomainError({"": [f"{record.label} is {record.status.label.lower()}: it can no longer change."]})
+    return services.update(record, {**values, "status": _status_after(record, values)}, expected_version=expected_version)
+
+
+def purge(record: SubjectRequest, now: Optional[datetime] = None) -> None:
+    """Erase the requester's personal data (inside write_unit); the trail records only that it was erased."""
+    if record.personal_data_purged_at is not None and record.personal is None:
+        return
+    services.update(record, {"requester": None, "personal_data_purged_at": now or datetime.now(timezone.utc)},
+                    expected_version=record.version)
+
+
+def due_for_purge(today: Optional[date] = None) -> list[int]:
+    """Ids of the requests whose personal data is past its keeping date (30 days after the answer)."""
+    today = today or date.today()
+    found = []
+    query = select(SubjectRequest).where(SubjectRequest.status.in_(CLOSED), SubjectRequest.personal_data_purged_at.is_(None))
+    for record in db.session.scalars(query):
+        purge_on = clocks(record, today).purge_on
+        if purge_on is not None and purge_on <= today:
+            found.append(record.id)
+    return found
+
+
+def purge_due(today: Optional[date] = None, actor: Actor = RETENTION_ACTOR) -> list[str]:
+    """Erase every requester's data past its keeping date; the labels of the requests purged."""
+    ids = due_for_purge(today)
+    purged = []
+    if ids:
+        with services.write_unit(actor):
+            for record_id in ids:
+                record = db.session.get(SubjectRequest, record_id)
+                purge(record)
+                purged.append(record.label)
+    if purged:
+        _checkpoint()
+    return purged
+
+
+def _checkpoint() -> None:
+    """SQLite: older copies of erased pages may sit in the write-ahead log; fold it into the file
+    (where secure_delete has zeroed them) and truncate it."""
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def purge_if_due(record: SubjectRequest) -> SubjectRequest:
+    """Enforced on access: a request read after its purge date is purged first."""
+    if record.personal_data_purged_at is None and record.status in CLOSED:
+        purge_on = clocks(record).purge_on
+        if purge_on is not None and purge_on <= date.today():
+            record_id = record.id
+            with services.write_unit(RETENTION_ACTOR):
+                purge(db.session.get(SubjectRequest, record_id))
+            _checkpoint()
+            record = db.session.get(SubjectRequest, record_id)
+    return record
+
+
+def answer_request(record: SubjectRequest, sent_on: date, *, expected_version: Any) -> SubjectRequest:
+    """Build the answer from the register, keep its snapshot and SHA-256, and close the request."""
+    from .answers import answer_content
+
+    errors: Errors = {}
+    if record.request_type == RequestType.RECIPIENTS and record.identity_verified_on is None:
+        _add(errors, "", "Verify the person's identity before answering an access request (Art. 12(6)).")
+    if record.is_for_controller and record.controller_answered_on is None:
+        _add(errors, "", "We act as processor for this request: record the controller's instructions first (Art. 28(3)(e)).")
+    if errors:
+        raise DomainError(errors)
+    content = answer_content(record)
+    return update_request(record, {"answered_on": sent_on, "answer": {"content": content, "media_type": "text/csv",
+                                                                       "sent_on": sent_on}},
+                          expected_version=expected_version)
