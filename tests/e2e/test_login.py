@@ -13,6 +13,7 @@ def test_an_admin_logs_in_sees_the_register_and_logs_out(page, make_user):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="The register")).to_be_visible()
+    page.get_by_text("More").click()  # user management sits in the More menu
     expect(page.get_by_role("link", name="Users")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_text("You have been logged out.")).to_be_visible()
