@@ -291,8 +291,9 @@ def assess(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None) -
 # progress has not committed its facts.
 @dataclasses.dataclass
 class _CachedFacts:
-    marker: tuple
+    marker: tuple  # (newest event, routes, events)
     last_event_id: Optional[int]
+    event_count: int  # events with an id up to last_event_id when the facts were read
     facts: list
 
 
@@ -307,7 +308,9 @@ def register_facts(sess: Session) -> list["rules.RouteFacts"]:
         return load_facts(sess)
     newest = sess.execute(select(AuditEvent.id, AuditEvent.occurred_at).order_by(AuditEvent.id.desc()).limit(1)).first()
     route_count = sess.scalar(select(func.count()).select_from(TransferRoute))
-    marker = (tuple(newest) if newest else None, route_count)
+    # The count too: on PostgreSQL a transaction can commit an event with a lower id after a higher one.
+    event_count = sess.scalar(select(func.count()).select_from(AuditEvent))
+    marker = (tuple(newest) if newest else None, route_count, event_count)
     key = sess.get_bind().url.render_as_string(hide_password=True)
     cached = _FACTS_CACHE.get(key)
     if cached is not None and cached.marker == marker:
@@ -317,28 +320,25 @@ def register_facts(sess: Session) -> list["rules.RouteFacts"]:
         facts = _brought_up_to_date(sess, cached, route_count)
     if facts is None:
         facts = load_facts(sess)
-    _FACTS_CACHE[key] = _CachedFacts(marker, newest.id if newest else None, facts)
+    _FACTS_CACHE[key] = _CachedFacts(marker, newest.id if newest else None, event_count, facts)
     return facts
 
 
 def _brought_up_to_date(sess: Session, cached: _CachedFacts, route_count: int) -> Optional[list]:
     """The cached facts with the routes written since read again; None when that is not safe or not cheaper."""
-    from .audit import FORMER_REFERENCES
+    from .audit import touched_by
 
+    # An event that became visible below the mark since (a later commit of an earlier transaction)
+    # would be missed by reading only above it: then read everything.
+    if sess.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.id <= (cached.last_event_id or 0))) != cached.event_count:
+        return None
     events = sess.execute(select(AuditEvent.record_type, AuditEvent.record_id, AuditEvent.changes)
                           .where(AuditEvent.id > (cached.last_event_id or 0)).limit(INCREMENTAL_EVENTS + 1)).all()
     if len(events) > INCREMENTAL_EVENTS:
         return None
     touched: set[tuple[str, int]] = set()
     for record_type, record_id, changes in events:
-        touched.add((record_type, record_id))
-        for name, change in (changes or {}).items():
-            former = FORMER_REFERENCES.get((record_type, name))
-            if former is not None and change[0] is not None:
-                touched.add((former, change[0]))
-        if record_type == "bcr_approvals" and "memberships" in (changes or {}):
-            # Former members' facts list the membership they lost ("entity:from:to").
-            touched.update(("parties", int(item.split(":")[0])) for item in changes["memberships"][0] or [])
+        touched |= touched_by(record_type, record_id, changes or {})
     affected = affected_routes(sess, touched)
     fresh = {item.id: item for item in load_facts(sess, affected)} if affected else {}
     facts = [fresh.pop(item.id) if item.id in fresh else item for item in cached.facts if item.id not in affected or item.id in fresh]

@@ -82,13 +82,23 @@ def record_event(session: Session, record: Any, action: AuditAction, changes: di
     # What the unit wrote: its routes' stored verdicts are brought up to date before it commits. A
     # record that now points elsewhere also touched the record it pointed at before (a route moved to
     # another engagement leaves its former siblings with one route fewer).
-    touched = session.info.setdefault("touched", set())
-    touched.add((audit_event.record_type, record.id))
-    for name, (old, _new) in changes.items():
-        former = FORMER_REFERENCES.get((audit_event.record_type, name))
-        if former is not None and old is not None:
-            touched.add((former, old))
+    session.info.setdefault("touched", set()).update(touched_by(audit_event.record_type, record.id, changes))
     return audit_event
+
+
+def touched_by(record_type: str, record_id: int, changes: dict) -> set[tuple[str, int]]:
+    """The records one write touched, for the verdicts that depend on them: the record itself, the
+    records it pointed at before (a route moved to another engagement leaves its former siblings with
+    one route fewer), and the group entities a BCR approval no longer binds."""
+    touched = {(record_type, record_id)}
+    for name, change in changes.items():
+        former = FORMER_REFERENCES.get((record_type, name))
+        if former is not None and change[0] is not None:
+            touched.add((former, change[0]))
+    if record_type == "bcr_approvals" and "memberships" in changes:
+        # Memberships are recorded as "entity:from:to".
+        touched.update(("parties", int(item.split(":")[0])) for item in changes["memberships"][0] or [])
+    return touched
 
 
 # (record type, field) -> the record type the field refers to, where the verdicts of the routes of the

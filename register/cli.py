@@ -154,7 +154,7 @@ def export_group() -> None:
 @export_group.command("register")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Assess on this date (default today).")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), default=None,
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD[THH:MM]",
               help="The register as it stood then (end of that day, UTC, for a date), assessed on that day.")
 @click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
               help="The routes list's filters, e.g. --filter coverage=gap --filter regime=EU.")
@@ -195,7 +195,7 @@ def export_register_command(path: str, on, as_of, filters: tuple[str, ...]) -> N
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 @click.option("--entity", default=None, help="A group entity's exact legal name or id (default: the whole group).")
 @click.option("--purpose", default=None, help="Only processors whose purpose or service contains this.")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), default=None,
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD[THH:MM]",
               help="The list as it stood then (end of that day, UTC, for a date).")
 def export_processors_command(path: str, entity: str | None, purpose: str | None, as_of) -> None:
     """The processor list people may ask for, as .xlsx or .csv."""
@@ -222,17 +222,20 @@ def export_processors_command(path: str, entity: str | None, purpose: str | None
             target.write(processors.csv_text(rows))
     else:
         with open(path, "wb") as target:
-            processors.write_xlsx(target, rows, "Our processors" + (f", as of {as_of:%Y-%m-%d}" if as_of else ""))
+            processors.write_xlsx(target, rows, "Our processors" + (f", as of {_end_of(as_of):%Y-%m-%d %H:%M} UTC" if as_of else ""))
     click.echo(f"Wrote {path}: {len(rows)} processors.")
 
 
-def _end_of(moment):
-    """A moment given on the command line, in UTC: a bare date means the end of that day."""
-    from datetime import datetime, time, timezone
+def _end_of(text: str):
+    """A moment given on the command line, in UTC: a date means the end of that day; a date and time, that time."""
+    from datetime import date, datetime, time, timezone
 
-    if moment.time() == time.min:
-        return datetime.combine(moment.date(), time.max, timezone.utc)
-    return moment.replace(tzinfo=timezone.utc)
+    try:
+        if "T" in text:
+            return datetime.strptime(text, "%Y-%m-%dT%H:%M").replace(tzinfo=timezone.utc)
+        return datetime.combine(date.fromisoformat(text), time.max, timezone.utc)
+    except ValueError:
+        raise click.BadParameter("give YYYY-MM-DD or YYYY-MM-DDTHH:MM", param_hint="--as-of") from None
 
 
 @click.command("purge")

@@ -581,6 +581,9 @@ class ChangeNotice(RegisterRecord, db.Model):
     client_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
     # The intended change: an engagement of a sub-processor that will process the client's data.
     engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    # The sub-processor the client was told of (the engagement's engaged party then): a notice does
+    # not cover another party swapped in later.
+    sub_processor_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
     sent_on: Mapped[Optional[date]] = mapped_column(Date)
     sent_to: Mapped[Optional[str]] = mapped_column(String(300))
     # The last day the client may object (by default: sent on + the client's notice period).
@@ -591,17 +594,18 @@ class ChangeNotice(RegisterRecord, db.Model):
     outcome_on: Mapped[Optional[date]] = mapped_column(Date)
     notes: Mapped[Optional[str]] = mapped_column(Text)
 
-    client: Mapped[Party] = relationship()
+    client: Mapped[Party] = relationship(foreign_keys=[client_id])
+    sub_processor: Mapped[Party] = relationship(foreign_keys=[sub_processor_id])
     engagement: Mapped["Engagement"] = relationship()
 
     __table_args__ = (
-        UniqueConstraint("client_id", "engagement_id", name="uq_change_notices_one_per_client"),
+        UniqueConstraint("client_id", "engagement_id", "sub_processor_id", name="uq_change_notices_one_per_client"),
         CheckConstraint("sent_on IS NULL OR objection_deadline IS NULL OR sent_on <= objection_deadline", name="dates_ordered"),
     )
 
     @property
     def label(self) -> str:
-        return f"Notice to {self.client.legal_name}: {self.engagement.engaged.legal_name} ({self.engagement.service})"
+        return f"Notice to {self.client.legal_name}: {self.sub_processor.legal_name} ({self.engagement.service})"
 
 
 class EngagementLocation(db.Model):

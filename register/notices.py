@@ -27,13 +27,15 @@ class ClientState:
 def clients_served(sess: Session, engager_id: int, relationship: Optional[Relationship]) -> dict[int, tuple[Party, Optional[str]]]:
     """The clients whose data a sub-processor engaged by `engager_id` would process.
 
-    Walking up the chain: a client engages a group entity as its processor, which may engage
-    sub-processors, which may engage theirs. Only a sub-processor engagement concerns clients; the
-    authorisation returned is the one the client gave in its own engagement of us.
+    Client data flows down the chain only through processing for a client: a client engages a group
+    entity as its processor, which may engage sub-processors, which may engage theirs. Walking up
+    from the engager: an engagement by a client as processor names the client; an engagement as
+    sub-processor leads further up; any other (the group's own processors, controllers) carries the
+    group's own data, not a client's. Each client comes with the strictest authorisation it gave.
     """
     if relationship != Relationship.SUB_PROCESSOR:
         return {}
-    found: dict[int, tuple[Party, Optional[str]]] = {}
+    found: dict[int, tuple[Party, list[Optional[str]]]] = {}
     seen: set[int] = set()
     frontier = [engager_id]
     while frontier:
@@ -45,11 +47,12 @@ def clients_served(sess: Session, engager_id: int, relationship: Optional[Relati
             Engagement.engaged_id == party_id, Engagement.status != Lifecycle.RETIRED,
             Engagement.relationship_type.in_(PROCESSING)).options(selectinload(Engagement.engager))).all()
         for engagement in upstream:
-            if engagement.engager.kind == PartyKind.CLIENT:
-                found[engagement.engager_id] = (engagement.engager, engagement.authorisation.value if engagement.authorisation else None)
-            else:
+            if engagement.relationship_type == Relationship.PROCESSOR and engagement.engager.kind == PartyKind.CLIENT:
+                found.setdefault(engagement.engager_id, (engagement.engager, []))[1].append(
+                    engagement.authorisation.value if engagement.authorisation else None)
+            elif engagement.relationship_type == Relationship.SUB_PROCESSOR:
                 frontier.append(engagement.engager_id)
-    return found
+    return {client_id: (client, rules.strictest_authorisation(given)) for client_id, (client, given) in found.items()}
 
 
 def facts(notice: Optional[ChangeNotice]) -> Optional[rules.NoticeFacts]:
@@ -59,14 +62,14 @@ def facts(notice: Optional[ChangeNotice]) -> Optional[rules.NoticeFacts]:
                              objection_received_on=notice.objection_received_on, outcome=notice.outcome.value)
 
 
-def client_states(sess: Session, engagement_id: Optional[int], engager_id: int, relationship: Optional[Relationship],
-                  starts_on: Optional[date], today: date) -> list[ClientState]:
-    """Every client the change concerns, with its notice and the reasons it may not yet take effect."""
+def client_states(sess: Session, engagement_id: Optional[int], engager_id: int, engaged_id: Optional[int],
+                  relationship: Optional[Relationship], starts_on: Optional[date], today: date) -> list[ClientState]:
+    """Every client the change concerns, with its notice about this sub-processor and what still blocks."""
     clients = clients_served(sess, engager_id, relationship)
     notices = {}
     if engagement_id is not None and clients:
         notices = {notice.client_id: notice for notice in sess.scalars(
-            select(ChangeNotice).where(ChangeNotice.engagement_id == engagement_id))}
+            select(ChangeNotice).where(ChangeNotice.engagement_id == engagement_id, ChangeNotice.sub_processor_id == engaged_id))}
     states = []
     for client_id, (client, authorisation) in sorted(clients.items(), key=lambda item: item[1][0].legal_name.casefold()):
         notice = notices.get(client_id)

@@ -1204,36 +1204,50 @@ def objection_deadline(sent_on: date, notice_period_days: int) -> date:
 
 def activation_blockers(client: str, authorisation: Optional[str], notice: Optional[NoticeFacts], today: date,
                         starts_on: Optional[date] = None) -> list[Reason]:
-    """Why a proposed sub-processor may not yet become active for one client's data (empty: it may).
+    """Why a sub-processor may not yet take effect for one client's data (empty: it may).
 
-    Under a general written authorisation the processor informs the client of the intended change
-    and the change waits until the objection window has closed without an objection that stands:
-    the deadline must be past both today and on the start date. Under a prior specific authorisation
-    the client's own authorisation is needed, whatever the dates. An upheld objection blocks for good.
+    Art. 28(2): a processor engages another processor only with the controller's prior specific or
+    general written authorisation.
+    - No written authorisation recorded (none, or "not required" on a processing engagement): no
+      sub-processor may be engaged for that client's data. Severity gap: an override cannot lift it.
+    - Prior specific authorisation: the client's authorisation of this sub-processor is needed,
+      whatever the dates (gap until recorded).
+    - General written authorisation: the client is told of the intended change and may object; the
+      change waits until the deadline has passed (today and on the start date) with no objection
+      standing. These are severity attention: an editor may override them with a recorded reason.
+    - An objection upheld means the sub-processor is not used for that client's data: nothing to
+      wait for (the client is left out).
     """
+    if authorisation not in ("general", "specific"):
+        return [Reason("gap", f"{client} has given no written authorisation to engage sub-processors: record its "
+                              "prior specific or general written authorisation first", NOTICE_REFERENCE)]
+    if notice is not None and notice.outcome == "authorised":
+        return []
     if authorisation == "specific":
-        if notice is not None and notice.outcome == "authorised":
-            return []
         return [Reason("gap", f"{client} must authorise this sub-processor in advance (prior specific authorisation); "
                               "record its authorisation on the notice", SPECIFIC_AUTHORISATION_REFERENCE)]
-    if notice is None or notice.sent_on is None:
-        return [Reason("gap", f"{client} has not been told of this intended change", NOTICE_REFERENCE)]
-    if notice.outcome == "objection_upheld":
-        return [Reason("gap", f"{client} objected and the objection was upheld: its data may not go to this "
-                              "sub-processor", NOTICE_REFERENCE)]
-    if notice.outcome in ("authorised", "objection_resolved"):
+    if notice is not None and notice.outcome in ("objection_upheld", "objection_resolved"):
         return []
+    if notice is None or notice.sent_on is None:
+        return [Reason("attention", f"{client} has not been told of this intended change", NOTICE_REFERENCE)]
     if notice.objection_received_on is not None:
-        return [Reason("gap", f"{client} objected on {notice.objection_received_on}; record how the objection was "
-                              "resolved first", NOTICE_REFERENCE)]
+        return [Reason("attention", f"{client} objected on {notice.objection_received_on}; record how the objection "
+                                    "was resolved first", NOTICE_REFERENCE)]
     if notice.objection_deadline is None:
-        return [Reason("gap", f"the objection deadline given to {client} is not recorded", NOTICE_REFERENCE)]
+        return [Reason("attention", f"the objection deadline given to {client} is not recorded", NOTICE_REFERENCE)]
     if today <= notice.objection_deadline:
-        return [Reason("gap", f"{client} may object until {notice.objection_deadline}", NOTICE_REFERENCE)]
+        return [Reason("attention", f"{client} may object until {notice.objection_deadline}", NOTICE_REFERENCE)]
     if starts_on is not None and starts_on <= notice.objection_deadline:
-        return [Reason("gap", f"the start date {starts_on} falls inside {client}'s objection window "
-                              f"(until {notice.objection_deadline})", NOTICE_REFERENCE)]
+        return [Reason("attention", f"the start date {starts_on} falls inside {client}'s objection window "
+                                    f"(until {notice.objection_deadline})", NOTICE_REFERENCE)]
     return []
+
+
+def strictest_authorisation(authorisations: Iterable[Optional[str]]) -> Optional[str]:
+    """A client that engaged the group several times is held to its strictest authorisation (none,
+    then specific, then general)."""
+    order = {"general": 0, "specific": 1}
+    return max(authorisations, key=lambda value: order.get(value, 2), default=None)
 
 
 # --- data subjects' requests -------------------------------------------------------------------

@@ -615,8 +615,8 @@ def _validate_engagement(sess: Session, record: Optional[Engagement], values: di
     _ordered(errors, values, "starts_on", "ends_on", "The end date cannot be before the start date.")
     if values.get("status") == Lifecycle.PROPOSED and not values.get("planned_start_on"):
         _add(errors, "planned_start_on", "A proposed engagement needs its planned start date.")
-    if record is not None and record.status == Lifecycle.PROPOSED and values.get("status") == Lifecycle.ACTIVE and engager is not None:
-        _check_activation(sess, record, engager, values, errors)
+    if engager is not None and engaged is not None and _takes_effect(record, values):
+        _check_activation(sess, record, engager, engaged, values, errors)
     if not _is_list(errors, values, "locations"):
         return
     for location in values.get("locations") or []:
@@ -627,19 +627,41 @@ def _validate_engagement(sess: Session, record: Optional[Engagement], values: di
             _add(errors, "locations", f"Unknown activity {location.get('activity')!r}: storage, access or storage_and_access.")
 
 
-def _check_activation(sess: Session, record: Engagement, engager: Party, values: dict, errors: Errors) -> None:
-    """Art. 28(2): a proposed sub-processor takes effect for a client's data only once that client was
-    told and its objection window closed without an objection that stands, or when an editor records
-    why it must go ahead anyway (the override is in the trail with its author)."""
+def _takes_effect(record: Optional[Engagement], values: dict) -> bool:
+    """Whether this write makes a sub-processor take effect: an active sub-processor engagement that is
+    new, newly active, or now names another party or relationship (a replacement)."""
+    status = values.get("status") or Lifecycle.ACTIVE  # the column's default
+    if status != Lifecycle.ACTIVE or values.get("relationship_type") != Relationship.SUB_PROCESSOR:
+        return False
+    if record is None or record.status != Lifecycle.ACTIVE:
+        return True
+    return (record.engaged_id, record.engager_id, record.relationship_type) != (
+        values.get("engaged_id"), values.get("engager_id"), values.get("relationship_type"))
+
+
+def _check_activation(sess: Session, record: Optional[Engagement], engager: Party, engaged: Party, values: dict,
+                      errors: Errors) -> None:
+    """Art. 28(2): a sub-processor takes effect for a client's data only with the client's written
+    authorisation and, under a general one, once the client was told and its objection window closed
+    with no objection standing. An editor may override the waiting (not a missing authorisation) by
+    recording why in this very write; the trail keeps the reason with its author."""
     from .notices import client_states
 
-    states = client_states(sess, record.id, engager.id, values.get("relationship_type"), values.get("starts_on"), date.today())
+    states = client_states(sess, record.id if record is not None else None, engager.id, engaged.id,
+                           values.get("relationship_type"), values.get("starts_on"), date.today())
     blockers = [reason for state in states for reason in state.blockers]
-    if not blockers or (values.get("activation_override_reason") or "").strip():
+    if not blockers:
+        return
+    reason_given = (values.get("activation_override_reason") or "").strip()
+    new_reason = bool(reason_given) and (record is None or reason_given != (record.activation_override_reason or "").strip())
+    binding = [reason for reason in blockers if reason.severity == "gap"]
+    if not binding and new_reason:
         return
     for reason in blockers:
-        _add(errors, "status", f"Cannot become active yet: {reason}.")
-    _add(errors, "activation_override_reason", "To activate it anyway, record why: the override is audited.")
+        _add(errors, "status", f"Cannot take effect yet: {reason}.")
+    if not binding:
+        _add(errors, "activation_override_reason",
+             "To let it take effect anyway, record why (a reason for this change; the override is audited).")
 
 
 def _read_locations(record: Engagement) -> list:
@@ -825,15 +847,25 @@ def _write_instrument_ids(sess: Session, record: TransferRoute, value: list) -> 
 
 
 def _complete_notice(sess: Session, record: Optional[ChangeNotice], values: dict) -> dict:
-    """The objection deadline defaults to the sending day plus the client's notice period."""
-    if values.get("objection_deadline") is not None or values.get("sent_on") is None or values.get("client_id") is None:
-        return {}
-    client = sess.get(Party, values["client_id"])
-    if client is None or client.notice_period_days is None:
-        return {}
+    """A new notice is about the engagement's sub-processor of the moment; the objection deadline
+    defaults to the sending day plus the client's notice period, and follows a corrected sending day
+    when it was the derived one."""
+    derived: dict = {}
+    if record is None and values.get("sub_processor_id") is None and values.get("engagement_id") is not None:
+        engagement = sess.get(Engagement, values["engagement_id"])
+        if engagement is not None:
+            derived["sub_processor_id"] = engagement.engaged_id
+    client = sess.get(Party, values["client_id"]) if values.get("client_id") is not None else None
+    if values.get("sent_on") is None or client is None or client.notice_period_days is None:
+        return derived
     from .rules import objection_deadline
 
-    return {"objection_deadline": objection_deadline(values["sent_on"], client.notice_period_days)}
+    deadline = values.get("objection_deadline")
+    moved = record is not None and record.sent_on is not None and record.sent_on != values["sent_on"] and (
+        deadline == objection_deadline(record.sent_on, client.notice_period_days))
+    if deadline is None or moved:
+        derived["objection_deadline"] = objection_deadline(values["sent_on"], client.notice_period_days)
+    return derived
 
 
 def _validate_notice(sess: Session, record: Optional[ChangeNotice], values: dict, errors: Errors) -> None:
@@ -843,6 +875,12 @@ def _validate_notice(sess: Session, record: Optional[ChangeNotice], values: dict
         _add(errors, "engagement_id", f"No engagement with id {values['engagement_id']}.")
     elif engagement is not None and engagement.relationship_type != Relationship.SUB_PROCESSOR:
         _add(errors, "engagement_id", "Clients are told of sub-processor engagements: this engagement is not one.")
+    elif engagement is not None and client is not None and client.kind == PartyKind.CLIENT:
+        from .notices import clients_served
+
+        if client.id not in clients_served(sess, engagement.engager_id, engagement.relationship_type):
+            _add(errors, "client_id", f"{engagement.engaged.legal_name} would not process {client.legal_name}'s data: "
+                                      f"no chain of processing for it leads to {engagement.engager.legal_name}.")
     if values.get("sent_on") is not None and values.get("objection_deadline") is None and client is not None:
         _add(errors, "objection_deadline", f"Give the deadline, or record {client.legal_name}'s notice period.")
     _ordered(errors, values, "sent_on", "objection_deadline", "The deadline cannot be before the notice was sent.")
@@ -940,7 +978,7 @@ SPECS.update(
             required=("exporter_id", "importer_id", "exporter_role", "importer_role"),
         ),
         ChangeNotice: Spec(ChangeNotice, validate=_validate_notice, complete=_complete_notice,
-                           required=("client_id", "engagement_id", "outcome")),
+                           required=("client_id", "engagement_id", "outcome"), fixed=frozenset({"sub_processor_id"})),
         TransferImpactAssessment: Spec(
             TransferImpactAssessment,
             validate=_validate_tia,

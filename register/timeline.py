@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from .extensions import db
 from .models import (
     AUDITED_MODELS,
+    ApiToken,
     AuditAction,
     AuditEvent,
     BcrMembership,
@@ -24,6 +25,9 @@ from .models import (
     InstrumentParty,
     Party,
     PartyKind,
+    Setting,
+    SubjectRequest,
+    User,
     route_instruments,
 )
 
@@ -130,7 +134,8 @@ def _column_value(column: Any, value: Any) -> Any:
 
     if value is None:
         return None
-    if isinstance(column.type, DateTime):
+    column_type = getattr(column.type, "impl", column.type)  # through UTCDateTime and other wrappers
+    if isinstance(column_type, DateTime):
         return datetime.fromisoformat(value) if isinstance(value, str) else value
     if isinstance(column.type, Date) and isinstance(value, str):
         return date.fromisoformat(value)
@@ -147,11 +152,16 @@ def _party_kind(record: RecordState, known: dict[int, str]) -> str:
     return PartyKind.CLIENT.value if record.fields.get("notice_period_days") is not None else PartyKind.THIRD_PARTY.value
 
 
+# The register's own records: what the exports read. Users, tokens, settings and requests are not
+# rebuilt (the trail keeps no secrets or personal data to rebuild them from, and no export needs them).
+REGISTER_MODELS = tuple(model for model in AUDITED_MODELS if model not in (User, ApiToken, Setting, SubjectRequest))
+
+
 def load_into(engine: Any, state: dict[Key, RecordState]) -> None:
     """Write the records of `state` into an empty database with the register's tables."""
     from .services import name_key
 
-    tables = {model.__table__.name: model.__table__ for model in AUDITED_MODELS}
+    tables = {model.__table__.name: model.__table__ for model in REGISTER_MODELS}
     known_kinds = {row.id: row.kind.value for row in db.session.execute(select(Party.id, Party.kind))}
     rows: dict[str, list[dict]] = {}
     extra: dict[Any, list[dict]] = {}

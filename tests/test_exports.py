@@ -217,6 +217,9 @@ def test_the_cli_exports_with_filters_and_refuses_bad_ones(runner, hostile, tmp_
     now = runner.invoke(args=["export", "register", str(target), "--as-of", date.today().isoformat()])
     assert f"{len(HOSTILE)} routes as of" in now.output, now.output
     assert runner.invoke(args=["export", "register", str(target), "--as-of", "2020-01-01", "--on", "2020-01-01"]).exit_code != 0
+    midnight = runner.invoke(args=["export", "register", str(target), "--as-of", "2020-01-01T00:00"])
+    assert "as of 2020-01-01 00:00 UTC" in midnight.output, midnight.output
+    assert runner.invoke(args=["export", "register", str(target), "--as-of", "yesterday"]).exit_code == 2
     assert runner.invoke(args=["export", "processors", str(csv_target), "--as-of", "2020-01-01"]).exit_code == 0
     with open(csv_target, encoding="utf-8") as handle:
         assert list(csv.DictReader(handle)) == []

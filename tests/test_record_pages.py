@@ -243,7 +243,8 @@ def test_lists_search_filter_sort_and_paginate(logged_in, writer, register):
 def test_a_third_party_page_shows_its_chain_routes_and_vetting(logged_in, writer, register):
     sub = writer(lambda: services.create(ThirdParty, {"legal_name": "Backup GmbH", "country_code": "DE"}))
     writer(lambda: services.create(Engagement, {"engager_id": register["vendor"].id, "engaged_id": sub.id, "service": "Backups",
-                                                "relationship_type": "sub_processor", "locations": ["DE"]}))
+                                                "relationship_type": "sub_processor", "locations": ["DE"], "status": "proposed",
+                                                "planned_start_on": "2027-02-01"}))
     client = logged_in(Role.AUDITOR)
     text = page_text(client.get(f"/third-parties/{register['vendor'].id}"))
     assert "Meridian Assist SA" in text and "CRM hosting" in text  # up the chain

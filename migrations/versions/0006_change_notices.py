@@ -21,6 +21,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('client_id', sa.Integer(), nullable=False),
     sa.Column('engagement_id', sa.Integer(), nullable=False),
+    sa.Column('sub_processor_id', sa.Integer(), nullable=False),
     sa.Column('sent_on', sa.Date(), nullable=True),
     sa.Column('sent_to', sa.String(length=300), nullable=True),
     sa.Column('objection_deadline', sa.Date(), nullable=True),
@@ -36,13 +37,15 @@ def upgrade():
     sa.CheckConstraint('sent_on IS NULL OR objection_deadline IS NULL OR sent_on <= objection_deadline', name=op.f('ck_change_notices_dates_ordered')),
     sa.ForeignKeyConstraint(['client_id'], ['parties.id'], name=op.f('fk_change_notices_client_id_parties')),
     sa.ForeignKeyConstraint(['engagement_id'], ['engagements.id'], name=op.f('fk_change_notices_engagement_id_engagements')),
+    sa.ForeignKeyConstraint(['sub_processor_id'], ['parties.id'], name=op.f('fk_change_notices_sub_processor_id_parties')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_change_notices')),
-    sa.UniqueConstraint('client_id', 'engagement_id', name='uq_change_notices_one_per_client'),
+    sa.UniqueConstraint('client_id', 'engagement_id', 'sub_processor_id', name='uq_change_notices_one_per_client'),
     sa.UniqueConstraint('uid', name=op.f('uq_change_notices_uid'))
     )
     with op.batch_alter_table('change_notices', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_change_notices_client_id'), ['client_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_change_notices_engagement_id'), ['engagement_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_change_notices_sub_processor_id'), ['sub_processor_id'], unique=False)
 
     with op.batch_alter_table('engagements', schema=None) as batch_op:
         batch_op.add_column(sa.Column('activation_override_reason', sa.Text(), nullable=True))
@@ -54,6 +57,7 @@ def downgrade():
         batch_op.drop_column('activation_override_reason')
 
     with op.batch_alter_table('change_notices', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_change_notices_sub_processor_id'))
         batch_op.drop_index(batch_op.f('ix_change_notices_engagement_id'))
         batch_op.drop_index(batch_op.f('ix_change_notices_client_id'))
 

@@ -196,7 +196,7 @@ def party_view_context(party: Party) -> dict:
         from ..models import ChangeNotice
 
         notices = db.session.scalars(select(ChangeNotice).where(ChangeNotice.client_id == party.id)
-                                     .options(selectinload(ChangeNotice.engagement).selectinload(Engagement.engaged))
+                                     .options(selectinload(ChangeNotice.engagement), selectinload(ChangeNotice.sub_processor))
                                      .order_by(ChangeNotice.id.desc())).all()
     return {"engaged_by": engaged_by, "engages": engages, "routes": routes, "route_count": route_count,
             "routes_shown": ROUTES_SHOWN, "memberships": memberships, "vetting": vetting, "notices": notices}

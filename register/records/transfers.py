@@ -131,7 +131,7 @@ def _client_states(engagement: Engagement) -> list:
 
     from ..notices import client_states
 
-    return client_states(db.session(), engagement.id, engagement.engager_id, engagement.relationship_type,
+    return client_states(db.session(), engagement.id, engagement.engager_id, engagement.engaged_id, engagement.relationship_type,
                          engagement.starts_on, date.today())
 
 
@@ -174,11 +174,15 @@ def _notice_view(notice: ChangeNotice) -> dict:
 
     from ..notices import facts
 
+    from ..notices import clients_served
+
     engagement = notice.engagement
-    authorisation = next((state.authorisation for state in _client_states(engagement) if state.client.id == notice.client_id), None)
+    concerned = clients_served(db.session(), engagement.engager_id, engagement.relationship_type)
+    authorisation = concerned[notice.client_id][1] if notice.client_id in concerned else None
     blockers = rules.activation_blockers(notice.client.legal_name, authorisation, facts(notice), date.today(), engagement.starts_on)
     return {"owner": engagement, "owner_url": ENGAGEMENT_PAGES.view_url(engagement.id), "blockers": blockers,
-            "authorisation": authorisation}
+            "authorisation": authorisation, "concerned": notice.client_id in concerned,
+            "current": notice.sub_processor_id == engagement.engaged_id}
 
 
 NOTICE_PAGES = RecordPages(
@@ -188,7 +192,7 @@ NOTICE_PAGES = RecordPages(
                ("The client's answer", ["objection_received_on", "objection_details", "outcome", "outcome_on", "notes"])],
     columns=[
         Column("Client", lambda n: link(n.client.legal_name, NOTICE_PAGES.view_url(n.id))),
-        Column("Sub-processor", lambda n: link(n.engagement.engaged.legal_name, ENGAGEMENT_PAGES.view_url(n.engagement_id))),
+        Column("Sub-processor", lambda n: link(n.sub_processor.legal_name, ENGAGEMENT_PAGES.view_url(n.engagement_id))),
         Column("Sent", lambda n: n.sent_on or "not yet", ChangeNotice.sent_on, "sent"),
         Column("Objection deadline", lambda n: n.objection_deadline or "", ChangeNotice.objection_deadline, "deadline"),
         Column("Objection", lambda n: n.objection_received_on or ""),
@@ -197,7 +201,7 @@ NOTICE_PAGES = RecordPages(
     search=[ChangeNotice.sent_to, ChangeNotice.objection_details],
     filters=[Filter("outcome", "Outcome", lambda: [(o.value, o.label) for o in NoticeOutcome],
                     lambda query, value: query.where(ChangeNotice.outcome == NoticeOutcome(value)))],
-    list_options=[selectinload(ChangeNotice.client), selectinload(ChangeNotice.engagement).selectinload(Engagement.engaged)],
+    list_options=[selectinload(ChangeNotice.client), selectinload(ChangeNotice.sub_processor)],
     default_sort="deadline", can_retire=False, prepare_form=_notice_choices, to_form=_notice_to_form,
     view_template="records/notice_view.html", view_context=_notice_view,
 )
