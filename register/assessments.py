@@ -111,7 +111,7 @@ def _load_facts(sess: Session, route_ids: Optional[Iterable[int]]) -> list[rules
         return []
     route_table = TransferRoute.__table__
     columns = _raw(*(route_table.c[name] for name in ROUTE_FACT_COLUMNS))
-    routes = list(_rows(sess, select(*columns), route_table.c.id, wanted))
+    routes = sorted(_rows(sess, select(*columns), route_table.c.id, wanted), key=lambda row: row.id)  # by id on every database
     party_ids = sorted({row.exporter_id for row in routes} | {row.importer_id for row in routes}
                        | {row.destination_organisation_id for row in routes if row.destination_organisation_id})
     everything = route_ids is None
