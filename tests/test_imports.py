@@ -1,0 +1,399 @@
+"""Import: a register comes in from a spreadsheet validated, all or nothing, and audited as an import."""
+
+import io
+import zipfile
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from register import create_app, services
+from register.audit import Actor
+from register.exports.auditor import write_auditor_workbook
+from register.extensions import db
+from register.imports import countries as aliases
+from register.imports.formats import GROUP_ENTITIES, THIRD_PARTIES
+from register.imports.plan import run_import
+from register.imports.reader import Limits
+from register.models import (
+    AuditEvent,
+    AuditSource,
+    BcrApproval,
+    Client,
+    Engagement,
+    GroupEntity,
+    InternationalOrganisation,
+    Party,
+    PartyKind,
+    ThirdParty,
+    TransferInstrument,
+    TransferRoute,
+)
+from register.seed import load_demo
+
+ACTOR = Actor(AuditSource.IMPORT, label="test import")
+
+
+def table_counts() -> dict[str, int]:
+    """Rows of every table: what 'nothing was written' means."""
+    return {table.name: db.session.scalar(select(func.count()).select_from(table)) for table in db.metadata.sorted_tables}
+
+
+def write_book(path: Path, sheets: dict[str, list[list]]) -> Path:
+    book = Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def party_rows(sheet_format, rows: list[dict]) -> list[list]:
+    """A sheet in the import format: every column, values by header."""
+    headers = list(sheet_format.required)
+    return [headers] + [[row.get(header) for header in headers] for row in rows]
+
+
+def entity(name: str = "Meridian Assist SAS", country: str = "FR", **more) -> dict:
+    return {"Legal name": name, "Country code": country, "Controller": "Yes", "Status": "active", **more}
+
+
+def do_import(path: Path, dry_run: bool = False, limits: Limits = Limits()):
+    outcome = run_import(path, path.name, ACTOR, dry_run=dry_run, limits=limits)
+    db.session.rollback()
+    return outcome
+
+
+# --- the round trip ----------------------------------------------------------------------------
+
+
+def register_snapshot() -> dict:
+    """The register as the workbook carries it, keyed by stable IDs (no database ids, no timestamps)."""
+    uid_of = dict(db.session.execute(select(Party.id, Party.uid)).all())
+    parties = {}
+    for party in db.session.scalars(select(Party).where(Party.kind.in_([PartyKind.GROUP_ENTITY, PartyKind.THIRD_PARTY]))):
+        fields = GROUP_ENTITIES.fields if party.kind == PartyKind.GROUP_ENTITY else THIRD_PARTIES.fields
+        parties[party.uid] = {"kind": party.kind, "country_code": party.country_code,
+                              **{name: getattr(party, name) for name in fields.values()}}
+    engagements = {}
+    for engagement in db.session.scalars(select(Engagement)):
+        engagements[engagement.uid] = {
+            "engager": uid_of[engagement.engager_id], "engaged": uid_of[engagement.engaged_id],
+            "locations": sorted(location.country_code for location in engagement.locations),
+            **{name: getattr(engagement, name) for name in ("service", "purpose", "relationship_type", "contract_reference",
+                                                             "contract_signed_on", "authorisation", "authorised_on", "status",
+                                                             "planned_start_on", "starts_on", "ends_on")}}
+    instruments = {}
+    for instrument in db.session.scalars(select(TransferInstrument)):
+        instruments[instrument.uid] = {
+            "signatories": sorted((uid_of[item.party_id], item.side.value) for item in instrument.signatories),
+            "bcr": instrument.bcr_approval.uid if instrument.bcr_approval else None,
+            **{name: getattr(instrument, name) for name in ("kind", "title", "document_reference", "scc_decision", "scc_modules",
+                                                             "has_swiss_adaptation", "uk_addendum_version", "derogation_ground",
+                                                             "derogation_justification", "scheme_name", "signed_on",
+                                                             "terminated_on", "status")}}
+    routes = {}
+    for route in db.session.scalars(select(TransferRoute)):
+        routes[route.uid] = {
+            "exporter": uid_of[route.exporter_id], "importer": uid_of[route.importer_id],
+            "destination": route.destination_country or uid_of[route.destination_organisation_id],
+            "source": route.source_route.uid if route.source_route else None,
+            "engagement": route.engagement.uid if route.engagement else None,
+            "instruments": sorted(instrument.uid for instrument in route.instruments),
+            **{name: getattr(route, name) for name in ("carries_eu_data", "carries_uk_data", "carries_ch_data", "exporter_role",
+                                                        "importer_role", "purpose", "data_subject_categories", "data_categories",
+                                                        "has_special_category_data", "special_category_basis", "has_hr_data",
+                                                        "status", "starts_on", "ends_on")}}
+    return {"parties": parties, "engagements": engagements, "instruments": instruments, "routes": routes}
+
+
+def reference_records() -> list[tuple[type, str, dict]]:
+    """What the workbook does not carry and an import needs first: clients, organisations, BCR approvals."""
+    found = []
+    for party in db.session.scalars(select(Party).where(Party.kind.in_([PartyKind.CLIENT, PartyKind.INTERNATIONAL_ORGANISATION]))):
+        model = Client if party.kind == PartyKind.CLIENT else InternationalOrganisation
+        found.append((model, party.uid, {"legal_name": party.legal_name, "country_code": party.country_code,
+                                          "organisation_code": party.organisation_code}))
+    for approval in db.session.scalars(select(BcrApproval)):
+        found.append((BcrApproval, approval.uid, {key: getattr(approval, key) for key in
+                                                   ("name", "regime", "bcr_type", "authority", "approved_on")}))
+    return found
+
+
+@contextmanager
+def empty_register(database, app, tmp_path: Path):
+    """A second, empty register (SQLite: another file; PostgreSQL: the schema emptied)."""
+    if database.backend == "sqlite":
+        folder = tmp_path / "second"
+        folder.mkdir()
+        other = create_app({**database.config(folder), "TESTING": True})
+        with other.app_context():
+            yield
+            db.session.remove()
+            db.engine.dispose()
+    else:
+        db.session.remove()
+        database.empty(app)
+        yield
+
+
+def test_round_trip_export_then_import_into_an_empty_register_gives_the_same_register(app, database, tmp_path):
+    load_demo()
+    workbook = tmp_path / "register.xlsx"
+    with open(workbook, "wb") as target:
+        write_auditor_workbook(target, date.today(), None, "test", {})
+    before, references = register_snapshot(), reference_records()
+    assert len(before["routes"]) > 200 and len(before["engagements"]) > 50
+    with empty_register(database, app, tmp_path):
+        with services.write_unit(Actor(AuditSource.CLI, label="test")):
+            for model, uid, values in references:
+                services.create(model, {k: v for k, v in values.items() if v is not None}, uid=uid)
+        outcome = do_import(workbook)
+        assert outcome.ok, [(row.sheet, row.row, row.errors) for row in outcome.errors][:5]
+        assert outcome.applied and outcome.counts()["create"] == sum(len(records) for records in before.values())
+        after = register_snapshot()
+        for part in before:
+            assert after[part] == before[part], part
+        sources = set(db.session.scalars(select(AuditEvent.source).where(AuditEvent.record_type != "bcr_approvals",
+                                                                           AuditEvent.actor_label == ACTOR.label)))
+        assert sources == {AuditSource.IMPORT}
+        events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+        # Importing the same file again changes nothing and audits nothing.
+        again = do_import(workbook)
+        assert again.ok and again.counts()["unchanged"] == outcome.counts()["create"] and again.counts()["create"] == 0
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
+
+
+# --- matching and updating ---------------------------------------------------------------------
+
+
+def test_a_row_without_id_updates_the_record_of_the_same_name_and_country_and_lists_the_fields(app, writer, tmp_path):
+    party = writer(lambda: services.create(GroupEntity, {"legal_name": "Meridian Assist SAS", "country_code": "FR",
+                                                         "is_controller": True}))
+    uid = party.uid
+    path = write_book(tmp_path / "in.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, [
+        entity("meridian  assist sas", "France", **{"DPO": "Ana Lima", "Registration number": "RCS 123"}),
+        entity("Meridian Assist GmbH", "Deutschland")])})
+    preview = do_import(path, dry_run=True)
+    assert preview.ok and not preview.applied
+    update, create = preview.rows
+    assert (update.action, create.action) == ("update", "create")
+    assert update.changes == {"DPO": ["", "Ana Lima"], "Registration number": ["", "RCS 123"],
+                              "Legal name": ["Meridian Assist SAS", "meridian  assist sas"]}
+    assert db.session.scalar(select(func.count()).select_from(Party)) == 1
+    outcome = do_import(path)
+    assert outcome.applied and outcome.digest() == preview.digest()
+    updated = db.session.scalar(select(Party).where(Party.uid == uid))
+    assert updated.dpo_name == "Ana Lima" and updated.legal_name == "meridian  assist sas"
+    german = db.session.scalar(select(Party).where(Party.country_code == "DE"))
+    assert german.is_controller and german.kind == PartyKind.GROUP_ENTITY
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.source == AuditSource.IMPORT)).all()
+    assert sorted(event.action.value for event in events) == ["create", "update"]
+    assert next(event for event in events if event.action.value == "update").changes["dpo_name"] == [None, "Ana Lima"]
+
+
+@pytest.mark.parametrize(("typed", "code"), [
+    ("UK", "GB"), ("England", "GB"), ("Great Britain", "GB"), ("Turkey", "TR"), ("Türkiye", "TR"), ("Holland", "NL"),
+    ("EL", "GR"), ("the Netherlands", "NL"), ("fr", "FR"), ("Germany", "DE"), ("DEU", "DE"), ("United States", "US"),
+    ("South Korea", "KR"), ("Norge", "NO"), ("  czech   republic ", "CZ"),
+])
+def test_countries_are_read_from_iso_codes_english_names_and_aliases(app, typed, code):
+    assert aliases.resolve(typed) == (code, None)
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("Congo", "'Congo' is ambiguous: it could be Congo (CG) or"),
+    ("Korea", "'Korea' is ambiguous"),
+    ("Atlantis", "Unknown country 'Atlantis'"),
+    ("XX", "Unknown country 'XX'"),
+])
+def test_an_ambiguous_or_unknown_country_is_refused_with_the_candidates(app, typed, message):
+    code, problem = aliases.resolve(typed)
+    assert code is None and message in problem
+
+
+def test_international_organisations_are_destinations_by_their_id(app):
+    assert aliases.resolve("EPO", organisations=True) == ("EPO", None)
+    assert aliases.resolve("EPO")[0] is None
+
+
+def test_aliases_in_a_file_become_iso_codes(app, tmp_path):
+    names = {"UK": "GB", "Holland": "NL", "Turkey": "TR", "EL": "GR", "England": "GB"}
+    rows = [{"Legal name": f"Vendor {typed}", "Country": typed, "Status": "active"} for typed in names]
+    path = write_book(tmp_path / "vendors.xlsx", {"Third parties": party_rows(THIRD_PARTIES, rows)})
+    assert do_import(path).applied
+    stored = dict(db.session.execute(select(Party.legal_name, Party.country_code)).all())
+    assert stored == {f"Vendor {typed}": code for typed, code in names.items()}
+
+
+# --- hostile and broken files: a clear message, nothing written --------------------------------
+
+
+def _good_book(path: Path) -> Path:
+    return write_book(path, {"Group entities": party_rows(GROUP_ENTITIES, [entity()])})
+
+
+def _replace_part(source: Path, target: Path, part: str, content: bytes) -> Path:
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
+        for item in original.infolist():
+            copy.writestr(item.filename, content if item.filename == part else original.read(item.filename))
+    return target
+
+
+def _sheet_part(path: Path) -> str:
+    with zipfile.ZipFile(path) as archive:
+        return next(name for name in archive.namelist() if name.startswith("xl/worksheets/sheet"))
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">
+<c r="A1" t="inlineStr"><is><t>&lol3;</t></is></c></row></sheetData></worksheet>"""
+
+
+def hostile_file(case: str, tmp_path: Path) -> tuple[Path, Limits]:
+    good = _good_book(tmp_path / "good.xlsx")
+    limits = Limits()
+    if case == "not a spreadsheet":
+        path = tmp_path / "photo.xlsx"
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10)
+    elif case == "binary named csv":
+        path = tmp_path / "data.csv"
+        path.write_bytes(b"\x00\x01\x02binary\x00" * 50)
+    elif case == "password-protected":
+        path = tmp_path / "secret.xlsx"
+        path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4096)
+    elif case == "truncated":
+        path = tmp_path / "cut.xlsx"
+        path.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    elif case == "zip bomb":
+        path = _replace_part(good, tmp_path / "bomb.xlsx", _sheet_part(good), b" " * (60 * 1024 * 1024))
+    elif case == "uncompressed cap":
+        path, limits = good, Limits(max_uncompressed=2000)
+    elif case == "xml bomb":
+        path = _replace_part(good, tmp_path / "laughs.xlsx", _sheet_part(good), BILLION_LAUGHS)
+    elif case == "formula":
+        book = load_workbook(good)
+        book["Group entities"]["L2"] = "=1+1"
+        path = tmp_path / "formula.xlsx"
+        book.save(path)
+    elif case == "merged cells":
+        book = load_workbook(good)
+        book["Group entities"].merge_cells("A2:B2")
+        path = tmp_path / "merged.xlsx"
+        book.save(path)
+    elif case == "hidden sheet":
+        book = load_workbook(good)
+        book.create_sheet("Transfer routes").sheet_state = "hidden"
+        path = tmp_path / "hidden.xlsx"
+        book.save(path)
+    elif case == "renamed column":
+        rows = party_rows(GROUP_ENTITIES, [entity()])
+        rows[0][rows[0].index("Legal name")] = "Company"
+        path = write_book(tmp_path / "renamed.xlsx", {"Group entities": rows})
+    elif case == "missing column":
+        rows = [row[:-1] for row in party_rows(GROUP_ENTITIES, [entity()])]
+        path = write_book(tmp_path / "missing.xlsx", {"Group entities": rows})
+    elif case == "unknown sheet":
+        path = write_book(tmp_path / "sheets.xlsx", {"Routes": [["ID", "Exporter"]]})
+    elif case == "latin-1 csv":
+        path = tmp_path / "Group entities.csv"
+        path.write_bytes(",".join(GROUP_ENTITIES.required).encode() + "\r\n,Société Générale,,,FR\r\n".encode("latin-1"))
+    else:
+        raise AssertionError(case)
+    return path, limits
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("not a spreadsheet", "not an Excel workbook (.xlsx): it is not a zip package"),
+    ("binary named csv", "not a spreadsheet"),
+    ("password-protected", "password-protected (encrypted) workbook"),
+    ("truncated", "corrupted or incomplete"),
+    ("zip bomb", "a decompression bomb?"),
+    ("uncompressed cap", "once decompressed (at most 0 MiB): refused"),
+    ("xml bomb", "declares a DTD or XML entities"),
+    ("formula", "formula in cell L2: formulas are refused"),
+    ("merged cells", "has merged cells (A2:B2)"),
+    ("hidden sheet", "The sheet 'Transfer routes' is hidden"),
+    ("renamed column", "'Company' is not a column of this sheet (renamed?); missing column 'Legal name'"),
+    ("missing column", "Sheet 'Group entities': missing column 'Country'."),
+    ("unknown sheet", "Unknown sheet 'Routes'"),
+    ("latin-1 csv", "not UTF-8 text"),
+])
+def test_a_hostile_or_broken_file_is_refused_with_a_clear_message_and_nothing_written(app, writer, tmp_path, case, message):
+    writer(lambda: services.create(ThirdParty, {"legal_name": "Existing Vendor", "country_code": "US"}))
+    path, limits = hostile_file(case, tmp_path)
+    before = table_counts()
+    outcome = do_import(path, limits=limits)
+    assert not outcome.ok and not outcome.applied
+    assert outcome.file_error is not None and message in outcome.file_error, outcome.file_error
+    assert table_counts() == before
+
+
+@pytest.mark.parametrize(("rows", "column", "message"), [
+    ([entity(), entity("Meridian Assist SAS", "France")], "", "The same legal name and country as row 2"),
+    ([entity(), entity("Other SA", "Atlantis")], "Country code", "Unknown country 'Atlantis'"),
+    ([entity(), entity("Other SA", "Congo")], "Country code", "'Congo' is ambiguous"),
+    ([entity(), entity("Other SA", "FR", Status="dormant")], "Status", "'dormant' is not one of: active, proposed, retired."),
+    ([entity(), entity("Other SA", "FR", Since="2025-01-01", Until="2024-01-01")], "Until", "cannot be before the start"),
+    ([entity(), entity("Other SA", "FR", Controller="perhaps")], "Controller", "Must be yes or no."),
+    ([entity(), entity("Other SA", "FR", ID="not-an-id")], "ID", "is not a record ID of the register"),
+])
+def test_one_bad_row_and_nothing_is_written_the_error_names_row_and_column(app, writer, tmp_path, rows, column, message):
+    writer(lambda: services.create(ThirdParty, {"legal_name": "Existing Vendor", "country_code": "US"}))
+    path = write_book(tmp_path / "rows.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, rows)})
+    before = table_counts()
+    outcome = do_import(path)
+    assert not outcome.applied and table_counts() == before
+    [bad] = outcome.errors
+    assert bad.sheet == "Group entities" and bad.row == 3
+    assert any(found_column == column and message in text for found_column, text in bad.errors), bad.errors
+    assert outcome.rows[0].action == "create"  # the good row would have been created: the preview says so
+
+
+def test_a_csv_file_is_one_sheet_named_by_its_file_or_recognised_by_its_columns(app, tmp_path):
+    header = ",".join(f'"{name}"' for name in GROUP_ENTITIES.required)
+    values = {**entity(), "Legal name": "'=Meridian \"Holding\"", "Country code": "UK"}
+    line = ",".join('"' + str(values.get(name) or "").replace('"', '""') + '"' for name in GROUP_ENTITIES.required)
+    path = tmp_path / "export.csv"
+    path.write_text(f"\ufeff{header}\r\n{line}\r\n", encoding="utf-8")
+    outcome = do_import(path)
+    assert outcome.applied, outcome.errors or outcome.file_error
+    party = db.session.scalar(select(Party))
+    # The export's protection of a risky cell (a leading apostrophe) is undone.
+    assert (party.legal_name, party.country_code, party.kind) == ('=Meridian "Holding"', "GB", PartyKind.GROUP_ENTITY)
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def test_cli_dry_run_writes_nothing_then_import_writes_and_audits(app, runner, tmp_path):
+    path = write_book(tmp_path / "entities.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, [entity(), entity("Meridian UK Ltd", "UK")])})
+    before = table_counts()
+    dry = runner.invoke(args=["import", str(path), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "Dry run, nothing written: 2 to create, 0 to update, 0 unchanged" in dry.output
+    assert "Checking Group entities: 2 rows" in dry.output  # progress (stderr, mixed in by the runner)
+    db.session.rollback()
+    assert table_counts() == before
+    done = runner.invoke(args=["import", str(path)])
+    assert done.exit_code == 0 and "Imported: 2 created" in done.output, done.output
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Party)) == 2
+    assert set(db.session.scalars(select(AuditEvent.source))) == {AuditSource.IMPORT}
+
+
+def test_cli_exits_non_zero_naming_each_error(app, runner, tmp_path):
+    path = write_book(tmp_path / "bad.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, [entity("X", "Atlantis")])})
+    result = runner.invoke(args=["import", str(path), "--dry-run"])
+    assert result.exit_code == 1
+    assert "ERROR Group entities, row 2, column 'Country code': Unknown country 'Atlantis'" in result.output
+    assert "Nothing was written: 1 rows with errors" in result.output
+    refused = runner.invoke(args=["import", str(hostile_file("password-protected", tmp_path)[0])])
+    assert refused.exit_code == 1 and "Refused: This file is a password-protected" in refused.output
