@@ -397,3 +397,134 @@ def test_cli_exits_non_zero_naming_each_error(app, runner, tmp_path):
     assert "Nothing was written: 1 rows with errors" in result.output
     refused = runner.invoke(args=["import", str(hostile_file("password-protected", tmp_path)[0])])
     assert refused.exit_code == 1 and "Refused: This file is a password-protected" in refused.output
+
+
+# --- the pages ---------------------------------------------------------------------------------
+
+import re  # noqa: E402
+import time  # noqa: E402
+
+from helpers import csrf_token  # noqa: E402
+
+from register.imports.template import country_labels  # noqa: E402
+from register.models import Role  # noqa: E402
+
+
+def upload(client, path: Path):
+    token = csrf_token(client, "/imports")
+    with open(path, "rb") as handle:
+        response = client.post("/imports", data={"csrf_token": token, "spreadsheet": (handle, path.name)},
+                               content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response.headers["Location"].rsplit("/", 1)[1]
+
+
+def finished_page(client, token: str) -> str:
+    """The preview once the background check (or apply) is done; it showed progress meanwhile."""
+    for _ in range(400):
+        status = client.get(f"/imports/{token}/status").get_json()
+        if status["state"] != "running":
+            break
+        time.sleep(0.05)
+    assert status["state"] == "done", status
+    page = client.get(f"/imports/{token}")
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
+
+
+def confirm(client, token: str, page: str):
+    digest = re.search(r'name="digest" type="hidden" value="([0-9a-f]+)"', page).group(1)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post(f"/imports/{token}/confirm", data={"csrf_token": csrf, "digest": digest})
+    assert response.status_code == 302
+
+
+def test_import_pages_are_for_editors_and_admins_only(client, logged_in):
+    assert client.get("/imports").status_code == 302  # anonymous: to the login page
+    auditor = logged_in(Role.AUDITOR)
+    assert auditor.get("/imports").status_code == 403
+    assert auditor.get("/imports/template.xlsx").status_code == 403
+    assert auditor.post("/imports", data={}).status_code in (400, 403)
+
+
+def test_upload_preview_confirm_writes_and_audits_as_the_user(logged_in, tmp_path):
+    client = logged_in(Role.EDITOR)
+    path = write_book(tmp_path / "entities.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, [entity(), entity("Other SA", "Spain")])})
+    token = upload(client, path)
+    page = finished_page(client, token)
+    assert "To create: <strong>2</strong>" in page and "Confirm: write these changes" in page
+    assert db.session.scalar(select(func.count()).select_from(Party)) == 0
+    confirm(client, token, page)
+    done = finished_page(client, token)
+    assert "Imported: 2 created, 0 updated" in done
+    events = db.session.scalars(select(AuditEvent)).all()
+    parties = [event for event in events if event.record_type == "parties"]
+    assert len(parties) == 2 and {(e.source, e.user_id) for e in parties} == {(AuditSource.IMPORT, client.user.id)}
+    assert client.get(f"/imports/{token}").status_code == 404  # finished: the upload is gone
+
+
+def test_a_preview_is_only_its_uploaders_and_a_bad_file_writes_nothing(client, logged_in, make_user, tmp_path):
+    editor = logged_in(Role.EDITOR)
+    path, _limits = hostile_file("zip bomb", tmp_path)
+    token = upload(editor, path)
+    page = finished_page(editor, token)
+    assert "The file was refused; nothing was written." in page and "decompression bomb" in page
+    assert "Confirm" not in page
+    bad_rows = write_book(tmp_path / "rows.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, [entity(), entity("X", "Congo")])})
+    page = finished_page(editor, upload(editor, bad_rows))
+    assert "1 rows have errors: nothing will be written." in page and "&#39;Congo&#39; is ambiguous" in page
+    assert db.session.scalar(select(func.count()).select_from(Party)) == 0
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    other = logged_in(Role.EDITOR)
+    assert other.get(f"/imports/{token}").status_code == 404
+    assert other.get(f"/imports/{token}/status").status_code == 404
+
+
+def test_confirm_refuses_when_the_register_changed_since_the_preview(logged_in, writer, tmp_path):
+    client = logged_in(Role.ADMIN)
+    party = writer(lambda: services.create(GroupEntity, {"legal_name": "Meridian Assist SAS", "country_code": "FR"}))
+    path = write_book(tmp_path / "in.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, [entity(DPO="Ana Lima")])})
+    token = upload(client, path)
+    page = finished_page(client, token)
+    assert "To update: <strong>1</strong>" in page
+    writer(lambda: services.update(party, {"dpo_name": "Someone Else"}, expected_version=party.version))
+    confirm(client, token, page)
+    again = finished_page(client, token)
+    assert "The register changed since the preview, so nothing was written." in again
+    db.session.rollback()
+    assert db.session.get(Party, party.id).dpo_name == "Someone Else"
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.source == AuditSource.IMPORT)) == 0
+    confirm(client, token, again)  # confirming the new preview applies it
+    assert "Imported: 0 created, 1 updated" in finished_page(client, token)
+
+
+def test_the_blank_template_has_instructions_dropdowns_and_imports_cleanly(logged_in, tmp_path):
+    client = logged_in(Role.EDITOR)
+    response = client.get("/imports/template.xlsx")
+    assert response.status_code == 200
+    path = tmp_path / "template.xlsx"
+    path.write_bytes(response.data)
+    book = load_workbook(path)
+    assert book.sheetnames == ["Instructions", "Group entities", "Third parties", "Engagements", "Instruments",
+                               "Transfer routes", "Lists"]
+    validations = {str(item.sqref): item.formula1 for item in book["Third parties"].data_validations.dataValidation}
+    country_column = next(cell.column_letter for cell in book["Third parties"][1] if cell.value == "Country")
+    assert validations[f"{country_column}2:{country_column}5000"].startswith("Lists!$A$2:$A$")
+    assert "Sub-processor" in [cell.value for cell in next(col for col in book["Lists"].iter_cols() if col[0].value == "Relationship")]
+    assert do_import(path).ok  # the blank template itself (with its Lists and Instructions sheets)
+    book["Third parties"].append([None, "Kaveri Data Services"] + [None] * 10 + ["India"])
+    book["Third parties"]["C2"] = "Kaveri"  # a value typed over the dropdown columns is still read as text
+    filled = tmp_path / "filled.xlsx"
+    book.save(filled)
+    outcome = do_import(filled)
+    assert outcome.applied, outcome.errors or outcome.file_error
+    assert db.session.scalar(select(Party.country_code)) == "IN"
+
+
+def test_every_country_the_template_lists_reads_back_as_its_code(app):
+    labels = country_labels()
+    assert len(labels) == len(set(labels)) >= 249
+    codes = [aliases.resolve(label) for label in labels]
+    assert all(problem is None for _code, problem in codes)
+    assert len({code for code, _problem in codes}) == len(labels)
+    assert "Congo (CG)" in labels and "Türkiye" in labels

@@ -5,6 +5,7 @@ and a bad entry stops the import naming the alias. A value that could mean sever
 refused, naming the candidates; so is an unknown one.
 """
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -88,6 +89,9 @@ def resolve(value: str, *, organisations: bool = False) -> tuple[Optional[str], 
                 return organisation.id, None
     if len(text) == 2 and countries.is_country(text):
         return text.upper(), None
+    labelled = re.fullmatch(r"(.+?)\s*\(([A-Za-z]{2})\)", text)  # "Congo (CG)", as the template lists it
+    if labelled and countries.is_country(labelled.group(2)):
+        return labelled.group(2).upper(), None
     found = index()
     key = normalise(text)
     if key in found.ambiguous:

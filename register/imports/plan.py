@@ -61,6 +61,8 @@ class Outcome:
     rows: list[RowOutcome] = field(default_factory=list)
     file_error: Optional[str] = None
     applied: bool = False
+    # The register changed between the preview and the confirmation: nothing written, this is the new preview.
+    stale: bool = False
 
     @property
     def errors(self) -> list[RowOutcome]:
@@ -85,14 +87,15 @@ class Outcome:
         return digest.hexdigest()
 
     def to_json(self) -> dict:
-        return {"file_error": self.file_error, "applied": self.applied, "digest": self.digest(), "counts": self.counts(),
+        return {"file_error": self.file_error, "applied": self.applied, "stale": self.stale, "digest": self.digest(),
+                "counts": self.counts(),
                 "rows": [[r.sheet, r.row, r.action, r.label, r.changes, r.errors] for r in self.rows]}
 
     @classmethod
     def from_json(cls, data: dict) -> "Outcome":
         rows = [RowOutcome(sheet, row, action, label, changes, [tuple(e) for e in errors])
                 for sheet, row, action, label, changes, errors in data["rows"]]
-        return cls(rows, data.get("file_error"), data.get("applied", False))
+        return cls(rows, data.get("file_error"), data.get("applied", False), data.get("stale", False))
 
 
 class _Abort(Exception):
@@ -100,8 +103,12 @@ class _Abort(Exception):
 
 
 def run_import(path: Path, filename: str, actor: Actor, *, dry_run: bool, progress: Optional[Progress] = None,
-               limits: Limits = Limits()) -> Outcome:
-    """Check and apply (or only check, when `dry_run`) a whole file; nothing is written unless every row is right."""
+               limits: Limits = Limits(), expected_digest: Optional[str] = None) -> Outcome:
+    """Check and apply (or only check, when `dry_run`) a whole file; nothing is written unless every row is right.
+
+    With `expected_digest` (a confirmed preview's), the import is applied only if it would make exactly
+    the changes previewed; otherwise nothing is written and the outcome is the new preview (`stale`).
+    """
     outcome = Outcome()
     progress = progress or (lambda stage, done, total: None)
     try:
@@ -117,6 +124,9 @@ def run_import(path: Path, filename: str, actor: Actor, *, dry_run: bool, progre
                 importer.sheet(sheet_format, sheet)
             importer.finish()
             if not outcome.ok:
+                raise _Abort
+            if expected_digest is not None and outcome.digest() != expected_digest:
+                outcome.stale = True
                 raise _Abort
             progress("Saving", 0, None)
         outcome.applied = not dry_run
