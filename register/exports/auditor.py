@@ -188,7 +188,7 @@ ROUTE_COLUMNS = [
     ("Destination", 24), ("Destination code", 8), ("Third country or international organisation (Art. 30(1)(e))", 14),
     ("Regimes", 10), ("Exporter role", 12), ("Importer role", 12), ("Onward transfer of", 38), ("Engagement ID", 38),
     ("Purpose", 30), ("Data subject categories", 30), ("Data categories", 30), ("Special-category data", 10),
-    ("Special-category basis", 16), ("HR data", 8), ("Instruments", 40),
+    ("Special-category basis", 16), ("HR data", 8), ("Instruments", 40), ("Instrument IDs", 38),
     ("Safeguards (Art. 30(1)(e))", 44),
 ] + [(f"{regime} {part}", width) for regime in REGIMES for part, width in
      (("mechanism", 14), ("status", 12), ("legal reference", 44), ("TIA", 18))] + [
@@ -246,7 +246,8 @@ def _routes_sheets(book, on: date, route_ids: Optional[list[int]], law, tally: T
                 engagement_uids.get(route.engagement_id) if route.engagement_id else None, route.purpose,
                 route.data_subject_categories, route.data_categories, route.has_special_category_data,
                 route.special_category_basis.label if route.special_category_basis else None, route.has_hr_data,
-                "; ".join(instrument.title for instrument in route.instruments), safeguards, *per_regime,
+                "; ".join(instrument.title for instrument in route.instruments),
+                "; ".join(instrument.uid for instrument in route.instruments), safeguards, *per_regime,
                 assessment.status, "\n".join(f"[{reason.severity}] {reason.text} ({reason.reference})" for reason in reasons),
                 "\n".join(assessment.review_notes), assessment.breaks_notice_promise, vetting_cache[importer.id] or None,
                 route.status.value, route.starts_on, route.ends_on])

@@ -7,8 +7,8 @@ is neither is refused as unknown, so that a renamed column never silently drops 
 
 from dataclasses import dataclass, field
 
-from ..models import GroupEntity, Party, ThirdParty, TransferInstrument, TransferRoute, Engagement
 from ..exports.auditor import REGIMES
+from ..models import Engagement, GroupEntity, Party, ThirdParty, TransferInstrument, TransferRoute
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class SheetFormat:
     ignored: frozenset[str] = field(default_factory=frozenset)
     # the fields each special header feeds (to show a services error in the right column)
     special_fields: dict[str, str] = field(default_factory=dict)
+    # headers read when present, not required (older exports lack them)
+    optional: tuple[str, ...] = ()
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -96,6 +98,7 @@ ROUTES = SheetFormat(
               | {f"{regime} {part}" for regime in REGIMES for part in ("mechanism", "status", "legal reference", "TIA")}),
     {"Exporter ID": "exporter_id", "Importer ID": "importer_id", "Destination code": "destination_country",
      "Onward transfer of": "source_route_id", "Engagement ID": "engagement_id", "Instruments": "instrument_ids"},
+    ("Instrument IDs",),
 )
 
 FORMATS = (GROUP_ENTITIES, THIRD_PARTIES, ENGAGEMENTS, INSTRUMENTS, ROUTES)

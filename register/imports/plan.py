@@ -26,6 +26,7 @@ from ..audit import Actor, plain
 from ..models import (
     BcrApproval,
     Engagement,
+    InstrumentParty,
     InstrumentSide,
     LocationActivity,
     Party,
@@ -41,7 +42,7 @@ from .reader import ImportFileError, Limits, Sheet, describe, open_book
 Progress = Callable[[str, int, Optional[int]], None]
 UID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 LIST_SEPARATOR = re.compile(r"\s*[;\n]\s*")
-MAX_SHOWN_CHANGES = 2000
+EXPUNGE_EVERY = 500
 
 
 @dataclass
@@ -187,7 +188,7 @@ def _check_headers(sheet_format: SheetFormat, sheet: Sheet) -> None:
             problems.append(f"column {letter} has no name")
         elif header in seen:
             problems.append(f"column {letter} repeats the column {header!r}")
-        elif header not in sheet_format.required and header not in sheet_format.ignored:
+        elif header not in sheet_format.required and header not in sheet_format.ignored and header not in sheet_format.optional:
             problems.append(f"column {letter} {header!r} is not a column of this sheet (renamed?)")
         seen.add(header)
     missing = [header for header in sheet_format.required if header not in headers]
@@ -279,10 +280,21 @@ class _Importer:
                                                               Engagement.service))}
         self.instrument_uid: dict[str, int] = {}
         self.instrument_titles: dict[str, set[int]] = {}
-        self.instrument_key: dict[tuple, int] = {}
+        kind_titles = []
         for row in sess.execute(select(TransferInstrument.id, TransferInstrument.uid, TransferInstrument.title,
                                        TransferInstrument.kind)):
             self._index_instrument(row.id, row.uid, row.title, row.kind)
+            kind_titles.append((row.id, row.kind, row.title.casefold()))
+        # who signed each instrument: a title shared by several instruments is told apart by its signatories
+        self.instrument_parties: dict[int, set[int]] = {}
+        sides: dict[int, set[tuple[int, str]]] = {}
+        for instrument_id, party_id, side in sess.execute(select(InstrumentParty.instrument_id, InstrumentParty.party_id,
+                                                                 InstrumentParty.side)):
+            self.instrument_parties.setdefault(instrument_id, set()).add(party_id)
+            sides.setdefault(instrument_id, set()).add((party_id, side.value))
+        # An instrument's natural key: its kind, title and signatories ("EU SCCs" is the title of many).
+        self.instrument_key = {(kind, title, frozenset(sides.get(instrument_id, ()))): instrument_id
+                               for instrument_id, kind, title in kind_titles}
         self.route_uid = dict(sess.execute(select(TransferRoute.uid, TransferRoute.id)).all())
         self.route_key: dict[tuple, list[int]] = {}
         for row in sess.execute(select(TransferRoute.id, TransferRoute.exporter_id, TransferRoute.importer_id,
@@ -303,7 +315,6 @@ class _Importer:
     def _index_instrument(self, instrument_id: int, uid: str, title: str, kind: Any) -> None:
         self.instrument_uid[uid] = instrument_id
         self.instrument_titles.setdefault(title.casefold(), set()).add(instrument_id)
-        self.instrument_key[(kind, title.casefold())] = instrument_id
 
     # --- one sheet ---
 
@@ -338,7 +349,10 @@ class _Importer:
                     self.file_uids[uid] = (sheet_format.name, number)
             handler(sheet_format, number, uid, cells, converted, errors)
             count += 1
-            if count % 500 == 0:
+            if count % EXPUNGE_EVERY == 0:
+                # Written rows stay in the transaction; the session forgets them, so that its work (and
+                # memory) per row stays the same however large the file is.
+                self.sess.expunge_all()
                 self.progress(f"Checking {sheet_format.name}", count, sheet.approximate_rows)
         self.progress(f"Checking {sheet_format.name}", count, count)
 
@@ -560,14 +574,17 @@ class _Importer:
         record = None
         if uid and uid in self.instrument_uid:
             record = self.sess.get(TransferInstrument, self.instrument_uid[uid])
-        elif title and kind and (kind, title.casefold()) in self.instrument_key:
-            record = self.sess.get(TransferInstrument, self.instrument_key[(kind, title.casefold())])
-        if title and kind:
-            self._duplicate(("instrument", kind, title.casefold()), sheet_format, number, errors, "kind and title")
+        key = (kind, (title or "").casefold(), frozenset((item["party_id"], item["side"]) for item in signatories))
+        if record is None and not uid and title and kind and key in self.instrument_key:
+            record = self.sess.get(TransferInstrument, self.instrument_key[key])
+        if title and kind and not uid:
+            self._duplicate(("instrument",) + key, sheet_format, number, errors, "kind, title and signatories (and no ID)")
         _drop_blank_defaults(sheet_format, values, record)
         written = self._record(sheet_format, number, record, label, uid, values, errors)
         if written is not None:
             self._index_instrument(written.id, written.uid, written.title, written.kind)
+            self.instrument_parties[written.id] = {item["party_id"] for item in signatories}
+            self.instrument_key[key] = written.id
         elif title:
             self.failed_titles[title.casefold()] = number
 
@@ -606,18 +623,31 @@ class _Importer:
             else:
                 errors.append(("Engagement ID", _missing(engagement_uid, "engagement", self)))
         instrument_ids = []
-        for title in LIST_SEPARATOR.split(_text(cells.get("Instruments")) or ""):
+        wanted_titles: dict[str, int] = {}
+        for instrument_uid in LIST_SEPARATOR.split((_text(cells.get("Instrument IDs")) or "").lower()):
+            # The IDs, when given, say exactly which instruments (titles need not be unique).
+            if instrument_uid in self.instrument_uid:
+                instrument_ids.append(self.instrument_uid[instrument_uid])
+            elif instrument_uid:
+                errors.append(("Instrument IDs", _missing(instrument_uid, "instrument", self)))
+        for title in LIST_SEPARATOR.split(_text(cells.get("Instruments")) or "") if not _text(cells.get("Instrument IDs")) else ():
             if title:
-                ids = self.instrument_titles.get(title.casefold(), set())
-                if len(ids) == 1:
-                    instrument_ids.append(next(iter(ids)))
-                elif title.casefold() in self.failed_titles:
-                    errors.append(("Instruments", f"{title!r} refers to Instruments row {self.failed_titles[title.casefold()]}, "
-                                                  "which has errors."))
-                elif not ids:
-                    errors.append(("Instruments", f"No instrument titled {title!r} in the file or the register."))
-                else:
-                    errors.append(("Instruments", f"{len(ids)} instruments are titled {title!r}: give them distinct titles."))
+                wanted_titles[title] = wanted_titles.get(title, 0) + 1
+        for title, times in wanted_titles.items():
+            ids = self.instrument_titles.get(title.casefold(), set())
+            if len(ids) > times and exporter and importer:
+                # The same title for several instruments (e.g. "EU SCCs"): those both parties signed.
+                ids = {item for item in ids if {exporter, importer} <= self.instrument_parties.get(item, set())} or ids
+            if ids and len(ids) == times:
+                instrument_ids.extend(ids)
+            elif title.casefold() in self.failed_titles:
+                errors.append(("Instruments", f"{title!r} refers to Instruments row {self.failed_titles[title.casefold()]}, "
+                                              "which has errors."))
+            elif not ids:
+                errors.append(("Instruments", f"No instrument titled {title!r} in the file or the register."))
+            else:
+                errors.append(("Instruments", f"{len(ids)} instruments titled {title!r} could be meant: give them "
+                                              "distinct titles, or record their exporter and importer as signatories."))
         values["instrument_ids"] = sorted(set(instrument_ids))
         label = f"{self.party_label.get(exporter, '?')} \u2192 {self.party_label.get(importer, '?')} ({destination_text or '?'})"
         context = {"uid": uid, "values": values, "label": label, "destination": destination,

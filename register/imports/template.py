@@ -107,7 +107,7 @@ def write_template(target: IO[bytes]) -> None:
         ranges[name] = f"Lists!${letter}$2:${letter}${len(values) + 1}"
     for sheet_format in FORMATS:
         sheet = book.create_sheet(sheet_format.name, index=len(book.sheetnames) - 1)
-        headers = sheet_format.required
+        headers = (*sheet_format.required, *sheet_format.optional)
         for index, header in enumerate(headers, start=1):
             cell = sheet.cell(1, index, header)
             cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, Alignment(wrap_text=True, vertical="top")
