@@ -1,12 +1,15 @@
 """Import: a register comes in from a spreadsheet validated, all or nothing, and audited as an import."""
 
 import io
+import re
+import time
 import zipfile
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import pytest
+from helpers import csrf_token
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
@@ -18,6 +21,7 @@ from register.imports import countries as aliases
 from register.imports.formats import GROUP_ENTITIES, THIRD_PARTIES
 from register.imports.plan import run_import
 from register.imports.reader import Limits
+from register.imports.template import country_labels
 from register.models import (
     AuditEvent,
     AuditSource,
@@ -28,6 +32,7 @@ from register.models import (
     InternationalOrganisation,
     Party,
     PartyKind,
+    Role,
     ThirdParty,
     TransferInstrument,
     TransferRoute,
@@ -401,15 +406,6 @@ def test_cli_exits_non_zero_naming_each_error(app, runner, tmp_path):
 
 # --- the pages ---------------------------------------------------------------------------------
 
-import re  # noqa: E402
-import time  # noqa: E402
-
-from helpers import csrf_token  # noqa: E402
-
-from register.imports.template import country_labels  # noqa: E402
-from register.models import Role  # noqa: E402
-
-
 def upload(client, path: Path):
     token = csrf_token(client, "/imports")
     with open(path, "rb") as handle:
@@ -528,3 +524,80 @@ def test_every_country_the_template_lists_reads_back_as_its_code(app):
     assert all(problem is None for _code, problem in codes)
     assert len({code for code, _problem in codes}) == len(labels)
     assert "Congo (CG)" in labels and "Türkiye" in labels
+
+
+def test_an_upload_over_the_size_limit_is_refused_with_a_message(app, logged_in, tmp_path):
+    client = logged_in(Role.EDITOR)
+    token = csrf_token(client, "/imports")
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+    response = client.post("/imports", data={"csrf_token": token, "spreadsheet": (io.BytesIO(b"x" * 10_000), "big.xlsx")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "The largest file accepted is 0 MB (MAX_UPLOAD_MB); nothing was imported." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Party)) == 0
+
+
+def test_an_upload_without_the_form_token_is_refused(logged_in, tmp_path):
+    client = logged_in(Role.EDITOR)
+    path = _good_book(tmp_path / "good.xlsx")
+    with open(path, "rb") as handle:
+        response = client.post("/imports", data={"spreadsheet": (handle, path.name)}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert not list((Path(client.application.instance_path) / "imports").glob("*/meta.json"))
+
+
+def _register_with_a_route(writer):
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SAS", "country_code": "FR", "is_controller": True})
+        vendor = services.create(ThirdParty, {"legal_name": "Kaveri Data Services", "country_code": "IN"})
+        engagement = services.create(Engagement, {"engager_id": hq.id, "engaged_id": vendor.id, "service": "Claims handling",
+                                                  "relationship_type": "processor",
+                                                  "locations": [{"country_code": "IN", "activity": "access"}]})
+        scc = services.create(TransferInstrument, {"kind": "eu_scc", "title": "EU SCCs", "scc_decision": "2021/914",
+                                                   "scc_modules": "2", "signatories": [
+                                                       {"party_id": hq.id, "side": "exporter"},
+                                                       {"party_id": vendor.id, "side": "importer"}]})
+        other = services.create(ThirdParty, {"legal_name": "Other Vendor", "country_code": "US"})
+        services.create(TransferInstrument, {"kind": "eu_scc", "title": "EU SCCs", "scc_decision": "2021/914",
+                                             "scc_modules": "2", "signatories": [
+                                                 {"party_id": hq.id, "side": "exporter"},
+                                                 {"party_id": other.id, "side": "importer"}]})
+        route = services.create(TransferRoute, {"exporter_id": hq.id, "importer_id": vendor.id, "destination_country": "IN",
+                                                "carries_eu_data": True, "exporter_role": "controller",
+                                                "importer_role": "processor", "engagement_id": engagement.id,
+                                                "instrument_ids": [scc.id]})
+        return route.id, scc.id, engagement.id
+
+    return writer(build)
+
+
+def test_routes_and_engagements_without_ids_update_by_natural_key_keeping_what_the_file_does_not_say(app, writer, tmp_path):
+    route_id, scc_id, engagement_id = _register_with_a_route(writer)
+    book = tmp_path / "export.xlsx"
+    with open(book, "wb") as target:
+        write_auditor_workbook(target, date.today(), None, "test", {})
+    workbook = load_workbook(book)
+    for name in ("Engagements", "Transfer routes"):
+        sheet = workbook[name]
+        headers = [cell.value for cell in sheet[1]]
+        for row in sheet.iter_rows(min_row=2):
+            row[headers.index("ID")].value = None
+            if name == "Transfer routes":
+                row[headers.index("Purpose")].value = "Medical claims"
+                row[headers.index("Instrument IDs")].value = None  # as in files made before the column existed
+                row[headers.index("Engagement ID")].value = None
+            else:
+                row[headers.index("Processing locations")].value = "India, Singapore"
+    for name in ("Group entities", "Third parties", "Instruments", "Summary", "Gaps and attention", "Certificates", "Legal reference"):
+        del workbook[name]
+    changed = tmp_path / "changed.xlsx"
+    workbook.save(changed)
+    outcome = do_import(changed)
+    assert outcome.applied, [row.errors for row in outcome.errors] or outcome.file_error
+    assert [(row.sheet, row.action) for row in outcome.rows] == [("Engagements", "update"), ("Transfer routes", "update")]
+    assert outcome.rows[0].changes == {"Processing locations": ["IN", "IN; SG"]}
+    route, engagement = db.session.get(TransferRoute, route_id), db.session.get(Engagement, engagement_id)
+    assert route.purpose == "Medical claims" and [item.id for item in route.instruments] == [scc_id]
+    # The route kept no engagement: the file's blank Engagement ID clears it (a blank cell is a value).
+    assert route.engagement_id is None
+    assert {(item.country_code, item.activity.value) for item in engagement.locations} == {("IN", "access"), ("SG", "storage_and_access")}

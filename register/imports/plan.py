@@ -279,6 +279,7 @@ class _Importer:
                                for row in sess.execute(select(Engagement.id, Engagement.engager_id, Engagement.engaged_id,
                                                               Engagement.service))}
         self.instrument_uid: dict[str, int] = {}
+        self.instrument_title: dict[int, str] = {}
         self.instrument_titles: dict[str, set[int]] = {}
         kind_titles = []
         for row in sess.execute(select(TransferInstrument.id, TransferInstrument.uid, TransferInstrument.title,
@@ -313,6 +314,7 @@ class _Importer:
         self.party_label[party_id] = legal_name
 
     def _index_instrument(self, instrument_id: int, uid: str, title: str, kind: Any) -> None:
+        self.instrument_title[instrument_id] = title
         self.instrument_uid[uid] = instrument_id
         self.instrument_titles.setdefault(title.casefold(), set()).add(instrument_id)
 
@@ -393,9 +395,9 @@ class _Importer:
             if not changed:
                 self.outcome.rows.append(RowOutcome(sheet_format.name, number, "unchanged", label))
                 return record
-            before = {key: _shown(getattr(record, key, None)) for key in changed}
+            before = {key: self._shown(key, _current(record, key)) for key in changed}
             services.update(record, changed, expected_version=record.version)
-            changes = {sheet_format.column_of(key): [before[key], _shown(value)] for key, value in changed.items()}
+            changes = {sheet_format.column_of(key): [before[key], self._shown(key, value)] for key, value in changed.items()}
             self.outcome.rows.append(RowOutcome(sheet_format.name, number, "update", label, changes))
             return record
         except DomainError as error:
@@ -414,6 +416,17 @@ class _Importer:
             errors.append(("", f"The same {what} as row {self.natural_keys[key]}: a record can have only one row."))
         else:
             self.natural_keys[key] = number
+
+    def _shown(self, key: str, value: Any) -> Any:
+        """A value as the preview shows it: collections by their codes, names and titles."""
+        if key == "locations":
+            return "; ".join(sorted(item["country_code"] for item in value))
+        if key == "signatories":
+            return "; ".join(sorted(f"{item['side']}: {self.party_label.get(item['party_id'], item['party_id'])}" for item in value))
+        if key == "instrument_ids":
+            return "; ".join(sorted(self.instrument_title.get(item, str(item)) for item in value))
+        shown = plain(value)
+        return "" if shown is None else shown
 
     # --- references ---
 
@@ -715,11 +728,15 @@ def _differs(record: Any, key: str, value: Any) -> bool:
     return getattr(record, key) != value
 
 
-def _shown(value: Any) -> Any:
-    if isinstance(value, list):
-        return "; ".join(str(item.get("country_code", item)) if isinstance(item, dict) else str(item) for item in value)
-    shown = plain(value)
-    return "" if shown is None else shown
+def _current(record: Any, key: str) -> Any:
+    """A field's current value in the form the import gives it (collections as the writers take them)."""
+    if key == "locations":
+        return [{"country_code": item.country_code, "activity": item.activity.value} for item in record.locations]
+    if key == "signatories":
+        return [{"party_id": item.party_id, "side": item.side.value} for item in record.signatories]
+    if key == "instrument_ids":
+        return [instrument.id for instrument in record.instruments]
+    return getattr(record, key, None)
 
 
 __all__ = ["Outcome", "RowOutcome", "run_import"]

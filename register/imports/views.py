@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import HiddenField
 
 from ..auth import editor_required
@@ -33,6 +34,15 @@ def _own_folder(token: str):
     if meta is None or meta.get("user_id") != current_user.id:
         abort(404, description="No such import: it may have expired or been finished.")
     return folder, meta
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error):
+    from .. import error_response
+
+    limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+    return error_response(413, "File too large", f"The largest file accepted is {limit} MB (MAX_UPLOAD_MB); nothing was "
+                          "imported. Split the file, or import it with the command line (flask --app app import FILE).")
 
 
 @bp.route("/imports", methods=["GET", "POST"])
