@@ -601,3 +601,32 @@ def test_routes_and_engagements_without_ids_update_by_natural_key_keeping_what_t
     # The route kept no engagement: the file's blank Engagement ID clears it (a blank cell is a value).
     assert route.engagement_id is None
     assert {(item.country_code, item.activity.value) for item in engagement.locations} == {("IN", "access"), ("SG", "storage_and_access")}
+
+
+def test_the_csv_export_imports_sheet_by_sheet_into_an_empty_register(app, database, writer, tmp_path):
+    from register.exports.workbook import CsvBook
+
+    _register_with_a_route(writer)
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    write_auditor_workbook(None, date.today(), None, "test", {}, CsvBook(folder))
+    before = register_snapshot()
+    with empty_register(database, app, tmp_path):
+        for name in ("Group entities", "Third parties", "Engagements", "Instruments", "Transfer routes"):
+            outcome = do_import(folder / f"{name}.csv")
+            assert outcome.applied, (name, outcome.file_error, [row.errors for row in outcome.errors])
+        assert register_snapshot() == before
+
+
+def test_the_progress_page_follows_the_work_until_the_preview(logged_in, tmp_path):
+    from register.imports import jobs
+
+    client = logged_in(Role.EDITOR)
+    token = upload(client, _good_book(tmp_path / "good.xlsx"))
+    finished_page(client, token)
+    with client.application.app_context():
+        status = jobs.root() / token / "status.json"
+    status.write_text('{"state": "running", "apply": false, "stage": "Checking Transfer routes", "done": 12000, "total": 50001}')
+    page = client.get(f"/imports/{token}").get_data(as_text=True)
+    assert "Checking Transfer routes: 12,000 rows of ~50,001" in page and "js/import-progress.js" in page
+    assert client.get(f"/imports/{token}/status").get_json()["done"] == 12000

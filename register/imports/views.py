@@ -17,6 +17,7 @@ from .template import write_template
 bp = Blueprint("imports", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOWN_ROWS = 500
+ORDER = {"error": 0, "update": 1, "create": 2, "unchanged": 3}
 
 
 class UploadForm(FlaskForm):
@@ -91,7 +92,10 @@ def preview(token: str):
     form = ConfirmForm(digest=outcome.digest())
     if outcome.applied:
         jobs.discard(folder)
-    return render_template("imports/preview.html", token=token, meta=meta, outcome=outcome, form=form, shown=SHOWN_ROWS)
+    # What needs a look comes first: errors, then updates (with their fields), then new records.
+    rows = sorted(outcome.rows, key=lambda row: ORDER[row.action])[:SHOWN_ROWS]
+    return render_template("imports/preview.html", token=token, meta=meta, outcome=outcome, form=form, shown=SHOWN_ROWS,
+                           rows=rows)
 
 
 @bp.route("/imports/<token>/confirm", methods=["POST"])
