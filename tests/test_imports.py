@@ -18,7 +18,7 @@ from register.audit import Actor
 from register.exports.auditor import write_auditor_workbook
 from register.extensions import db
 from register.imports import countries as aliases
-from register.imports.formats import GROUP_ENTITIES, THIRD_PARTIES
+from register.imports.formats import ENGAGEMENTS, GROUP_ENTITIES, THIRD_PARTIES
 from register.imports.plan import run_import
 from register.imports.reader import Limits
 from register.imports.template import country_labels
@@ -630,3 +630,20 @@ def test_the_progress_page_follows_the_work_until_the_preview(logged_in, tmp_pat
     page = client.get(f"/imports/{token}").get_data(as_text=True)
     assert "Checking Transfer routes: 12,000 rows of ~50,001" in page and "js/import-progress.js" in page
     assert client.get(f"/imports/{token}/status").get_json()["done"] == 12000
+
+
+def test_a_file_from_another_register_matches_by_name_and_its_ids_still_link_its_rows(app, writer, tmp_path):
+    existing = writer(lambda: services.create(GroupEntity, {"legal_name": "Meridian Assist SAS", "country_code": "FR"}))
+    their_entity, their_vendor = "11111111-2222-4333-8444-555555555555", "66666666-7777-4888-9999-000000000000"
+    path = write_book(tmp_path / "theirs.xlsx", {
+        "Group entities": party_rows(GROUP_ENTITIES, [entity(ID=their_entity)]),
+        "Third parties": party_rows(THIRD_PARTIES, [{"ID": their_vendor, "Legal name": "Kaveri Data Services", "Country": "India"}]),
+        "Engagements": party_rows(ENGAGEMENTS, [{"Engaged by ID": their_entity, "Engages ID": their_vendor, "Service": "Claims",
+                                                 "Relationship": "Processor", "Processing locations": "IN"}]),
+    })
+    outcome = do_import(path)
+    assert outcome.applied, [row.errors for row in outcome.errors]
+    assert [row.action for row in outcome.rows] == ["update", "create", "create"]
+    engagement = db.session.scalar(select(Engagement))
+    assert engagement.engager_id == existing.id and engagement.engaged.uid == their_vendor
+    assert db.session.get(Party, existing.id).uid == existing.uid  # a record keeps its own ID

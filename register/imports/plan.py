@@ -133,6 +133,9 @@ def run_import(path: Path, filename: str, actor: Actor, *, dry_run: bool, progre
         outcome.applied = not dry_run
     except ImportFileError as error:
         outcome.file_error = str(error)
+    except services.ConflictError:
+        outcome.file_error = ("Someone changed a record this file touches while it was being imported; nothing was written. "
+                              "Import the file again.")
     except _Abort:
         pass
     finally:
@@ -495,6 +498,8 @@ class _Importer:
         written = self._record(sheet_format, number, record, label, uid, values, errors)
         if written is not None:
             self._index_party(written.id, written.uid, kind, written.legal_name, written.country_code)
+            if uid:  # the file's ID of a record matched by name: other sheets may refer to it
+                self.party_uid[uid] = (written.id, kind)
 
     def _match_party(self, kind: PartyKind, uid: Optional[str], legal_name: Optional[str], country: Optional[str],
                      errors: list) -> Optional[Party]:
@@ -540,6 +545,8 @@ class _Importer:
         written = self._record(sheet_format, number, record, label, uid, values, errors)
         if written is not None:
             self.engagement_uid[written.uid] = written.id
+            if uid:
+                self.engagement_uid[uid] = written.id
             self.engagement_key[(written.engager_id, written.engaged_id, name_key(written.service))] = written.id
 
     def _locations(self, cell: Any, errors: list) -> Optional[list[tuple[str, Optional[LocationActivity]]]]:
@@ -598,6 +605,8 @@ class _Importer:
             self._index_instrument(written.id, written.uid, written.title, written.kind)
             self.instrument_parties[written.id] = {item["party_id"] for item in signatories}
             self.instrument_key[key] = written.id
+            if uid:
+                self.instrument_uid[uid] = written.id
         elif title:
             self.failed_titles[title.casefold()] = number
 
@@ -696,6 +705,8 @@ class _Importer:
         written = self._record(ROUTES, number, record, context["label"], uid, values, errors)
         if written is not None:
             self.route_uid[written.uid] = written.id
+            if uid:
+                self.route_uid[uid] = written.id
             if record is None and None not in key:
                 self.route_key.setdefault(key, []).append(written.id)
 
