@@ -586,6 +586,9 @@ def test_routes_and_engagements_without_ids_update_by_natural_key_keeping_what_t
                 row[headers.index("Purpose")].value = "Medical claims"
                 row[headers.index("Instrument IDs")].value = None  # as in files made before the column existed
                 row[headers.index("Engagement ID")].value = None
+                # computed columns are ignored, whatever they say
+                row[headers.index("Status")].value, row[headers.index("EU mechanism")].value = "covered", "adequacy"
+                row[headers.index("Reasons")].value = "[gap] whatever a spreadsheet says"
             else:
                 row[headers.index("Processing locations")].value = "India, Singapore"
     for name in ("Group entities", "Third parties", "Instruments", "Summary", "Gaps and attention", "Certificates", "Legal reference"):
@@ -596,6 +599,7 @@ def test_routes_and_engagements_without_ids_update_by_natural_key_keeping_what_t
     assert outcome.applied, [row.errors for row in outcome.errors] or outcome.file_error
     assert [(row.sheet, row.action) for row in outcome.rows] == [("Engagements", "update"), ("Transfer routes", "update")]
     assert outcome.rows[0].changes == {"Processing locations": ["IN", "IN; SG"]}
+    assert set(outcome.rows[1].changes) == {"Purpose", "Engagement ID"}
     route, engagement = db.session.get(TransferRoute, route_id), db.session.get(Engagement, engagement_id)
     assert route.purpose == "Medical claims" and [item.id for item in route.instruments] == [scc_id]
     # The route kept no engagement: the file's blank Engagement ID clears it (a blank cell is a value).
