@@ -651,3 +651,33 @@ def test_a_file_from_another_register_matches_by_name_and_its_ids_still_link_its
     engagement = db.session.scalar(select(Engagement))
     assert engagement.engager_id == existing.id and engagement.engaged.uid == their_vendor
     assert db.session.get(Party, existing.id).uid == existing.uid  # a record keeps its own ID
+
+
+def test_parties_sharing_a_legal_name_are_told_apart_by_their_ids_and_refused_by_name_alone(app, database, writer, tmp_path):
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SAS", "country_code": "FR"})
+        for country in ("GB", "US"):
+            vendor = services.create(ThirdParty, {"legal_name": "Heliotrip Ltd", "country_code": country})
+            services.create(TransferInstrument, {"kind": "eu_scc", "title": f"EU SCCs {country}", "scc_decision": "2021/914",
+                                                 "scc_modules": "2", "signatories": [{"party_id": hq.id, "side": "exporter"},
+                                                                                     {"party_id": vendor.id, "side": "importer"}]})
+
+    writer(build)
+    workbook = tmp_path / "register.xlsx"
+    with open(workbook, "wb") as target:
+        write_auditor_workbook(target, date.today(), None, "test", {})
+    before = register_snapshot()
+    book = load_workbook(workbook)
+    sheet = book["Instruments"]
+    importers = [cell.value for cell in sheet[1]].index("Importer IDs")
+    for row in sheet.iter_rows(min_row=2):
+        row[importers].value = None
+    by_name = tmp_path / "by-name.xlsx"
+    book.save(by_name)
+    with empty_register(database, app, tmp_path):
+        refused = do_import(by_name)
+        assert not refused.applied and {row.row for row in refused.errors} == {2, 3}
+        assert ("Importers", "2 parties are named 'Heliotrip Ltd': give the ID instead.") in refused.errors[0].errors
+        assert db.session.scalar(select(func.count()).select_from(Party)) == 0
+        assert do_import(workbook).applied
+        assert register_snapshot() == before

@@ -164,7 +164,8 @@ def _instruments_sheet(book) -> None:
     sheet = book.sheet("Instruments", [
         ("ID", 38), ("Title", 36), ("Kind", 28), ("Document reference", 20), ("SCC decision", 12), ("SCC modules", 10),
         ("Swiss adaptation", 10), ("UK Addendum version", 12), ("BCR approval", 28), ("Derogation ground", 30),
-        ("Derogation justification", 40), ("Scheme", 24), ("Exporters", 36), ("Importers", 36), ("Signed", 12),
+        ("Derogation justification", 40), ("Scheme", 24), ("Exporters", 36), ("Importers", 36), ("Exporter IDs", 38),
+        ("Importer IDs", 38), ("Signed", 12),
         ("Terminated", 12), ("Status", 10)])
     instruments = db.session.scalars(select(TransferInstrument).order_by(TransferInstrument.id)
                                      .options(selectinload(TransferInstrument.signatories),
@@ -172,14 +173,17 @@ def _instruments_sheet(book) -> None:
     names = _uid_of({s.party_id for instrument in instruments for s in instrument.signatories})
     for instrument in instruments:
         sides = {"exporter": [], "importer": []}
+        side_uids = {"exporter": [], "importer": []}
         for signatory in instrument.signatories:
             sides[signatory.side.value].append(names[signatory.party_id][1])
+            side_uids[signatory.side.value].append(names[signatory.party_id][0])
         sheet.append([instrument.uid, instrument.title, instrument.kind.label, instrument.document_reference,
                       instrument.scc_decision, instrument.scc_modules, instrument.has_swiss_adaptation,
                       instrument.uk_addendum_version, instrument.bcr_approval.label if instrument.bcr_approval else None,
                       instrument.derogation_ground.label if instrument.derogation_ground else None,
                       instrument.derogation_justification, instrument.scheme_name, "; ".join(sorted(sides["exporter"])),
-                      "; ".join(sorted(sides["importer"])), instrument.signed_on, instrument.terminated_on, instrument.status.value])
+                      "; ".join(sorted(sides["importer"])), "; ".join(sorted(side_uids["exporter"])),
+                      "; ".join(sorted(side_uids["importer"])), instrument.signed_on, instrument.terminated_on, instrument.status.value])
     sheet.close()
 
 

@@ -82,6 +82,7 @@ INSTRUMENTS = SheetFormat(
     ("BCR approval", "Exporters", "Importers"),
     frozenset(),
     {"BCR approval": "bcr_approval_id", "Exporters": "signatories"},
+    ("Exporter IDs", "Importer IDs"),
 )
 
 ROUTES = SheetFormat(

@@ -584,10 +584,14 @@ class _Importer:
                 errors.append(("BCR approval", f"No BCR approval {bcr_text!r} in the register (record it first)." if not ids
                                else f"{bcr_text!r} names several BCR approvals: use the full name shown in the register."))
         signatories = []
-        for column, side in (("Exporters", InstrumentSide.EXPORTER), ("Importers", InstrumentSide.IMPORTER)):
-            for name in LIST_SEPARATOR.split(_text(cells.get(column)) or ""):
-                if name:
-                    party_id = self._party_by_name(name, column, errors)
+        for column, id_column, side in (("Exporters", "Exporter IDs", InstrumentSide.EXPORTER),
+                                        ("Importers", "Importer IDs", InstrumentSide.IMPORTER)):
+            given_ids = _text(cells.get(id_column))
+            # The IDs, when given, say exactly who signed (two parties may share a legal name).
+            for item in LIST_SEPARATOR.split(given_ids or _text(cells.get(column)) or ""):
+                if item:
+                    party_id = (self._party_ref(item, None, id_column, column, errors) if given_ids
+                                else self._party_by_name(item, column, errors))
                     if party_id is not None:
                         signatories.append({"party_id": party_id, "side": side.value})
         values["signatories"] = signatories
