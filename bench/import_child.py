@@ -33,7 +33,6 @@ def _import(source: str, target: str, workbook: str) -> dict:
 
     from register import create_app, services
     from register.audit import Actor
-    from register.extensions import db
     from register.imports.plan import run_import
     from register.models import AuditSource, BcrApproval, Client, InternationalOrganisation
 

@@ -681,3 +681,25 @@ def test_parties_sharing_a_legal_name_are_told_apart_by_their_ids_and_refused_by
         assert db.session.scalar(select(func.count()).select_from(Party)) == 0
         assert do_import(workbook).applied
         assert register_snapshot() == before
+
+
+def test_an_upload_that_is_not_xlsx_or_csv_by_name_is_refused_at_the_form(logged_in, tmp_path):
+    client = logged_in(Role.EDITOR)
+    token = csrf_token(client, "/imports")
+    response = client.post("/imports", data={"csrf_token": token, "spreadsheet": (io.BytesIO(b"PK\x03\x04"), "register.xls")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200 and "Upload an .xlsx workbook or a .csv file." in response.get_data(as_text=True)
+
+
+def test_a_csv_longer_than_the_sample_with_a_character_cut_at_its_end_is_read(app, tmp_path):
+    header = ",".join(GROUP_ENTITIES.required)
+    line = ",Société Générale Assistance NUMBER " + "é" * 200 + ",,,,,,,,,,,,FR\n"
+    rows = "".join(line.replace("NUMBER", str(number)) for number in range(400))
+    data = (header + "\n" + rows).encode()
+    if not 0x80 <= data[65536] < 0xC0:  # make the reader's 64 KiB sample end inside a two-byte character
+        data = (header + "\n" + rows.replace("Société", "xSociété", 1)).encode()
+    assert 0x80 <= data[65536] < 0xC0
+    path = tmp_path / "Group entities.csv"
+    path.write_bytes(data)
+    outcome = do_import(path, dry_run=True)
+    assert outcome.ok and outcome.counts()["create"] == 400, outcome.file_error

@@ -9,6 +9,7 @@ parses through defusedxml); a formula is refused, naming the cell (its cached va
 absent, and the register never stores what a spreadsheet computed).
 """
 
+import codecs
 import csv
 import posixpath
 import re
@@ -250,7 +251,8 @@ def _open_csv(path: Path, filename: str, limits: Limits) -> Book:
     if b"\x00" in sample:
         raise ImportFileError("This file is not a spreadsheet: it is neither an .xlsx workbook nor CSV text.")
     try:
-        sample.decode("utf-8-sig") if len(sample) < 64 * 1024 else sample[:-4].decode("utf-8-sig", errors="strict")
+        # incremental: a character cut at the end of the sample is not an error
+        codecs.getincrementaldecoder("utf-8-sig")().decode(sample, final=len(sample) < 64 * 1024)
     except UnicodeDecodeError:
         raise ImportFileError("The CSV file is not UTF-8 text: save it as \"CSV UTF-8\" and upload it again.") from None
     handle = open(path, encoding="utf-8-sig", newline="")
