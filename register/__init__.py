@@ -53,6 +53,9 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     app.register_blueprint(home.bp)
     app.register_blueprint(users.bp)
     app.register_blueprint(requests.bp)
+    from .imports.views import bp as imports_bp
+
+    app.register_blueprint(imports_bp)
     cli.init_app(app)
 
     _register_security_headers(app)

@@ -22,6 +22,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_token_command)
     app.cli.add_command(export_group)
     app.cli.add_command(purge_command)
+    from .imports.cli import import_command
+
+    app.cli.add_command(import_command)
 
 
 @click.command("create-user")

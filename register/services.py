@@ -343,8 +343,8 @@ def constraint_errors(error: IntegrityError) -> Errors:
     return {"": ["The database refused this change."]}
 
 
-def create(model: type, values: dict) -> Any:
-    """Create a record from field values; one audit event."""
+def create(model: type, values: dict, *, uid: Optional[str] = None) -> Any:
+    """Create a record from field values; one audit event. `uid` keeps a stable identifier (imports)."""
     sess = session()
     spec = spec_for(model)
     errors: Errors = {}
@@ -358,6 +358,8 @@ def create(model: type, values: dict) -> Any:
     if errors:
         raise DomainError(errors)
     record = model()
+    if uid is not None:
+        record.uid = uid
     mark_audited(sess, record)
     sess.add(record)
     _write(sess, spec, record, {k: v for k, v in prepared.items() if k not in spec.collections})

@@ -168,7 +168,8 @@ def _instruments_sheet(sess: Session, book) -> None:
     sheet = book.sheet("Instruments", [
         ("ID", 38), ("Title", 36), ("Kind", 28), ("Document reference", 20), ("SCC decision", 12), ("SCC modules", 10),
         ("Swiss adaptation", 10), ("UK Addendum version", 12), ("BCR approval", 28), ("Derogation ground", 30),
-        ("Derogation justification", 40), ("Scheme", 24), ("Exporters", 36), ("Importers", 36), ("Signed", 12),
+        ("Derogation justification", 40), ("Scheme", 24), ("Exporters", 36), ("Importers", 36), ("Exporter IDs", 38),
+        ("Importer IDs", 38), ("Signed", 12),
         ("Terminated", 12), ("Status", 10)])
     instruments = sess.scalars(select(TransferInstrument).order_by(TransferInstrument.id)
                                      .options(selectinload(TransferInstrument.signatories),
@@ -176,14 +177,17 @@ def _instruments_sheet(sess: Session, book) -> None:
     names = _uid_of(sess, {s.party_id for instrument in instruments for s in instrument.signatories})
     for instrument in instruments:
         sides = {"exporter": [], "importer": []}
+        side_uids = {"exporter": [], "importer": []}
         for signatory in instrument.signatories:
             sides[signatory.side.value].append(names[signatory.party_id][1])
+            side_uids[signatory.side.value].append(names[signatory.party_id][0])
         sheet.append([instrument.uid, instrument.title, instrument.kind.label, instrument.document_reference,
                       instrument.scc_decision, instrument.scc_modules, instrument.has_swiss_adaptation,
                       instrument.uk_addendum_version, instrument.bcr_approval.label if instrument.bcr_approval else None,
                       instrument.derogation_ground.label if instrument.derogation_ground else None,
                       instrument.derogation_justification, instrument.scheme_name, "; ".join(sorted(sides["exporter"])),
-                      "; ".join(sorted(sides["importer"])), instrument.signed_on, instrument.terminated_on, instrument.status.value])
+                      "; ".join(sorted(sides["importer"])), "; ".join(sorted(side_uids["exporter"])),
+                      "; ".join(sorted(side_uids["importer"])), instrument.signed_on, instrument.terminated_on, instrument.status.value])
     sheet.close()
 
 
@@ -192,7 +196,7 @@ ROUTE_COLUMNS = [
     ("Destination", 24), ("Destination code", 8), ("Third country or international organisation (Art. 30(1)(e))", 14),
     ("Regimes", 10), ("Exporter role", 12), ("Importer role", 12), ("Onward transfer of", 38), ("Engagement ID", 38),
     ("Purpose", 30), ("Data subject categories", 30), ("Data categories", 30), ("Special-category data", 10),
-    ("Special-category basis", 16), ("HR data", 8), ("Instruments", 40),
+    ("Special-category basis", 16), ("HR data", 8), ("Instruments", 40), ("Instrument IDs", 38),
     ("Safeguards (Art. 30(1)(e))", 44),
 ] + [(f"{regime} {part}", width) for regime in REGIMES for part, width in
      (("mechanism", 14), ("status", 12), ("legal reference", 44), ("TIA", 18))] + [
@@ -250,7 +254,8 @@ def _routes_sheets(sess: Session, book, on: date, route_ids: Optional[list[int]]
                 engagement_uids.get(route.engagement_id) if route.engagement_id else None, route.purpose,
                 route.data_subject_categories, route.data_categories, route.has_special_category_data,
                 route.special_category_basis.label if route.special_category_basis else None, route.has_hr_data,
-                "; ".join(instrument.title for instrument in route.instruments), safeguards, *per_regime,
+                "; ".join(instrument.title for instrument in route.instruments),
+                "; ".join(instrument.uid for instrument in route.instruments), safeguards, *per_regime,
                 assessment.status, "\n".join(f"[{reason.severity}] {reason.text} ({reason.reference})" for reason in reasons),
                 "\n".join(assessment.review_notes), assessment.breaks_notice_promise, vetting_cache[importer.id] or None,
                 route.status.value, route.starts_on, route.ends_on])

@@ -1,0 +1,705 @@
+"""Import: a register comes in from a spreadsheet validated, all or nothing, and audited as an import."""
+
+import io
+import re
+import time
+import zipfile
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import pytest
+from helpers import csrf_token
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from register import create_app, services
+from register.audit import Actor
+from register.exports.auditor import write_auditor_workbook
+from register.extensions import db
+from register.imports import countries as aliases
+from register.imports.formats import ENGAGEMENTS, GROUP_ENTITIES, THIRD_PARTIES
+from register.imports.plan import run_import
+from register.imports.reader import Limits
+from register.imports.template import country_labels
+from register.models import (
+    AuditEvent,
+    AuditSource,
+    BcrApproval,
+    Client,
+    Engagement,
+    GroupEntity,
+    InternationalOrganisation,
+    Party,
+    PartyKind,
+    Role,
+    ThirdParty,
+    TransferInstrument,
+    TransferRoute,
+)
+from register.seed import load_demo
+
+ACTOR = Actor(AuditSource.IMPORT, label="test import")
+
+
+def table_counts() -> dict[str, int]:
+    """Rows of every table: what 'nothing was written' means."""
+    return {table.name: db.session.scalar(select(func.count()).select_from(table)) for table in db.metadata.sorted_tables}
+
+
+def write_book(path: Path, sheets: dict[str, list[list]]) -> Path:
+    book = Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def party_rows(sheet_format, rows: list[dict]) -> list[list]:
+    """A sheet in the import format: every column, values by header."""
+    headers = list(sheet_format.required)
+    return [headers] + [[row.get(header) for header in headers] for row in rows]
+
+
+def entity(name: str = "Meridian Assist SAS", country: str = "FR", **more) -> dict:
+    return {"Legal name": name, "Country code": country, "Controller": "Yes", "Status": "active", **more}
+
+
+def do_import(path: Path, dry_run: bool = False, limits: Limits = Limits()):
+    outcome = run_import(path, path.name, ACTOR, dry_run=dry_run, limits=limits)
+    db.session.rollback()
+    return outcome
+
+
+# --- the round trip ----------------------------------------------------------------------------
+
+
+def register_snapshot() -> dict:
+    """The register as the workbook carries it, keyed by stable IDs (no database ids, no timestamps)."""
+    uid_of = dict(db.session.execute(select(Party.id, Party.uid)).all())
+    parties = {}
+    for party in db.session.scalars(select(Party).where(Party.kind.in_([PartyKind.GROUP_ENTITY, PartyKind.THIRD_PARTY]))):
+        fields = GROUP_ENTITIES.fields if party.kind == PartyKind.GROUP_ENTITY else THIRD_PARTIES.fields
+        parties[party.uid] = {"kind": party.kind, "country_code": party.country_code,
+                              **{name: getattr(party, name) for name in fields.values()}}
+    engagements = {}
+    for engagement in db.session.scalars(select(Engagement)):
+        engagements[engagement.uid] = {
+            "engager": uid_of[engagement.engager_id], "engaged": uid_of[engagement.engaged_id],
+            "locations": sorted(location.country_code for location in engagement.locations),
+            **{name: getattr(engagement, name) for name in ("service", "purpose", "relationship_type", "contract_reference",
+                                                             "contract_signed_on", "authorisation", "authorised_on", "status",
+                                                             "planned_start_on", "starts_on", "ends_on")}}
+    instruments = {}
+    for instrument in db.session.scalars(select(TransferInstrument)):
+        instruments[instrument.uid] = {
+            "signatories": sorted((uid_of[item.party_id], item.side.value) for item in instrument.signatories),
+            "bcr": instrument.bcr_approval.uid if instrument.bcr_approval else None,
+            **{name: getattr(instrument, name) for name in ("kind", "title", "document_reference", "scc_decision", "scc_modules",
+                                                             "has_swiss_adaptation", "uk_addendum_version", "derogation_ground",
+                                                             "derogation_justification", "scheme_name", "signed_on",
+                                                             "terminated_on", "status")}}
+    routes = {}
+    for route in db.session.scalars(select(TransferRoute)):
+        routes[route.uid] = {
+            "exporter": uid_of[route.exporter_id], "importer": uid_of[route.importer_id],
+            "destination": route.destination_country or uid_of[route.destination_organisation_id],
+            "source": route.source_route.uid if route.source_route else None,
+            "engagement": route.engagement.uid if route.engagement else None,
+            "instruments": sorted(instrument.uid for instrument in route.instruments),
+            **{name: getattr(route, name) for name in ("carries_eu_data", "carries_uk_data", "carries_ch_data", "exporter_role",
+                                                        "importer_role", "purpose", "data_subject_categories", "data_categories",
+                                                        "has_special_category_data", "special_category_basis", "has_hr_data",
+                                                        "status", "starts_on", "ends_on")}}
+    return {"parties": parties, "engagements": engagements, "instruments": instruments, "routes": routes}
+
+
+def reference_records() -> list[tuple[type, str, dict]]:
+    """What the workbook does not carry and an import needs first: clients, organisations, BCR approvals."""
+    found = []
+    for party in db.session.scalars(select(Party).where(Party.kind.in_([PartyKind.CLIENT, PartyKind.INTERNATIONAL_ORGANISATION]))):
+        model = Client if party.kind == PartyKind.CLIENT else InternationalOrganisation
+        found.append((model, party.uid, {"legal_name": party.legal_name, "country_code": party.country_code,
+                                          "organisation_code": party.organisation_code}))
+    for approval in db.session.scalars(select(BcrApproval)):
+        found.append((BcrApproval, approval.uid, {key: getattr(approval, key) for key in
+                                                   ("name", "regime", "bcr_type", "authority", "approved_on")}))
+    return found
+
+
+@contextmanager
+def empty_register(database, app, tmp_path: Path):
+    """A second, empty register (SQLite: another file; PostgreSQL: the schema emptied)."""
+    if database.backend == "sqlite":
+        folder = tmp_path / "second"
+        folder.mkdir()
+        other = create_app({**database.config(folder), "TESTING": True})
+        with other.app_context():
+            yield
+            db.session.remove()
+            db.engine.dispose()
+    else:
+        db.session.remove()
+        database.empty(app)
+        yield
+
+
+def test_round_trip_export_then_import_into_an_empty_register_gives_the_same_register(app, database, tmp_path):
+    load_demo()
+    workbook = tmp_path / "register.xlsx"
+    with open(workbook, "wb") as target:
+        write_auditor_workbook(target, date.today(), None, "test", {})
+    before, references = register_snapshot(), reference_records()
+    assert len(before["routes"]) > 200 and len(before["engagements"]) > 50
+    with empty_register(database, app, tmp_path):
+        with services.write_unit(Actor(AuditSource.CLI, label="test")):
+            for model, uid, values in references:
+                services.create(model, {k: v for k, v in values.items() if v is not None}, uid=uid)
+        outcome = do_import(workbook)
+        assert outcome.ok, [(row.sheet, row.row, row.errors) for row in outcome.errors][:5]
+        assert outcome.applied and outcome.counts()["create"] == sum(len(records) for records in before.values())
+        after = register_snapshot()
+        for part in before:
+            assert after[part] == before[part], part
+        sources = set(db.session.scalars(select(AuditEvent.source).where(AuditEvent.record_type != "bcr_approvals",
+                                                                           AuditEvent.actor_label == ACTOR.label)))
+        assert sources == {AuditSource.IMPORT}
+        events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+        # Importing the same file again changes nothing and audits nothing.
+        again = do_import(workbook)
+        assert again.ok and again.counts()["unchanged"] == outcome.counts()["create"] and again.counts()["create"] == 0
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
+
+
+# --- matching and updating ---------------------------------------------------------------------
+
+
+def test_a_row_without_id_updates_the_record_of_the_same_name_and_country_and_lists_the_fields(app, writer, tmp_path):
+    party = writer(lambda: services.create(GroupEntity, {"legal_name": "Meridian Assist SAS", "country_code": "FR",
+                                                         "is_controller": True}))
+    uid = party.uid
+    path = write_book(tmp_path / "in.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, [
+        entity("meridian  assist sas", "France", **{"DPO": "Ana Lima", "Registration number": "RCS 123"}),
+        entity("Meridian Assist GmbH", "Deutschland")])})
+    preview = do_import(path, dry_run=True)
+    assert preview.ok and not preview.applied
+    update, create = preview.rows
+    assert (update.action, create.action) == ("update", "create")
+    assert update.changes == {"DPO": ["", "Ana Lima"], "Registration number": ["", "RCS 123"],
+                              "Legal name": ["Meridian Assist SAS", "meridian  assist sas"]}
+    assert db.session.scalar(select(func.count()).select_from(Party)) == 1
+    outcome = do_import(path)
+    assert outcome.applied and outcome.digest() == preview.digest()
+    updated = db.session.scalar(select(Party).where(Party.uid == uid))
+    assert updated.dpo_name == "Ana Lima" and updated.legal_name == "meridian  assist sas"
+    german = db.session.scalar(select(Party).where(Party.country_code == "DE"))
+    assert german.is_controller and german.kind == PartyKind.GROUP_ENTITY
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.source == AuditSource.IMPORT)).all()
+    assert sorted(event.action.value for event in events) == ["create", "update"]
+    assert next(event for event in events if event.action.value == "update").changes["dpo_name"] == [None, "Ana Lima"]
+
+
+@pytest.mark.parametrize(("typed", "code"), [
+    ("UK", "GB"), ("England", "GB"), ("Great Britain", "GB"), ("Turkey", "TR"), ("Türkiye", "TR"), ("Holland", "NL"),
+    ("EL", "GR"), ("the Netherlands", "NL"), ("fr", "FR"), ("Germany", "DE"), ("DEU", "DE"), ("United States", "US"),
+    ("South Korea", "KR"), ("Norge", "NO"), ("  czech   republic ", "CZ"),
+])
+def test_countries_are_read_from_iso_codes_english_names_and_aliases(app, typed, code):
+    assert aliases.resolve(typed) == (code, None)
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("Congo", "'Congo' is ambiguous: it could be Congo (CG) or"),
+    ("Korea", "'Korea' is ambiguous"),
+    ("Atlantis", "Unknown country 'Atlantis'"),
+    ("XX", "Unknown country 'XX'"),
+])
+def test_an_ambiguous_or_unknown_country_is_refused_with_the_candidates(app, typed, message):
+    code, problem = aliases.resolve(typed)
+    assert code is None and message in problem
+
+
+def test_international_organisations_are_destinations_by_their_id(app):
+    assert aliases.resolve("EPO", organisations=True) == ("EPO", None)
+    assert aliases.resolve("EPO")[0] is None
+
+
+def test_aliases_in_a_file_become_iso_codes(app, tmp_path):
+    names = {"UK": "GB", "Holland": "NL", "Turkey": "TR", "EL": "GR", "England": "GB"}
+    rows = [{"Legal name": f"Vendor {typed}", "Country": typed, "Status": "active"} for typed in names]
+    path = write_book(tmp_path / "vendors.xlsx", {"Third parties": party_rows(THIRD_PARTIES, rows)})
+    assert do_import(path).applied
+    stored = dict(db.session.execute(select(Party.legal_name, Party.country_code)).all())
+    assert stored == {f"Vendor {typed}": code for typed, code in names.items()}
+
+
+# --- hostile and broken files: a clear message, nothing written --------------------------------
+
+
+def _good_book(path: Path) -> Path:
+    return write_book(path, {"Group entities": party_rows(GROUP_ENTITIES, [entity()])})
+
+
+def _replace_part(source: Path, target: Path, part: str, content: bytes) -> Path:
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
+        for item in original.infolist():
+            copy.writestr(item.filename, content if item.filename == part else original.read(item.filename))
+    return target
+
+
+def _sheet_part(path: Path) -> str:
+    with zipfile.ZipFile(path) as archive:
+        return next(name for name in archive.namelist() if name.startswith("xl/worksheets/sheet"))
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">
+<c r="A1" t="inlineStr"><is><t>&lol3;</t></is></c></row></sheetData></worksheet>"""
+
+
+def hostile_file(case: str, tmp_path: Path) -> tuple[Path, Limits]:
+    good = _good_book(tmp_path / "good.xlsx")
+    limits = Limits()
+    if case == "not a spreadsheet":
+        path = tmp_path / "photo.xlsx"
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10)
+    elif case == "binary named csv":
+        path = tmp_path / "data.csv"
+        path.write_bytes(b"\x00\x01\x02binary\x00" * 50)
+    elif case == "password-protected":
+        path = tmp_path / "secret.xlsx"
+        path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4096)
+    elif case == "truncated":
+        path = tmp_path / "cut.xlsx"
+        path.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    elif case == "zip bomb":
+        path = _replace_part(good, tmp_path / "bomb.xlsx", _sheet_part(good), b" " * (60 * 1024 * 1024))
+    elif case == "uncompressed cap":
+        path, limits = good, Limits(max_uncompressed=2000)
+    elif case == "xml bomb":
+        path = _replace_part(good, tmp_path / "laughs.xlsx", _sheet_part(good), BILLION_LAUGHS)
+    elif case == "formula":
+        book = load_workbook(good)
+        book["Group entities"]["L2"] = "=1+1"
+        path = tmp_path / "formula.xlsx"
+        book.save(path)
+    elif case == "merged cells":
+        book = load_workbook(good)
+        book["Group entities"].merge_cells("A2:B2")
+        path = tmp_path / "merged.xlsx"
+        book.save(path)
+    elif case == "hidden sheet":
+        book = load_workbook(good)
+        book.create_sheet("Transfer routes").sheet_state = "hidden"
+        path = tmp_path / "hidden.xlsx"
+        book.save(path)
+    elif case == "renamed column":
+        rows = party_rows(GROUP_ENTITIES, [entity()])
+        rows[0][rows[0].index("Legal name")] = "Company"
+        path = write_book(tmp_path / "renamed.xlsx", {"Group entities": rows})
+    elif case == "missing column":
+        rows = [row[:-1] for row in party_rows(GROUP_ENTITIES, [entity()])]
+        path = write_book(tmp_path / "missing.xlsx", {"Group entities": rows})
+    elif case == "unknown sheet":
+        path = write_book(tmp_path / "sheets.xlsx", {"Routes": [["ID", "Exporter"]]})
+    elif case == "latin-1 csv":
+        path = tmp_path / "Group entities.csv"
+        path.write_bytes(",".join(GROUP_ENTITIES.required).encode() + "\r\n,Société Générale,,,FR\r\n".encode("latin-1"))
+    else:
+        raise AssertionError(case)
+    return path, limits
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("not a spreadsheet", "not an Excel workbook (.xlsx): it is not a zip package"),
+    ("binary named csv", "not a spreadsheet"),
+    ("password-protected", "password-protected (encrypted) workbook"),
+    ("truncated", "corrupted or incomplete"),
+    ("zip bomb", "a decompression bomb?"),
+    ("uncompressed cap", "once decompressed (at most 0 MiB): refused"),
+    ("xml bomb", "declares a DTD or XML entities"),
+    ("formula", "formula in cell L2: formulas are refused"),
+    ("merged cells", "has merged cells (A2:B2)"),
+    ("hidden sheet", "The sheet 'Transfer routes' is hidden"),
+    ("renamed column", "'Company' is not a column of this sheet (renamed?); missing column 'Legal name'"),
+    ("missing column", "Sheet 'Group entities': missing column 'Country'."),
+    ("unknown sheet", "Unknown sheet 'Routes'"),
+    ("latin-1 csv", "not UTF-8 text"),
+])
+def test_a_hostile_or_broken_file_is_refused_with_a_clear_message_and_nothing_written(app, writer, tmp_path, case, message):
+    writer(lambda: services.create(ThirdParty, {"legal_name": "Existing Vendor", "country_code": "US"}))
+    path, limits = hostile_file(case, tmp_path)
+    before = table_counts()
+    outcome = do_import(path, limits=limits)
+    assert not outcome.ok and not outcome.applied
+    assert outcome.file_error is not None and message in outcome.file_error, outcome.file_error
+    assert table_counts() == before
+
+
+@pytest.mark.parametrize(("rows", "column", "message"), [
+    ([entity(), entity("Meridian Assist SAS", "France")], "", "The same legal name and country as row 2"),
+    ([entity(), entity("Other SA", "Atlantis")], "Country code", "Unknown country 'Atlantis'"),
+    ([entity(), entity("Other SA", "Congo")], "Country code", "'Congo' is ambiguous"),
+    ([entity(), entity("Other SA", "FR", Status="dormant")], "Status", "'dormant' is not one of: active, proposed, retired."),
+    ([entity(), entity("Other SA", "FR", Since="2025-01-01", Until="2024-01-01")], "Until", "cannot be before the start"),
+    ([entity(), entity("Other SA", "FR", Controller="perhaps")], "Controller", "Must be yes or no."),
+    ([entity(), entity("Other SA", "FR", ID="not-an-id")], "ID", "is not a record ID of the register"),
+])
+def test_one_bad_row_and_nothing_is_written_the_error_names_row_and_column(app, writer, tmp_path, rows, column, message):
+    writer(lambda: services.create(ThirdParty, {"legal_name": "Existing Vendor", "country_code": "US"}))
+    path = write_book(tmp_path / "rows.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, rows)})
+    before = table_counts()
+    outcome = do_import(path)
+    assert not outcome.applied and table_counts() == before
+    [bad] = outcome.errors
+    assert bad.sheet == "Group entities" and bad.row == 3
+    assert any(found_column == column and message in text for found_column, text in bad.errors), bad.errors
+    assert outcome.rows[0].action == "create"  # the good row would have been created: the preview says so
+
+
+def test_a_csv_file_is_one_sheet_named_by_its_file_or_recognised_by_its_columns(app, tmp_path):
+    header = ",".join(f'"{name}"' for name in GROUP_ENTITIES.required)
+    values = {**entity(), "Legal name": "'=Meridian \"Holding\"", "Country code": "UK"}
+    line = ",".join('"' + str(values.get(name) or "").replace('"', '""') + '"' for name in GROUP_ENTITIES.required)
+    path = tmp_path / "export.csv"
+    path.write_text(f"\ufeff{header}\r\n{line}\r\n", encoding="utf-8")
+    outcome = do_import(path)
+    assert outcome.applied, outcome.errors or outcome.file_error
+    party = db.session.scalar(select(Party))
+    # The export's protection of a risky cell (a leading apostrophe) is undone.
+    assert (party.legal_name, party.country_code, party.kind) == ('=Meridian "Holding"', "GB", PartyKind.GROUP_ENTITY)
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def test_cli_dry_run_writes_nothing_then_import_writes_and_audits(app, runner, tmp_path):
+    path = write_book(tmp_path / "entities.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, [entity(), entity("Meridian UK Ltd", "UK")])})
+    before = table_counts()
+    dry = runner.invoke(args=["import", str(path), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "Dry run, nothing written: 2 to create, 0 to update, 0 unchanged" in dry.output
+    assert "Checking Group entities: 2 rows" in dry.output  # progress (stderr, mixed in by the runner)
+    db.session.rollback()
+    assert table_counts() == before
+    done = runner.invoke(args=["import", str(path)])
+    assert done.exit_code == 0 and "Imported: 2 created" in done.output, done.output
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Party)) == 2
+    assert set(db.session.scalars(select(AuditEvent.source))) == {AuditSource.IMPORT}
+
+
+def test_cli_exits_non_zero_naming_each_error(app, runner, tmp_path):
+    path = write_book(tmp_path / "bad.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, [entity("X", "Atlantis")])})
+    result = runner.invoke(args=["import", str(path), "--dry-run"])
+    assert result.exit_code == 1
+    assert "ERROR Group entities, row 2, column 'Country code': Unknown country 'Atlantis'" in result.output
+    assert "Nothing was written: 1 rows with errors" in result.output
+    refused = runner.invoke(args=["import", str(hostile_file("password-protected", tmp_path)[0])])
+    assert refused.exit_code == 1 and "Refused: This file is a password-protected" in refused.output
+
+
+# --- the pages ---------------------------------------------------------------------------------
+
+def upload(client, path: Path):
+    token = csrf_token(client, "/imports")
+    with open(path, "rb") as handle:
+        response = client.post("/imports", data={"csrf_token": token, "spreadsheet": (handle, path.name)},
+                               content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response.headers["Location"].rsplit("/", 1)[1]
+
+
+def finished_page(client, token: str) -> str:
+    """The preview once the background check (or apply) is done; it showed progress meanwhile."""
+    for _ in range(400):
+        status = client.get(f"/imports/{token}/status").get_json()
+        if status["state"] != "running":
+            break
+        time.sleep(0.05)
+    assert status["state"] == "done", status
+    page = client.get(f"/imports/{token}")
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
+
+
+def confirm(client, token: str, page: str):
+    digest = re.search(r'name="digest" type="hidden" value="([0-9a-f]+)"', page).group(1)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post(f"/imports/{token}/confirm", data={"csrf_token": csrf, "digest": digest})
+    assert response.status_code == 302
+
+
+def test_import_pages_are_for_editors_and_admins_only(client, logged_in):
+    assert client.get("/imports").status_code == 302  # anonymous: to the login page
+    auditor = logged_in(Role.AUDITOR)
+    assert auditor.get("/imports").status_code == 403
+    assert auditor.get("/imports/template.xlsx").status_code == 403
+    assert auditor.post("/imports", data={}).status_code in (400, 403)
+
+
+def test_upload_preview_confirm_writes_and_audits_as_the_user(logged_in, tmp_path):
+    client = logged_in(Role.EDITOR)
+    path = write_book(tmp_path / "entities.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, [entity(), entity("Other SA", "Spain")])})
+    token = upload(client, path)
+    page = finished_page(client, token)
+    assert "To create: <strong>2</strong>" in page and "Confirm: write these changes" in page
+    assert db.session.scalar(select(func.count()).select_from(Party)) == 0
+    confirm(client, token, page)
+    done = finished_page(client, token)
+    assert "Imported: 2 created, 0 updated" in done
+    events = db.session.scalars(select(AuditEvent)).all()
+    parties = [event for event in events if event.record_type == "parties"]
+    assert len(parties) == 2 and {(e.source, e.user_id) for e in parties} == {(AuditSource.IMPORT, client.user.id)}
+    assert client.get(f"/imports/{token}").status_code == 404  # finished: the upload is gone
+
+
+def test_a_preview_is_only_its_uploaders_and_a_bad_file_writes_nothing(client, logged_in, make_user, tmp_path):
+    editor = logged_in(Role.EDITOR)
+    path, _limits = hostile_file("zip bomb", tmp_path)
+    token = upload(editor, path)
+    page = finished_page(editor, token)
+    assert "The file was refused; nothing was written." in page and "decompression bomb" in page
+    assert "Confirm" not in page
+    bad_rows = write_book(tmp_path / "rows.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, [entity(), entity("X", "Congo")])})
+    page = finished_page(editor, upload(editor, bad_rows))
+    assert "1 rows have errors: nothing will be written." in page and "&#39;Congo&#39; is ambiguous" in page
+    assert db.session.scalar(select(func.count()).select_from(Party)) == 0
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    other = logged_in(Role.EDITOR)
+    assert other.get(f"/imports/{token}").status_code == 404
+    assert other.get(f"/imports/{token}/status").status_code == 404
+
+
+def test_confirm_refuses_when_the_register_changed_since_the_preview(logged_in, writer, tmp_path):
+    client = logged_in(Role.ADMIN)
+    party = writer(lambda: services.create(GroupEntity, {"legal_name": "Meridian Assist SAS", "country_code": "FR"}))
+    path = write_book(tmp_path / "in.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, [entity(DPO="Ana Lima")])})
+    token = upload(client, path)
+    page = finished_page(client, token)
+    assert "To update: <strong>1</strong>" in page
+    writer(lambda: services.update(party, {"dpo_name": "Someone Else"}, expected_version=party.version))
+    confirm(client, token, page)
+    again = finished_page(client, token)
+    assert "The register changed since the preview, so nothing was written." in again
+    db.session.rollback()
+    assert db.session.get(Party, party.id).dpo_name == "Someone Else"
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.source == AuditSource.IMPORT)) == 0
+    confirm(client, token, again)  # confirming the new preview applies it
+    assert "Imported: 0 created, 1 updated" in finished_page(client, token)
+
+
+def test_the_blank_template_has_instructions_dropdowns_and_imports_cleanly(logged_in, tmp_path):
+    client = logged_in(Role.EDITOR)
+    response = client.get("/imports/template.xlsx")
+    assert response.status_code == 200
+    path = tmp_path / "template.xlsx"
+    path.write_bytes(response.data)
+    book = load_workbook(path)
+    assert book.sheetnames == ["Instructions", "Group entities", "Third parties", "Engagements", "Instruments",
+                               "Transfer routes", "Lists"]
+    validations = {str(item.sqref): item.formula1 for item in book["Third parties"].data_validations.dataValidation}
+    country_column = next(cell.column_letter for cell in book["Third parties"][1] if cell.value == "Country")
+    assert validations[f"{country_column}2:{country_column}5000"].startswith("Lists!$A$2:$A$")
+    assert "Sub-processor" in [cell.value for cell in next(col for col in book["Lists"].iter_cols() if col[0].value == "Relationship")]
+    assert do_import(path).ok  # the blank template itself (with its Lists and Instructions sheets)
+    book["Third parties"].append([None, "Kaveri Data Services"] + [None] * 10 + ["India"])
+    book["Third parties"]["C2"] = "Kaveri"  # a value typed over the dropdown columns is still read as text
+    filled = tmp_path / "filled.xlsx"
+    book.save(filled)
+    outcome = do_import(filled)
+    assert outcome.applied, outcome.errors or outcome.file_error
+    assert db.session.scalar(select(Party.country_code)) == "IN"
+
+
+def test_every_country_the_template_lists_reads_back_as_its_code(app):
+    labels = country_labels()
+    assert len(labels) == len(set(labels)) >= 249
+    codes = [aliases.resolve(label) for label in labels]
+    assert all(problem is None for _code, problem in codes)
+    assert len({code for code, _problem in codes}) == len(labels)
+    assert "Congo (CG)" in labels and "Türkiye" in labels
+
+
+def test_an_upload_over_the_size_limit_is_refused_with_a_message(app, logged_in, tmp_path):
+    client = logged_in(Role.EDITOR)
+    token = csrf_token(client, "/imports")
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+    response = client.post("/imports", data={"csrf_token": token, "spreadsheet": (io.BytesIO(b"x" * 10_000), "big.xlsx")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "The largest file accepted is 0 MB (MAX_UPLOAD_MB); nothing was imported." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Party)) == 0
+
+
+def test_an_upload_without_the_form_token_is_refused(logged_in, tmp_path):
+    client = logged_in(Role.EDITOR)
+    path = _good_book(tmp_path / "good.xlsx")
+    with open(path, "rb") as handle:
+        response = client.post("/imports", data={"spreadsheet": (handle, path.name)}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert not list((Path(client.application.instance_path) / "imports").glob("*/meta.json"))
+
+
+def _register_with_a_route(writer):
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SAS", "country_code": "FR", "is_controller": True})
+        vendor = services.create(ThirdParty, {"legal_name": "Kaveri Data Services", "country_code": "IN"})
+        engagement = services.create(Engagement, {"engager_id": hq.id, "engaged_id": vendor.id, "service": "Claims handling",
+                                                  "relationship_type": "processor",
+                                                  "locations": [{"country_code": "IN", "activity": "access"}]})
+        scc = services.create(TransferInstrument, {"kind": "eu_scc", "title": "EU SCCs", "scc_decision": "2021/914",
+                                                   "scc_modules": "2", "signatories": [
+                                                       {"party_id": hq.id, "side": "exporter"},
+                                                       {"party_id": vendor.id, "side": "importer"}]})
+        other = services.create(ThirdParty, {"legal_name": "Other Vendor", "country_code": "US"})
+        services.create(TransferInstrument, {"kind": "eu_scc", "title": "EU SCCs", "scc_decision": "2021/914",
+                                             "scc_modules": "2", "signatories": [
+                                                 {"party_id": hq.id, "side": "exporter"},
+                                                 {"party_id": other.id, "side": "importer"}]})
+        route = services.create(TransferRoute, {"exporter_id": hq.id, "importer_id": vendor.id, "destination_country": "IN",
+                                                "carries_eu_data": True, "exporter_role": "controller",
+                                                "importer_role": "processor", "engagement_id": engagement.id,
+                                                "instrument_ids": [scc.id]})
+        return route.id, scc.id, engagement.id
+
+    return writer(build)
+
+
+def test_routes_and_engagements_without_ids_update_by_natural_key_keeping_what_the_file_does_not_say(app, writer, tmp_path):
+    route_id, scc_id, engagement_id = _register_with_a_route(writer)
+    book = tmp_path / "export.xlsx"
+    with open(book, "wb") as target:
+        write_auditor_workbook(target, date.today(), None, "test", {})
+    workbook = load_workbook(book)
+    for name in ("Engagements", "Transfer routes"):
+        sheet = workbook[name]
+        headers = [cell.value for cell in sheet[1]]
+        for row in sheet.iter_rows(min_row=2):
+            row[headers.index("ID")].value = None
+            if name == "Transfer routes":
+                row[headers.index("Purpose")].value = "Medical claims"
+                row[headers.index("Instrument IDs")].value = None  # as in files made before the column existed
+                row[headers.index("Engagement ID")].value = None
+                # computed columns are ignored, whatever they say
+                row[headers.index("Status")].value, row[headers.index("EU mechanism")].value = "covered", "adequacy"
+                row[headers.index("Reasons")].value = "[gap] whatever a spreadsheet says"
+            else:
+                row[headers.index("Processing locations")].value = "India, Singapore"
+    for name in ("Group entities", "Third parties", "Instruments", "Summary", "Gaps and attention", "Certificates", "Legal reference"):
+        del workbook[name]
+    changed = tmp_path / "changed.xlsx"
+    workbook.save(changed)
+    outcome = do_import(changed)
+    assert outcome.applied, [row.errors for row in outcome.errors] or outcome.file_error
+    assert [(row.sheet, row.action) for row in outcome.rows] == [("Engagements", "update"), ("Transfer routes", "update")]
+    assert outcome.rows[0].changes == {"Processing locations": ["IN", "IN; SG"]}
+    assert set(outcome.rows[1].changes) == {"Purpose", "Engagement ID"}
+    route, engagement = db.session.get(TransferRoute, route_id), db.session.get(Engagement, engagement_id)
+    assert route.purpose == "Medical claims" and [item.id for item in route.instruments] == [scc_id]
+    # The route kept no engagement: the file's blank Engagement ID clears it (a blank cell is a value).
+    assert route.engagement_id is None
+    assert {(item.country_code, item.activity.value) for item in engagement.locations} == {("IN", "access"), ("SG", "storage_and_access")}
+
+
+def test_the_csv_export_imports_sheet_by_sheet_into_an_empty_register(app, database, writer, tmp_path):
+    from register.exports.workbook import CsvBook
+
+    _register_with_a_route(writer)
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    write_auditor_workbook(None, date.today(), None, "test", {}, CsvBook(folder))
+    before = register_snapshot()
+    with empty_register(database, app, tmp_path):
+        for name in ("Group entities", "Third parties", "Engagements", "Instruments", "Transfer routes"):
+            outcome = do_import(folder / f"{name}.csv")
+            assert outcome.applied, (name, outcome.file_error, [row.errors for row in outcome.errors])
+        assert register_snapshot() == before
+
+
+def test_the_progress_page_follows_the_work_until_the_preview(logged_in, tmp_path):
+    from register.imports import jobs
+
+    client = logged_in(Role.EDITOR)
+    token = upload(client, _good_book(tmp_path / "good.xlsx"))
+    finished_page(client, token)
+    with client.application.app_context():
+        status = jobs.root() / token / "status.json"
+    status.write_text('{"state": "running", "apply": false, "stage": "Checking Transfer routes", "done": 12000, "total": 50001}')
+    page = client.get(f"/imports/{token}").get_data(as_text=True)
+    assert "Checking Transfer routes: 12,000 rows of ~50,001" in page and "js/import-progress.js" in page
+    assert client.get(f"/imports/{token}/status").get_json()["done"] == 12000
+
+
+def test_a_file_from_another_register_matches_by_name_and_its_ids_still_link_its_rows(app, writer, tmp_path):
+    existing = writer(lambda: services.create(GroupEntity, {"legal_name": "Meridian Assist SAS", "country_code": "FR"}))
+    their_entity, their_vendor = "11111111-2222-4333-8444-555555555555", "66666666-7777-4888-9999-000000000000"
+    path = write_book(tmp_path / "theirs.xlsx", {
+        "Group entities": party_rows(GROUP_ENTITIES, [entity(ID=their_entity)]),
+        "Third parties": party_rows(THIRD_PARTIES, [{"ID": their_vendor, "Legal name": "Kaveri Data Services", "Country": "India"}]),
+        "Engagements": party_rows(ENGAGEMENTS, [{"Engaged by ID": their_entity, "Engages ID": their_vendor, "Service": "Claims",
+                                                 "Relationship": "Processor", "Processing locations": "IN"}]),
+    })
+    outcome = do_import(path)
+    assert outcome.applied, [row.errors for row in outcome.errors]
+    assert [row.action for row in outcome.rows] == ["update", "create", "create"]
+    engagement = db.session.scalar(select(Engagement))
+    assert engagement.engager_id == existing.id and engagement.engaged.uid == their_vendor
+    assert db.session.get(Party, existing.id).uid == existing.uid  # a record keeps its own ID
+
+
+def test_parties_sharing_a_legal_name_are_told_apart_by_their_ids_and_refused_by_name_alone(app, database, writer, tmp_path):
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SAS", "country_code": "FR"})
+        for country in ("GB", "US"):
+            vendor = services.create(ThirdParty, {"legal_name": "Heliotrip Ltd", "country_code": country})
+            services.create(TransferInstrument, {"kind": "eu_scc", "title": f"EU SCCs {country}", "scc_decision": "2021/914",
+                                                 "scc_modules": "2", "signatories": [{"party_id": hq.id, "side": "exporter"},
+                                                                                     {"party_id": vendor.id, "side": "importer"}]})
+
+    writer(build)
+    workbook = tmp_path / "register.xlsx"
+    with open(workbook, "wb") as target:
+        write_auditor_workbook(target, date.today(), None, "test", {})
+    before = register_snapshot()
+    book = load_workbook(workbook)
+    sheet = book["Instruments"]
+    importers = [cell.value for cell in sheet[1]].index("Importer IDs")
+    for row in sheet.iter_rows(min_row=2):
+        row[importers].value = None
+    by_name = tmp_path / "by-name.xlsx"
+    book.save(by_name)
+    with empty_register(database, app, tmp_path):
+        refused = do_import(by_name)
+        assert not refused.applied and {row.row for row in refused.errors} == {2, 3}
+        assert ("Importers", "2 parties are named 'Heliotrip Ltd': give the ID instead.") in refused.errors[0].errors
+        assert db.session.scalar(select(func.count()).select_from(Party)) == 0
+        assert do_import(workbook).applied
+        assert register_snapshot() == before
+
+
+def test_an_upload_that_is_not_xlsx_or_csv_by_name_is_refused_at_the_form(logged_in, tmp_path):
+    client = logged_in(Role.EDITOR)
+    token = csrf_token(client, "/imports")
+    response = client.post("/imports", data={"csrf_token": token, "spreadsheet": (io.BytesIO(b"PK\x03\x04"), "register.xls")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200 and "Upload an .xlsx workbook or a .csv file." in response.get_data(as_text=True)
+
+
+def test_a_csv_longer_than_the_sample_with_a_character_cut_at_its_end_is_read(app, tmp_path):
+    header = ",".join(GROUP_ENTITIES.required)
+    line = ",Société Générale Assistance NUMBER " + "é" * 200 + ",,,,,,,,,,,,FR\n"
+    rows = "".join(line.replace("NUMBER", str(number)) for number in range(400))
+    data = (header + "\n" + rows).encode()
+    if not 0x80 <= data[65536] < 0xC0:  # make the reader's 64 KiB sample end inside a two-byte character
+        data = (header + "\n" + rows.replace("Société", "xSociété", 1)).encode()
+    assert 0x80 <= data[65536] < 0xC0
+    path = tmp_path / "Group entities.csv"
+    path.write_bytes(data)
+    outcome = do_import(path, dry_run=True)
+    assert outcome.ok and outcome.counts()["create"] == 400, outcome.file_error
