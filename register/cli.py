@@ -231,12 +231,10 @@ def export_processors_command(path: str, entity: str | None, purpose: str | None
 
 def _end_of(text: str):
     """A moment given on the command line, in UTC: a date means the end of that day; a date and time, that time."""
-    from datetime import date, datetime, time, timezone
+    from .timeline import parse_moment
 
     try:
-        if "T" in text:
-            return datetime.strptime(text, "%Y-%m-%dT%H:%M").replace(tzinfo=timezone.utc)
-        return datetime.combine(date.fromisoformat(text), time.max, timezone.utc)
+        return parse_moment(text)
     except ValueError:
         raise click.BadParameter("give YYYY-MM-DD or YYYY-MM-DDTHH:MM", param_hint="--as-of") from None
 

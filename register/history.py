@@ -142,10 +142,10 @@ def _moment(name: str, default: Optional[datetime] = None) -> datetime:
         if default is None:
             abort(400, description=f"Give {name} as YYYY-MM-DD or YYYY-MM-DDTHH:MM.")
         return default
+    from .timeline import parse_moment
+
     try:
-        if "T" in text:
-            return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
-        return datetime.combine(date.fromisoformat(text), time.max, timezone.utc)
+        return parse_moment(text)
     except ValueError:
         abort(400, description=f"{name} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM.")
 

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timezone
 from typing import Any, Callable, Iterator, Optional
 
 from sqlalchemy import Date, DateTime, create_engine, insert, select
@@ -76,6 +76,32 @@ def register_at(moment: datetime) -> dict[Key, RecordState]:
     for record in state.values():
         record.fields = {name: value for name, value in record.fields.items() if value is not None}
     return state
+
+
+def versions(record_type: str) -> dict[int, list[dict]]:
+    """Every state each record of a type has had, in order, replayed from the trail (records deleted
+    as mistakes dropped: they never were)."""
+    states: dict[int, list[dict]] = {}
+    current: dict[int, dict] = {}
+    events = db.session.execute(select(AuditEvent.record_id, AuditEvent.action, AuditEvent.changes)
+                                .where(AuditEvent.record_type == record_type).order_by(AuditEvent.id))
+    for record_id, action, changes in events:
+        if action == AuditAction.DELETE:
+            states.pop(record_id, None)
+            current.pop(record_id, None)
+            continue
+        fields = {**current.get(record_id, {}), **{name: change[1] for name, change in changes.items()}}
+        current[record_id] = fields
+        states.setdefault(record_id, []).append(fields)
+    return states
+
+
+def parse_moment(text: str) -> datetime:
+    """A moment as people give it, in UTC: a date means the end of that day; a date and time, that time.
+    Raises ValueError."""
+    if "T" in text:
+        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.combine(date.fromisoformat(text), time.max, timezone.utc)
 
 
 @dataclass

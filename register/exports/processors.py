@@ -97,16 +97,21 @@ def processor_rows(entity_id: Optional[int] = None, purpose: Optional[str] = Non
 
 def _safeguards(sess: Session, party_ids: set[int]) -> dict[int, str]:
     """How transfers to each party are safeguarded, in plain words, from today's stored verdicts."""
-    found: dict[int, set[str]] = {}
     if not party_ids:
         return {}
+    found = plain_safeguards(sess, TransferRoute.importer_id.in_(party_ids), TransferRoute.status != Lifecycle.RETIRED)
+    return {party_id: "; ".join(sorted(words)) for party_id, words in found.items()}
+
+
+def plain_safeguards(sess: Session, *where) -> dict[int, set[str]]:
+    """By importer, the plain words of the mechanisms of today's stored verdicts of the routes `where` selects."""
+    found: dict[int, set[str]] = {}
     query = (select(TransferRoute.importer_id, RouteRegimeVerdict.mechanism)
-             .join(RouteRegimeVerdict, RouteRegimeVerdict.route_id == TransferRoute.id)
-             .where(TransferRoute.importer_id.in_(party_ids), TransferRoute.status != Lifecycle.RETIRED).distinct())
+             .join(RouteRegimeVerdict, RouteRegimeVerdict.route_id == TransferRoute.id).where(*where).distinct())
     for importer_id, mechanism in sess.execute(query):
         if mechanism in PLAIN_SAFEGUARDS:
             found.setdefault(importer_id, set()).add(PLAIN_SAFEGUARDS[mechanism])
-    return {party_id: "; ".join(sorted(words)) for party_id, words in found.items()}
+    return found
 
 
 def write_xlsx(target, rows: list[ProcessorRow], title: str) -> None:

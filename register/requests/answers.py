@@ -18,25 +18,21 @@ from sqlalchemy import select
 from ..countries import country_name
 from ..extensions import db
 from ..models import (
-    AuditAction,
-    AuditEvent,
     Engagement,
     Lifecycle,
     Party,
     PartyKind,
+    Relationship,
     RequestType,
-    RouteRegimeVerdict,
     SubjectRequest,
     TransferRoute,
 )
-from ..exports.processors import PLAIN_SAFEGUARDS, csv_text, processor_rows
+from ..exports.processors import PLAIN_SAFEGUARDS, csv_text, plain_safeguards, processor_rows
 from ..exports.workbook import csv_safe
+from .. import timeline
 
 RECIPIENT_COLUMNS = ["Recipient", "Relationship", "What for", "Where", "Receives data", "How transfers are safeguarded"]
-RELATIONSHIPS = {
-    "processor": "Processor", "sub_processor": "Sub-processor", "independent_controller": "Independent controller",
-    "joint_controller": "Joint controller",
-}
+RELATIONSHIPS = {relationship.value: relationship.label for relationship in Relationship}
 
 
 def answer_content(record: SubjectRequest) -> str:
@@ -82,33 +78,7 @@ def _sources(entity_ids: list[int]) -> set[int]:
 
 def _mechanisms_by_importer(route_ids: set[int]) -> dict[int, set[str]]:
     """How the routes' transfers are safeguarded (today's stored verdicts), by importer, in plain words."""
-    found: dict[int, set[str]] = {}
-    if not route_ids:
-        return found
-    query = (select(TransferRoute.importer_id, RouteRegimeVerdict.mechanism)
-             .join(RouteRegimeVerdict, RouteRegimeVerdict.route_id == TransferRoute.id)
-             .where(TransferRoute.id.in_(route_ids)).distinct())
-    for importer_id, mechanism in db.session.execute(query):
-        if mechanism in PLAIN_SAFEGUARDS:
-            found.setdefault(importer_id, set()).add(PLAIN_SAFEGUARDS[mechanism])
-    return found
-
-
-def _history(record_type: str) -> dict[int, list[dict]]:
-    """Every state each record of a type has had, replayed from the audit trail (deleted ones dropped)."""
-    states: dict[int, list[dict]] = {}
-    current: dict[int, dict] = {}
-    events = db.session.execute(select(AuditEvent.record_id, AuditEvent.action, AuditEvent.changes)
-                                .where(AuditEvent.record_type == record_type).order_by(AuditEvent.id))
-    for record_id, action, changes in events:
-        if action == AuditAction.DELETE:  # created by mistake: it never was a recipient
-            states.pop(record_id, None)
-            current.pop(record_id, None)
-            continue
-        fields = {**current.get(record_id, {}), **{name: change[1] for name, change in changes.items()}}
-        current[record_id] = fields
-        states.setdefault(record_id, []).append(fields)
-    return states
+    return plain_safeguards(db.session(), TransferRoute.id.in_(route_ids)) if route_ids else {}
 
 
 def recipient_rows(entity_ids: list[int], purposes: list[str]) -> list[RecipientRow]:
@@ -155,7 +125,7 @@ def recipient_rows(entity_ids: list[int], purposes: list[str]) -> list[Recipient
     # Past recipients: every engagement or route the trail shows from an entity in scope, no longer live.
     for record_type, source_key, target_key in (("engagements", "engager_id", "engaged_id"),
                                                 ("transfer_routes", "exporter_id", "importer_id")):
-        for _record_id, versions in _history(record_type).items():
+        for _record_id, versions in timeline.versions(record_type).items():
             # The last state of each link the record ever made (a record may have changed its parties).
             links = {(fields.get(source_key), fields.get(target_key), fields.get("relationship_type")): fields
                      for fields in versions}
