@@ -1202,6 +1202,27 @@ def objection_deadline(sent_on: date, notice_period_days: int) -> date:
     return sent_on + timedelta(days=notice_period_days)
 
 
+@dataclass(**_FACTS)
+class EngagementLink:
+    """Who engages whom, as what, in which lifecycle state."""
+
+    status: str
+    relationship: Optional[str]
+    engager_id: Optional[int]
+    engaged_id: Optional[int]
+
+
+def sub_processor_takes_effect(before: Optional[EngagementLink], after: EngagementLink) -> bool:
+    """Whether a write makes a sub-processor take effect for the data it will process (Art. 28(2)
+    "intended changes concerning the addition or replacement"): an active sub-processor engagement that
+    is new, newly active, or now names another party or relationship (a replacement)."""
+    if after.status != "active" or after.relationship != "sub_processor":
+        return False
+    if before is None or before.status != "active":
+        return True
+    return (before.engaged_id, before.engager_id, before.relationship) != (after.engaged_id, after.engager_id, after.relationship)
+
+
 def activation_blockers(client: str, authorisation: Optional[str], notice: Optional[NoticeFacts], today: date,
                         starts_on: Optional[date] = None) -> list[Reason]:
     """Why a sub-processor may not yet take effect for one client's data (empty: it may).

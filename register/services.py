@@ -630,15 +630,17 @@ def _validate_engagement(sess: Session, record: Optional[Engagement], values: di
 
 
 def _takes_effect(record: Optional[Engagement], values: dict) -> bool:
-    """Whether this write makes a sub-processor take effect: an active sub-processor engagement that is
-    new, newly active, or now names another party or relationship (a replacement)."""
-    status = values.get("status") or Lifecycle.ACTIVE  # the column's default
-    if status != Lifecycle.ACTIVE or values.get("relationship_type") != Relationship.SUB_PROCESSOR:
-        return False
-    if record is None or record.status != Lifecycle.ACTIVE:
-        return True
-    return (record.engaged_id, record.engager_id, record.relationship_type) != (
-        values.get("engaged_id"), values.get("engager_id"), values.get("relationship_type"))
+    """Whether this write makes a sub-processor take effect (the rules decide what counts)."""
+    from .rules import EngagementLink, sub_processor_takes_effect
+
+    def link(status, relationship, engager_id, engaged_id) -> EngagementLink:
+        return EngagementLink(status=getattr(status, "value", status), relationship=getattr(relationship, "value", relationship),
+                              engager_id=engager_id, engaged_id=engaged_id)
+
+    before = None if record is None else link(record.status, record.relationship_type, record.engager_id, record.engaged_id)
+    after = link(values.get("status") or Lifecycle.ACTIVE,  # the column's default
+                 values.get("relationship_type"), values.get("engager_id"), values.get("engaged_id"))
+    return sub_processor_takes_effect(before, after)
 
 
 def _check_activation(sess: Session, record: Optional[Engagement], engager: Party, engaged: Party, values: dict,

@@ -301,3 +301,23 @@ def test_the_pages_show_the_log_and_the_form_keeps_the_override_with_its_errors(
     # New notices are offered from the engagement page with the client chosen (the role matrix of
     # test_record_pages covers the notice pages for every role).
     assert f"/notices/new?client_id={chain['hanse'].id}" in engagement_page
+
+
+L = rules.EngagementLink
+SUB = dict(relationship="sub_processor", engager_id=1)
+
+
+# Art. 28(2): the "addition or replacement" of a sub-processor is what the client must be told of.
+@pytest.mark.parametrize("before, after, takes_effect", [
+    (None, L(status="active", engaged_id=2, **SUB), True),  # entered as active: an addition
+    (None, L(status="proposed", engaged_id=2, **SUB), False),  # only intended
+    (L(status="proposed", engaged_id=2, **SUB), L(status="active", engaged_id=2, **SUB), True),  # the intended change happens
+    (L(status="retired", engaged_id=2, **SUB), L(status="active", engaged_id=2, **SUB), True),  # back again
+    (L(status="active", engaged_id=2, **SUB), L(status="active", engaged_id=3, **SUB), True),  # a replacement
+    (L(status="active", engaged_id=2, relationship="processor", engager_id=1),
+     L(status="active", engaged_id=2, **SUB), True),  # now processing for clients
+    (L(status="active", engaged_id=2, **SUB), L(status="active", engaged_id=2, **SUB), False),  # an edit of something else
+    (None, L(status="active", engaged_id=2, relationship="processor", engager_id=1), False),  # the group's own processor
+], ids=["added-active", "proposed", "activated", "reactivated", "replaced", "became-sub-processor", "other-edit", "not-sub"])
+def test_what_makes_a_sub_processor_take_effect(before, after, takes_effect):
+    assert rules.sub_processor_takes_effect(before, after) is takes_effect
