@@ -11,7 +11,7 @@ import gc
 import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from enum import Enum
@@ -423,53 +423,59 @@ def ensure_fresh(today: Optional[date] = None) -> Optional[AssessmentRun]:
 # --- which routes a write can change ------------------------------------------------------------
 
 
+def _ids_where(sess: Session, query: Callable[[list[int]], Any], ids: Iterable[int]) -> set[int]:
+    """The ids `query(chunk)` selects, over `ids` in chunks (an import touches 100,000 records; the
+    databases take a few thousand parameters a statement)."""
+    found: set[int] = set()
+    for chunk in _chunks(sorted(ids)):
+        found.update(sess.scalars(query(chunk)))
+    return found
+
+
 def affected_routes(sess: Session, touched: set[tuple[str, int]]) -> set[int]:
     """The routes whose verdict may change after writes to these records (table name, id)."""
     by_type: dict[str, set[int]] = defaultdict(set)
     for table, record_id in touched:
         by_type[table].add(record_id)
     route = TransferRoute.__table__
+    instrument = TransferInstrument.__table__
     found: set[int] = set(by_type.get("transfer_routes", ()))
-    conditions = []
     party_ids = set(by_type.get("parties", ()))
     for model, owner_column in ((Certificate, Certificate.third_party_id), (DpfCertification, DpfCertification.third_party_id),
                                 (ScopeFact, ScopeFact.party_id)):
-        record_ids = by_type.get(model.__tablename__)
-        if record_ids:
-            party_ids |= set(sess.scalars(select(owner_column).where(model.id.in_(record_ids))))
-    if by_type.get("bcr_approvals"):
-        party_ids |= set(sess.scalars(select(BcrMembership.group_entity_id).where(BcrMembership.approval_id.in_(by_type["bcr_approvals"]))))
-        # Every route relying on the approval, also between entities it no longer binds (their memberships are gone).
-        conditions.append(route.c.id.in_(select(route_instruments.c.route_id).join(
-            TransferInstrument.__table__, TransferInstrument.__table__.c.id == route_instruments.c.instrument_id).where(
-            TransferInstrument.__table__.c.bcr_approval_id.in_(by_type["bcr_approvals"]))))
-    if party_ids:
-        conditions += [route.c.exporter_id.in_(party_ids), route.c.importer_id.in_(party_ids),
-                       route.c.destination_organisation_id.in_(party_ids)]
-    if by_type.get("transfer_impact_assessments"):
-        found |= set(sess.scalars(select(TransferImpactAssessment.route_id).where(
-            TransferImpactAssessment.id.in_(by_type["transfer_impact_assessments"]))))
-    if by_type.get("engagements"):
-        conditions.append(route.c.engagement_id.in_(by_type["engagements"]))
-    if by_type.get("transfer_instruments"):
-        conditions.append(route.c.id.in_(select(route_instruments.c.route_id).where(
-            route_instruments.c.instrument_id.in_(by_type["transfer_instruments"]))))
-    if conditions:
-        found |= set(sess.scalars(select(route.c.id).where(or_(*conditions))))
+        party_ids |= _ids_where(sess, lambda chunk, model=model, owner=owner_column: select(owner).where(model.id.in_(chunk)),
+                                by_type.get(model.__tablename__, ()))
+    approvals = by_type.get("bcr_approvals", ())
+    party_ids |= _ids_where(sess, lambda chunk: select(BcrMembership.group_entity_id).where(BcrMembership.approval_id.in_(chunk)),
+                            approvals)
+    # Every route relying on the approval, also between entities it no longer binds (their memberships are gone).
+    found |= _ids_where(sess, lambda chunk: select(route_instruments.c.route_id).join(
+        instrument, instrument.c.id == route_instruments.c.instrument_id).where(instrument.c.bcr_approval_id.in_(chunk)), approvals)
+    found |= _ids_where(sess, lambda chunk: select(route.c.id).where(or_(
+        route.c.exporter_id.in_(chunk), route.c.importer_id.in_(chunk), route.c.destination_organisation_id.in_(chunk))), party_ids)
+    found |= _ids_where(sess, lambda chunk: select(TransferImpactAssessment.route_id).where(TransferImpactAssessment.id.in_(chunk)),
+                        by_type.get("transfer_impact_assessments", ()))
+    found |= _ids_where(sess, lambda chunk: select(route.c.id).where(route.c.engagement_id.in_(chunk)), by_type.get("engagements", ()))
+    found |= _ids_where(sess, lambda chunk: select(route_instruments.c.route_id).where(route_instruments.c.instrument_id.in_(chunk)),
+                        by_type.get("transfer_instruments", ()))
     # A route's own change can leave an engagement location uncovered for its sibling routes.
-    if by_type.get("transfer_routes"):
-        engagement_ids = set(sess.scalars(select(route.c.engagement_id).where(route.c.id.in_(by_type["transfer_routes"]),
-                                                                               route.c.engagement_id.is_not(None))))
-        if engagement_ids:
-            found |= set(sess.scalars(select(route.c.id).where(route.c.engagement_id.in_(engagement_ids))))
+    engagement_ids = _ids_where(sess, lambda chunk: select(route.c.engagement_id).where(route.c.id.in_(chunk),
+                                                                                        route.c.engagement_id.is_not(None)),
+                                by_type.get("transfer_routes", ()))
+    found |= _ids_where(sess, lambda chunk: select(route.c.id).where(route.c.engagement_id.in_(chunk)), engagement_ids)
     return found
+
+
+# Routes reassessed and stored at a time when a write touched many (an import): memory stays flat.
+REFRESH_CHUNK = 10000
 
 
 def refresh_touched(sess: Session, touched: set[tuple[str, int]], today: Optional[date] = None) -> int:
     """Reassess, in the writer's transaction, the routes its writes can change."""
-    route_ids = affected_routes(sess, touched)
-    if route_ids:
-        on = today or date.today()
-        store(sess, on, evaluate(sess, on, route_ids))
+    route_ids = sorted(affected_routes(sess, touched))
+    on = today or date.today()
+    for start in range(0, len(route_ids), REFRESH_CHUNK):
+        chunk = route_ids[start:start + REFRESH_CHUNK]
+        store(sess, on, evaluate(sess, on, chunk))
     return len(route_ids)
 

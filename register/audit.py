@@ -35,8 +35,13 @@ class Actor:
         return self.user.email if self.user is not None else self.label
 
 
+_AS_IS = frozenset({str, int, bool, float, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A JSON-ready form of a field value for the trail."""
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, (date, datetime)):
@@ -60,30 +65,55 @@ def diff(before: dict, after: dict) -> dict:
     return changes
 
 
+def created(after: dict) -> dict:
+    """`diff({}, after)`, the changes of a new record, in one pass (imports record 100,000 of them)."""
+    changes = {}
+    for field in sorted(after):
+        new = after[field]
+        if new is None:
+            continue
+        if type(new) not in _AS_IS:
+            new = plain(new)
+        if field in _HIDDEN:
+            new = REDACTED if field in SECRET_FIELDS else PERSONAL
+        changes[field] = [None, new]
+    return changes
+
+
+_HIDDEN = SECRET_FIELDS | PERSONAL_FIELDS
+
+
 def record_event(session: Session, record: Any, action: AuditAction, changes: dict) -> AuditEvent:
     """Add the audit event of one write to the session's transaction."""
+    audit_event = AuditEvent(**event_values(session, record, action, changes))
+    session.add(audit_event)
+    return audit_event
+
+
+def event_values(session: Session, record: Any, action: AuditAction, changes: dict) -> dict:
+    """The columns of one write's audit event, the record marked as audited in this unit (a bulk
+    unit inserts many such rows at once: services.flush_pending)."""
     actor: Optional[Actor] = session.info.get("actor")
     if actor is None:
         raise UnauditedWrite(f"{type(record).__name__} written with no actor: use services.write_unit()")
-    audit_event = AuditEvent(
-        user_id=actor.user.id if actor.user is not None else None,
-        actor_label=actor.name,
-        source=actor.source,
-        record_type=record_type(record),
-        record_id=record.id,
-        record_uid=getattr(record, "uid", None),
-        record_label=(record.label or "")[:300],
-        record_version=getattr(record, "version", None),
-        action=action,
-        changes=changes,
-    )
-    session.add(audit_event)
+    values = {
+        "user_id": actor.user.id if actor.user is not None else None,
+        "actor_label": actor.name,
+        "source": actor.source,
+        "record_type": record_type(record),
+        "record_id": record.id,
+        "record_uid": getattr(record, "uid", None),
+        "record_label": (record.label or "")[:300],
+        "record_version": getattr(record, "version", None),
+        "action": action,
+        "changes": changes,
+    }
     mark_audited(session, record)
     # What the unit wrote: its routes' stored verdicts are brought up to date before it commits. A
     # record that now points elsewhere also touched the record it pointed at before (a route moved to
     # another engagement leaves its former siblings with one route fewer).
-    session.info.setdefault("touched", set()).update(touched_by(audit_event.record_type, record.id, changes))
-    return audit_event
+    session.info.setdefault("touched", set()).update(touched_by(values["record_type"], record.id, changes))
+    return values
 
 
 def touched_by(record_type: str, record_id: int, changes: dict) -> set[tuple[str, int]]:

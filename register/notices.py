@@ -36,6 +36,8 @@ def clients_served(sess: Session, engager_id: int, relationship: Optional[Relati
     if relationship != Relationship.SUB_PROCESSOR:
         return {}
     found: dict[int, tuple[Party, list[Optional[str]]]] = {}
+    # A bulk unit (an import, services.Bulk) keeps the chain in memory, up to date with what it wrote.
+    bulk = sess.info.get("bulk")
     seen: set[int] = set()
     frontier = [engager_id]
     while frontier:
@@ -43,9 +45,12 @@ def clients_served(sess: Session, engager_id: int, relationship: Optional[Relati
         if party_id in seen:
             continue
         seen.add(party_id)
-        upstream = sess.scalars(select(Engagement).where(
-            Engagement.engaged_id == party_id, Engagement.status != Lifecycle.RETIRED,
-            Engagement.relationship_type.in_(PROCESSING)).options(selectinload(Engagement.engager))).all()
+        if bulk is not None:
+            upstream = bulk.upstream(party_id)
+        else:
+            upstream = sess.scalars(select(Engagement).where(
+                Engagement.engaged_id == party_id, Engagement.status != Lifecycle.RETIRED,
+                Engagement.relationship_type.in_(PROCESSING)).options(selectinload(Engagement.engager))).all()
         for engagement in upstream:
             if engagement.relationship_type == Relationship.PROCESSOR and engagement.engager.kind == PartyKind.CLIENT:
                 found.setdefault(engagement.engager_id, (engagement.engager, []))[1].append(

@@ -6,6 +6,7 @@ the column's type, checked by the record's validator, and refused as a whole wit
 (`DomainError`). A write based on a stale version raises `ConflictError` and changes nothing.
 """
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,17 +14,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Optional
 
-from sqlalchemy import Boolean, Date, Integer, String, Text, event, func, select
+from sqlalchemy import Boolean, Date, Integer, String, Text, event, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import countries
-from .audit import Actor, diff, mark_audited, record_event
+from .audit import Actor, created, diff, event_values, mark_audited, record_event
 from .extensions import _begin_immediate, db
 from .models import (
     ApiToken,
     AuditAction,
+    AuditEvent,
     BcrApproval,
     BcrMembership,
     Certificate,
@@ -50,6 +53,7 @@ from .models import (
     TransferInstrument,
     TransferRoute,
     User,
+    route_instruments,
 )
 
 Errors = dict[str, list[str]]
@@ -82,12 +86,13 @@ def session() -> Session:
 
 
 @contextmanager
-def write_unit(actor: Actor, *, dry_run: bool = False) -> Iterator[Session]:
+def write_unit(actor: Actor, *, dry_run: bool = False, bulk: bool = False) -> Iterator[Session]:
     """One audited, atomic write: commits at the end, rolls back on any error.
 
     On SQLite the transaction starts with BEGIN IMMEDIATE, so records read inside the unit cannot be
     changed by another writer before this one commits (no silent read-then-write race). A dry run
     does everything (checks, writes, audit) and then rolls back: previews and import dry runs.
+    `bulk` is for a unit of many thousand records (an import): see `Bulk`.
     """
     sess = session()
     if sess.in_transaction():
@@ -100,11 +105,16 @@ def write_unit(actor: Actor, *, dry_run: bool = False) -> Iterator[Session]:
     finally:
         _begin_immediate.reset(token)
     sess.info["actor"] = actor
+    if bulk:
+        sess.info["bulk"] = Bulk(sess)
     try:
         yield sess
         if dry_run:
             sess.rollback()
             return
+        if bulk:
+            flush_pending(sess)
+            sess.info.pop("bulk")  # and what it kept at hand, before the verdicts are brought up to date
         touched = sess.info.pop("touched", None)
         if touched:
             from .assessments import refresh_touched  # the rules' verdicts, kept in step in this transaction
@@ -119,12 +129,271 @@ def write_unit(actor: Actor, *, dry_run: bool = False) -> Iterator[Session]:
         raise
     finally:
         sess.info.pop("actor", None)
+        sess.info.pop("bulk", None)
 
 
 @dataclass
 class _StaleRecord:
     label: str
     version: Optional[int] = None
+
+
+# --- many records in one unit (imports) ---------------------------------------------------------
+
+# Records a bulk unit keeps at hand: the checks of later rows read them (kinds, names, signatories).
+BULK_KEPT = (Party, TransferInstrument, BcrApproval)
+# New records written to the database at a time.
+BULK_BATCH = 500
+# Records a bulk unit inserts itself, as rows, instead of through the ORM's unit of work: they are the
+# many (routes), the records of a unit read nothing back from them, and no other record points at them
+# in memory. Their creation events are inserted the same way, for every record.
+BULK_ROWS = (TransferRoute,)
+
+
+class Bulk:
+    """A unit writing many thousand records (an import), with the same checks and the same trail.
+
+    What changes is only when things reach the database. A new record takes its id from the
+    database's own counter up front (so later rows can refer to it at once), and is written with
+    the others, `BULK_BATCH` at a time; its creation event is recorded once it is written, so the
+    trail holds what the database stored, defaults included, exactly as one row at a time would.
+    The checks read parties, instruments, BCR approvals, the ids of engagements and routes, the
+    engagement graph and the party names from memory, kept up to date as the unit writes, instead
+    of one query each. A database constraint failure cannot be pinned on one row here: it is raised
+    as is (`IntegrityError`), and the caller redoes the unit without `bulk` to say which row.
+    """
+
+    def __init__(self, sess: Session):
+        self.sess = sess
+        self.kept: dict[tuple[type, int], Any] = {}
+        self.pending: list[tuple[Any, "Spec"]] = []
+        self._ids: dict[str, set[int]] = {}
+        self._next_ids: dict[str, list[int]] = {}
+        self._edges: Optional[dict[int, tuple[int, int]]] = None
+        self._graph: dict[int, dict[int, int]] = {}
+        self._names: Optional[dict[tuple, set[int]]] = None
+        self._name_of: dict[int, tuple] = {}
+        self._last_id: dict[str, int] = {}
+        self._upstream: Optional[dict[int, dict[int, "_Link"]]] = None
+        self._upstream_of: dict[int, int] = {}
+
+    # records
+    def get(self, model: type, record_id: int) -> Any:
+        base = Party if issubclass(model, Party) else model
+        record = self.kept.get((base, record_id))
+        if record is None:
+            with self.sess.no_autoflush:  # what this unit created is kept already (`noted`)
+                record = self.sess.get(model, record_id)
+            if record is not None and isinstance(record, BULK_KEPT):
+                self.kept[(base, record_id)] = record
+        return record if isinstance(record, model) else None
+
+    def exists(self, model: type, record_id: int) -> bool:
+        table = model.__table__
+        if table.name not in self._ids:
+            self._ids[table.name] = set(self.sess.scalars(select(table.c.id)))
+            self._ids[table.name].update(record.id for record, _spec in self.pending if type(record).__table__ is table)
+        return record_id in self._ids[table.name]
+
+    def next_id(self, model: type) -> int:
+        """An id from the table's own counter: PostgreSQL's sequence, or SQLite's next rowid (the
+        unit holds SQLite's write lock, so nobody else takes it meanwhile)."""
+        table = model.__table__
+        free = self._next_ids.setdefault(table.name, [])
+        if not free:
+            connection = self.sess.connection()
+            if connection.dialect.name == "postgresql":
+                free.extend(connection.exec_driver_sql(
+                    f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, {BULK_BATCH})").scalars())
+                free.reverse()
+            else:
+                start = self._last_id.get(table.name)
+                if start is None:
+                    start = connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+                free.extend(range(start + BULK_BATCH, start, -1))
+                self._last_id[table.name] = start + BULK_BATCH
+        return free.pop()
+
+    def noted(self, record: Any) -> None:
+        """Keep what the checks of later rows read in step with a record just written."""
+        if isinstance(record, BULK_KEPT):
+            self.kept[(Party if isinstance(record, Party) else type(record), record.id)] = record
+        table = type(record).__table__.name
+        if table in self._ids:
+            self._ids[table].add(record.id)
+        if isinstance(record, Party) and self._names is not None:
+            self._forget_name(record.id)
+            key = (record.kind, name_key(record.legal_name or ""), record.country_code)
+            self._names.setdefault(key, set()).add(record.id)
+            self._name_of[record.id] = key
+        if isinstance(record, Engagement):
+            if self._edges is not None:
+                self._drop_edge(record.id)
+                if record.status != Lifecycle.RETIRED:
+                    self._add_edge(record.id, record.engager_id, record.engaged_id)
+            if self._upstream is not None:
+                self._note_link(record.id, record.engager_id, record.engaged_id, record.relationship_type, record.authorisation,
+                                record.status)
+
+    # who engages a party for processing (notices.clients_served walks it up)
+    def upstream(self, party_id: int) -> list["_Link"]:
+        if self._upstream is None:
+            self._upstream = {}
+            for row in self.sess.execute(select(Engagement.id, Engagement.engager_id, Engagement.engaged_id,
+                                                Engagement.relationship_type, Engagement.authorisation, Engagement.status)):
+                self._note_link(*row)
+        return list(self._upstream.get(party_id, {}).values())
+
+    def _note_link(self, engagement_id: int, engager_id: int, engaged_id: int, relationship: Any, authorisation: Any,
+                   status: Any) -> None:
+        former = self._upstream_of.pop(engagement_id, None)
+        if former is not None:
+            self._upstream[former].pop(engagement_id, None)
+        if status != Lifecycle.RETIRED and relationship in (Relationship.PROCESSOR, Relationship.SUB_PROCESSOR):
+            link = _Link(relationship, engager_id, self.get(Party, engager_id), authorisation)
+            self._upstream.setdefault(engaged_id, {})[engagement_id] = link
+            self._upstream_of[engagement_id] = engaged_id
+
+    # party names (legal name + country, per kind)
+    def name_taken(self, kind: PartyKind, key: str, country: Optional[str], other_than: Optional[int]) -> bool:
+        if self._names is None:
+            self._names = {}
+            for party_id, party_kind, party_key, party_country in self.sess.execute(
+                    select(Party.id, Party.kind, Party.name_key, Party.country_code)):
+                self._names.setdefault((party_kind, party_key, party_country), set()).add(party_id)
+                self._name_of[party_id] = (party_kind, party_key, party_country)
+        return bool(self._names.get((kind, key, country), set()) - {other_than})
+
+    def _forget_name(self, party_id: int) -> None:
+        key = self._name_of.pop(party_id, None)
+        if key is not None:
+            self._names[key].discard(party_id)
+
+    # the engagement graph (live engagements)
+    def creates_cycle(self, engager_id: int, engaged_id: int, ignore_id: Optional[int]) -> bool:
+        if self._edges is None:
+            self._edges = {}
+            for engagement_id, source, target in self.sess.execute(
+                    select(Engagement.id, Engagement.engager_id, Engagement.engaged_id).where(Engagement.status != Lifecycle.RETIRED)):
+                self._add_edge(engagement_id, source, target)
+        ignored = self._edges.get(ignore_id) if ignore_id is not None else None
+        seen, stack = set(), [engaged_id]
+        while stack:
+            node = stack.pop()
+            if node == engager_id:
+                return True
+            if node not in seen:
+                seen.add(node)
+                stack.extend(target for target, count in self._graph.get(node, {}).items()
+                             if count > (1 if ignored == (node, target) else 0))
+        return False
+
+    def _add_edge(self, engagement_id: int, source: int, target: int) -> None:
+        self._edges[engagement_id] = (source, target)
+        targets = self._graph.setdefault(source, {})
+        targets[target] = targets.get(target, 0) + 1
+
+    def _drop_edge(self, engagement_id: int) -> None:
+        edge = self._edges.pop(engagement_id, None)
+        if edge is not None:
+            targets = self._graph[edge[0]]
+            targets[edge[1]] -= 1
+            if not targets[edge[1]]:
+                del targets[edge[1]]
+
+
+@dataclass(frozen=True)
+class _Link:
+    """An engagement as the walk up a processing chain reads it (notices.clients_served)."""
+
+    relationship_type: Relationship
+    engager_id: int
+    engager: Party
+    authorisation: Any
+
+
+def _bulk(sess: Session) -> Optional[Bulk]:
+    return sess.info.get("bulk")
+
+
+def bulk_unit(sess: Session) -> bool:
+    """Whether the unit in progress writes in batches (`write_unit(..., bulk=True)`)."""
+    return _bulk(sess) is not None
+
+
+def flush_pending(sess: Optional[Session] = None) -> None:
+    """In a bulk unit: write the records created so far, record their creation events, and let the
+    session forget what later rows do not read (so memory stays flat however large the import)."""
+    sess = sess or session()
+    bulk = _bulk(sess)
+    if bulk is None:
+        return
+    sess.flush()
+    rows: dict[Any, list[dict]] = {}
+    links: list[dict] = []
+    snapshots = []
+    for record, spec in bulk.pending:
+        if type(record) in BULK_ROWS:
+            row = _row(record)
+            rows.setdefault(type(record).__table__, []).append(row)
+            snapshots.append({**{key: row[key] for key in spec.columns},
+                              **{name: reader(record) for name, (reader, _writer) in spec.collections.items()}})
+            if isinstance(record, TransferRoute):
+                links += [{"route_id": record.id, "instrument_id": instrument.id} for instrument in record.instruments]
+                # what its label names (read from memory: the record is not in the session)
+                for name in ("exporter", "importer", "destination_organisation"):
+                    party_id = getattr(record, f"{name}_id")
+                    set_committed_value(record, name, None if party_id is None else bulk.get(Party, party_id))
+        else:
+            snapshots.append(spec.snapshot(record))
+    for table, values in rows.items():
+        sess.execute(insert(table), values)
+    if links:
+        sess.execute(insert(route_instruments), links)
+    events = []
+    for (record, spec), snapshot in zip(bulk.pending, snapshots):
+        # Fixed fields (a party's kind) are set once: the creation records them (see `create`).
+        after = {**snapshot, **{name: getattr(record, name) for name in spec.fixed}}
+        events.append(event_values(sess, record, AuditAction.CREATE, created(after)))
+    if events:
+        sess.execute(insert(AuditEvent.__table__), events)
+    written = [record for record, _spec in bulk.pending if not isinstance(record, BULK_KEPT) and record in sess]
+    # Written now: nothing left to check them for at the next flush (`audit._refuse_unaudited_writes`).
+    sess.info.get("audited", set()).difference_update(id(record) for record, _spec in bulk.pending)
+    bulk.pending.clear()
+    for record in written:  # (an engagement takes its locations along; what was read for updates goes by itself)
+        sess.expunge(record)
+
+
+def _row(record: Any) -> dict:
+    """A new record's row, with the defaults its columns give (set on the record too, as an ORM
+    insert would: its creation event records them)."""
+    values = {}
+    given = record.__dict__  # the values set (plain reads: the record is in no session)
+    for column in type(record).__table__.columns:
+        value = given.get(column.key)
+        if value is None and column.default is not None:
+            value = column.default.arg(None) if column.default.is_callable else column.default.arg
+            setattr(record, column.key, value)
+        values[column.key] = value
+    return values
+
+
+def _as_row(sess: Session, record: Any) -> bool:
+    """Whether a bulk unit inserts this new record as a row (`BULK_ROWS`): it never enters the session,
+    so its values are plain attributes, with no change tracking to pay for."""
+    return type(record) in BULK_ROWS and _bulk(sess) is not None and record not in sess
+
+
+def _get(sess: Session, model: type, record_id: int) -> Any:
+    """A record the checks read (from memory in a bulk unit)."""
+    bulk = _bulk(sess)
+    return bulk.get(model, record_id) if bulk is not None else sess.get(model, record_id)
+
+
+def _exists(sess: Session, model: type, record_id: int) -> bool:
+    bulk = _bulk(sess)
+    return bulk.exists(model, record_id) if bulk is not None else sess.get(model, record_id) is not None
 
 
 def check_version(record: Any, expected_version: Optional[int]) -> None:
@@ -243,7 +512,7 @@ class Spec:
     # Values derived from the others when the caller leaves them out: (session, record, merged) -> values.
     complete: Optional[Callable[[Session, Any, dict], dict]] = None
 
-    @property
+    @functools.cached_property
     def columns(self) -> dict[str, Any]:
         return {k: v for k, v in _column_fields(self.model).items() if k not in self.fixed}
 
@@ -313,15 +582,20 @@ def _validate(spec: Spec, sess: Session, record: Any, merged: dict, errors: Erro
 
 
 def _write(sess: Session, spec: Spec, record: Any, prepared: dict) -> None:
+    plain_values = _as_row(sess, record)
     for key, value in prepared.items():
         if key in spec.collections:
             spec.collections[key][1](sess, record, value)
+        elif plain_values:
+            record.__dict__[key] = value
         else:
             setattr(record, key, value)
 
 
 def _flush(sess: Session, record: Any) -> None:
-    """Flush, turning a database constraint failure into a field error."""
+    """Flush, turning a database constraint failure into a field error (a bulk unit flushes in batches)."""
+    if _bulk(sess) is not None:
+        return
     try:
         with sess.begin_nested():
             sess.flush()
@@ -360,16 +634,26 @@ def create(model: type, values: dict, *, uid: Optional[str] = None) -> Any:
     record = model()
     if uid is not None:
         record.uid = uid
+    bulk = _bulk(sess)
+    if bulk is not None:
+        record.id = bulk.next_id(model)
     mark_audited(sess, record)
-    sess.add(record)
+    if bulk is None or model not in BULK_ROWS:
+        sess.add(record)
     _write(sess, spec, record, {k: v for k, v in prepared.items() if k not in spec.collections})
     _flush(sess, record)
     _write(sess, spec, record, {k: v for k, v in prepared.items() if k in spec.collections})
+    if bulk is not None:
+        bulk.noted(record)
+        bulk.pending.append((record, spec))  # its creation event once written (flush_pending)
+        if len(bulk.pending) >= BULK_BATCH:
+            flush_pending(sess)
+        return record
     _flush(sess, record)
     # Fixed fields (a party's kind) are set once: the creation records them, so the trail alone can
     # rebuild the record (timeline.register_at).
     after = {**spec.snapshot(record), **{name: getattr(record, name) for name in spec.fixed}}
-    record_event(sess, record, AuditAction.CREATE, diff({}, after))
+    record_event(sess, record, AuditAction.CREATE, created(after))
     _flush(sess, record)
     return record
 
@@ -397,6 +681,8 @@ def update(record: Any, values: dict, *, expected_version: Any) -> Any:
         _flush(sess, record)
         record_event(sess, record, AuditAction.UPDATE, changes)
         _flush(sess, record)
+        if _bulk(sess) is not None:
+            _bulk(sess).noted(record)
     return record
 
 
@@ -480,7 +766,7 @@ def _party(sess: Session, errors: Errors, values: dict, key: str, kinds: tuple[P
     party_id = values.get(key)
     if party_id is None:
         return None
-    party = sess.get(Party, party_id)
+    party = _get(sess, Party, party_id)
     if party is None:
         _add(errors, key, f"No party with id {party_id}.")
         return None
@@ -519,6 +805,11 @@ def _validate_party(sess: Session, record: Optional[Party], values: dict, errors
         _add(errors, "notice_period_days", "The notice period cannot be negative.")
     if values.get("legal_name") and not errors:
         country = values.get("country_code")
+        bulk = _bulk(sess)
+        if bulk is not None:
+            if bulk.name_taken(kind, name_key(values["legal_name"]), country, record.id if record is not None else None):
+                _add(errors, "legal_name", "A record with this legal name already exists in this country.")
+            return
         query = select(Party.id).where(
             Party.kind == kind,
             Party.name_key == name_key(values["legal_name"]),
@@ -585,6 +876,9 @@ ENGAGED_KINDS = (PartyKind.THIRD_PARTY, PartyKind.GROUP_ENTITY)
 
 def engagement_creates_cycle(sess: Session, engager_id: int, engaged_id: int, ignore_id: Optional[int]) -> bool:
     """Would engager -> engaged close a loop (engaged already reaches engager down the chain)?"""
+    bulk = _bulk(sess)
+    if bulk is not None:
+        return bulk.creates_cycle(engager_id, engaged_id, ignore_id)
     edges: dict[int, set[int]] = {}
     query = select(Engagement.engager_id, Engagement.engaged_id).where(Engagement.status != Lifecycle.RETIRED)
     if ignore_id is not None:
@@ -714,7 +1008,7 @@ def _validate_instrument(sess: Session, record: Optional[TransferInstrument], va
         approval_id = values.get("bcr_approval_id")
         if approval_id is None:
             _add(errors, "bcr_approval_id", "Choose the BCR approval relied on.")
-        elif sess.get(BcrApproval, approval_id) is None:
+        elif _get(sess, BcrApproval, approval_id) is None:
             _add(errors, "bcr_approval_id", f"No BCR approval with id {approval_id}.")
     if kind == InstrumentKind.DEROGATION:
         if values.get("derogation_ground") is None:
@@ -733,7 +1027,7 @@ def _validate_instrument(sess: Session, record: Optional[TransferInstrument], va
         except (KeyError, TypeError, ValueError):
             _add(errors, "signatories", "Each signatory needs a party_id and a side (exporter or importer).")
             continue
-        if sess.get(Party, party_id) is None:
+        if _get(sess, Party, party_id) is None:
             _add(errors, "signatories", f"No party with id {party_id}.")
 
 
@@ -763,7 +1057,7 @@ def _validate_bcr(sess: Session, record: Optional[BcrApproval], values: dict, er
         except (KeyError, TypeError, ValueError):
             _add(errors, "memberships", "Each member needs a group_entity_id and a bound_from date.")
             continue
-        entity = sess.get(Party, entity_id)
+        entity = _get(sess, Party, entity_id)
         if entity is None or entity.kind != PartyKind.GROUP_ENTITY:
             _add(errors, "memberships", f"Only group entities can be bound by BCR (id {entity_id}).")
         if bound_from is None or (bound_to is not None and bound_to < bound_from):
@@ -816,10 +1110,10 @@ def _validate_route(sess: Session, record: Optional[TransferRoute], values: dict
     if source_id is not None:
         if record is not None and source_id == record.id:
             _add(errors, "source_route_id", "A route cannot be its own source.")
-        elif sess.get(TransferRoute, source_id) is None:
+        elif not _exists(sess, TransferRoute, source_id):
             _add(errors, "source_route_id", f"No route with id {source_id}.")
     engagement_id = values.get("engagement_id")
-    if engagement_id is not None and sess.get(Engagement, engagement_id) is None:
+    if engagement_id is not None and not _exists(sess, Engagement, engagement_id):
         _add(errors, "engagement_id", f"No engagement with id {engagement_id}.")
     if values.get("special_category_basis") and not values.get("has_special_category_data"):
         _add(errors, "special_category_basis", "Only routes carrying special-category data take a basis.")
@@ -833,7 +1127,10 @@ def _validate_route(sess: Session, record: Optional[TransferRoute], values: dict
         _add(errors, "instrument_ids", "Instruments are given as a list of their ids.")
         return
     if wanted:
-        found = set(sess.scalars(select(TransferInstrument.id).where(TransferInstrument.id.in_(wanted))))
+        if _bulk(sess) is not None:
+            found = {instrument_id for instrument_id in wanted if _get(sess, TransferInstrument, instrument_id) is not None}
+        else:
+            found = set(sess.scalars(select(TransferInstrument.id).where(TransferInstrument.id.in_(wanted))))
         for missing in sorted(wanted - found):
             _add(errors, "instrument_ids", f"No instrument with id {missing}.")
 
@@ -844,6 +1141,10 @@ def _read_instrument_ids(record: TransferRoute) -> list:
 
 def _write_instrument_ids(sess: Session, record: TransferRoute, value: list) -> None:
     wanted = {int(item) for item in value or []}
+    if _as_row(sess, record):
+        # a bulk unit inserts the route and its links as rows (flush_pending): a plain list, as its other values
+        record.__dict__["instruments"] = [_get(sess, TransferInstrument, instrument_id) for instrument_id in sorted(wanted)]
+        return
     record.instruments = list(sess.scalars(select(TransferInstrument).where(TransferInstrument.id.in_(wanted)))) if wanted else []
 
 

@@ -1,11 +1,12 @@
 """Import: a register comes in from a spreadsheet validated, all or nothing, and audited as an import."""
 
 import io
+import json
 import re
 import time
 import zipfile
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from register.audit import Actor
 from register.exports.auditor import write_auditor_workbook
 from register.extensions import db
 from register.imports import countries as aliases
+from register.imports import plan
 from register.imports.formats import ENGAGEMENTS, GROUP_ENTITIES, THIRD_PARTIES
 from register.imports.plan import run_import
 from register.imports.reader import Limits
@@ -33,6 +35,7 @@ from register.models import (
     Party,
     PartyKind,
     Role,
+    RouteVerdict,
     ThirdParty,
     TransferInstrument,
     TransferRoute,
@@ -131,10 +134,10 @@ def reference_records() -> list[tuple[type, str, dict]]:
 
 
 @contextmanager
-def empty_register(database, app, tmp_path: Path):
-    """A second, empty register (SQLite: another file; PostgreSQL: the schema emptied)."""
+def empty_register(database, app, tmp_path: Path, name: str = "second"):
+    """Another, empty register (SQLite: another file; PostgreSQL: the schema emptied)."""
     if database.backend == "sqlite":
-        folder = tmp_path / "second"
+        folder = tmp_path / name
         folder.mkdir()
         other = create_app({**database.config(folder), "TESTING": True})
         with other.app_context():
@@ -172,6 +175,94 @@ def test_round_trip_export_then_import_into_an_empty_register_gives_the_same_reg
         again = do_import(workbook)
         assert again.ok and again.counts()["unchanged"] == outcome.counts()["create"] and again.counts()["create"] == 0
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
+
+
+def audit_trail() -> list[tuple]:
+    """Every audit event but its id and time: who, which record, which action, what changed."""
+    return sorted((event.record_type, event.record_id, event.record_uid, event.record_label, event.record_version,
+                   event.action.value, event.source.value, event.actor_label, json.dumps(event.changes, sort_keys=True))
+                  for event in db.session.scalars(select(AuditEvent)))
+
+
+def stored_verdicts() -> list[tuple]:
+    return sorted(db.session.execute(select(RouteVerdict.route_id, RouteVerdict.status, RouteVerdict.mechanisms,
+                                            RouteVerdict.importer_vetting, RouteVerdict.destination)).all())
+
+
+def test_a_bulk_import_writes_the_same_register_and_trail_as_one_row_at_a_time(app, database, tmp_path, monkeypatch):
+    """An import writes in batches (services.Bulk); one row at a time (the fallback) is the reference.
+    Batches of 7 here, so that rows refer to records of earlier batches, of their own, and of the next."""
+    monkeypatch.setattr(services, "BULK_BATCH", 7)
+    load_demo()
+    workbook = tmp_path / "register.xlsx"
+    with open(workbook, "wb") as target:
+        write_auditor_workbook(target, date.today(), None, "test", {})
+    references = reference_records()
+    results = []
+    for bulk in (True, False):
+        with empty_register(database, app, tmp_path, f"bulk-{bulk}"):
+            with services.write_unit(Actor(AuditSource.CLI, label="test")):
+                for model, uid, values in references:
+                    services.create(model, {k: v for k, v in values.items() if v is not None}, uid=uid)
+            outcome = plan._run(workbook, workbook.name, ACTOR, False, lambda *_: None, Limits(), None, bulk=bulk)
+            db.session.rollback()
+            assert outcome.ok and outcome.applied, [(row.sheet, row.row, row.errors) for row in outcome.errors][:5]
+            results.append((outcome.rows, register_snapshot(), audit_trail(), stored_verdicts()))
+    batched, one_by_one = results
+    assert len(batched[2]) > 400 and len(batched[3]) > 200
+    for part, name in enumerate(("rows", "register", "trail", "verdicts")):
+        assert batched[part] == one_by_one[part], name
+
+
+def test_a_row_the_database_refuses_in_a_batch_is_named_by_going_through_the_file_again(app, writer, tmp_path, monkeypatch):
+    """A batch cannot say which row the database refused: the import then goes through the file one
+    row at a time. Here the importer's matching by name and the batch's duplicate check are switched
+    off, as if both had missed a party the register already holds."""
+    writer(lambda: services.create(GroupEntity, {"legal_name": "Meridian Assist SAS", "country_code": "FR"}))
+    monkeypatch.setattr(plan._Importer, "_match_party", lambda *args: None)
+    monkeypatch.setattr(services.Bulk, "name_taken", lambda *args: False)
+    path = write_book(tmp_path / "in.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, [
+        entity("Meridian Assist GmbH", "DE"), entity("Meridian Assist SAS", "FR")])})
+    before = table_counts()
+    outcome = do_import(path)
+    assert not outcome.applied and [(row.row, row.action) for row in outcome.rows] == [(2, "create"), (3, "error")]
+    assert outcome.errors[0].errors == [("Legal name", "A record with this legal name already exists in this country.")]
+    assert table_counts() == before
+
+
+def test_an_engagement_that_closes_a_loop_in_the_file_is_refused(app, tmp_path):
+    vendors = [{"Legal name": name, "Country code": "US", "Status": "active"} for name in ("Alpha Cloud Inc", "Beta Mail Inc")]
+    engagements = [{"Engaged by": first, "Engages": second, "Service": "Hosting", "Relationship": "sub_processor",
+                    "Status": "active"} for first, second in (("Alpha Cloud Inc", "Beta Mail Inc"), ("Beta Mail Inc", "Alpha Cloud Inc"))]
+    path = write_book(tmp_path / "loop.xlsx", {"Third parties": party_rows(THIRD_PARTIES, vendors),
+                                               "Engagements": party_rows(ENGAGEMENTS, engagements)})
+    before = table_counts()
+    outcome = do_import(path)
+    assert [(row.sheet, row.row) for row in outcome.errors] == [("Engagements", 3)]
+    assert ("Engages ID", "Alpha Cloud Inc already engages Beta Mail Inc down the chain: this would make a cycle.") \
+        in outcome.errors[0].errors
+    assert table_counts() == before
+
+
+def test_a_sub_processor_of_a_client_engagement_made_earlier_in_the_file_waits_for_the_client(app, writer, tmp_path):
+    """Art. 28(2) reads the processing chain as the file builds it: the client's engagement two rows
+    up makes the sub-processor concern the client, who was not told."""
+    writer(lambda: services.create(Client, {"legal_name": "Globex Insurance plc", "country_code": "GB"}))
+    entities = [entity("Meridian Assist SAS", "FR")]
+    vendors = [{"Legal name": name, "Country code": "US", "Status": "active"} for name in ("Alpha Cloud Inc", "Beta Mail Inc")]
+    engagements = [
+        {"Engaged by": "Meridian Assist SAS", "Engages": "Alpha Cloud Inc", "Service": "Hosting", "Relationship": "sub_processor"},
+        {"Engaged by": "Globex Insurance plc", "Engages": "Meridian Assist SAS", "Service": "Assistance",
+         "Relationship": "processor", "Authorisation": "general"},
+        {"Engaged by": "Meridian Assist SAS", "Engages": "Beta Mail Inc", "Service": "Mail", "Relationship": "sub_processor"},
+    ]
+    path = write_book(tmp_path / "chain.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, entities),
+                                                "Third parties": party_rows(THIRD_PARTIES, vendors),
+                                                "Engagements": party_rows(ENGAGEMENTS, engagements)})
+    outcome = do_import(path)
+    assert [(row.sheet, row.row) for row in outcome.errors] == [("Engagements", 4)]
+    messages = " ".join(message for _column, message in outcome.errors[0].errors)
+    assert "Cannot take effect yet" in messages and "Globex Insurance plc" in messages
 
 
 # --- matching and updating ---------------------------------------------------------------------
@@ -234,6 +325,125 @@ def test_aliases_in_a_file_become_iso_codes(app, tmp_path):
     assert do_import(path).applied
     stored = dict(db.session.execute(select(Party.legal_name, Party.country_code)).all())
     assert stored == {f"Vendor {typed}": code for typed, code in names.items()}
+
+
+# --- reading cells -----------------------------------------------------------------------------
+
+
+def _rows_by_openpyxl(path: Path, name: str) -> list[tuple[int, list]]:
+    book = load_workbook(path, read_only=True)
+    try:
+        found = []
+        for number, values in enumerate(book[name].iter_rows(values_only=True), start=1):
+            values = list(values)
+            while values and values[-1] is None:
+                values.pop()
+            if any(value not in (None, "") for value in values):
+                found.append((number, values))
+        return found
+    finally:
+        book.close()
+
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+PACKAGE_PARTS = {
+    "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+    'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/'
+    'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/'
+    'sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+    '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    '</Types>',
+    "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+    'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    "xl/workbook.xml": f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{MAIN}" xmlns:r="http://schemas.openxmlformats.org/'
+    'officeDocument/2006/relationships"><sheets><sheet name="Group entities" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+    'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/'
+    'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/><Relationship Id="rId3" '
+    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>',
+    # style 1 shows a built-in date (14), style 2 a custom one, style 3 a plain number
+    "xl/styles.xml": f'<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="{MAIN}"><numFmts count="1"><numFmt numFmtId="170" '
+    'formatCode="dd/mm/yyyy hh:mm"/></numFmts><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts><fills '
+    'count="1"><fill><patternFill patternType="none"/></fill></fills><borders count="1"><border><left/><right/><top/><bottom/>'
+    '<diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs><cellXfs count="4"><xf numFmtId="0"/>'
+    '<xf numFmtId="14"/><xf numFmtId="170"/><xf numFmtId="2"/></cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" '
+    'builtinId="0"/></cellStyles></styleSheet>',
+    # as Excel writes them: shared strings with rich-text runs and a phonetic reading
+    "xl/sharedStrings.xml": f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}" count="5" uniqueCount="5"><si><t>ID</t></si>'
+    '<si><t>Legal name</t></si><si><t>Since</t></si><si><r><rPr><b/></rPr><t>Kaveri </t></r><r><t xml:space="preserve">Data '
+    '&amp; Co</t></r><rPh sb="0" eb="1"><t>KAVERI</t></rPh></si><si><t/></si></sst>',
+    "xl/worksheets/sheet1.xml": f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}"><dimension ref="A1:E6"/><sheetData>'
+    '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row>'
+    '<row r="2"><c r="B2" t="s"><v>3</v></c><c r="C2" s="1"><v>45351</v></c><c r="D2" s="2"><v>45351.75</v></c>'
+    '<c r="E2" s="3"><v>2.5E3</v></c></row>'
+    '<row><c t="s"><v>4</v></c><c t="b"><v>0</v></c><c t="e"><v>#N/A</v></c><c t="str"><v>text result</v></c>'
+    '<c t="d"><v>2024-02-29T10:00:00</v></c></row><row r="6"><c r="C6" t="inlineStr"><is><t>inline</t></is></c></row>'
+    '</sheetData></worksheet>',
+}
+
+
+@pytest.mark.parametrize("kind", ["as Excel writes it", "as openpyxl writes it", "write-only", "1904 dates"])
+def test_cells_are_read_as_openpyxl_reads_them(tmp_path, kind):
+    """The import streams cells itself (register/imports/reader.py); openpyxl is the reference."""
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    from register.imports.reader import open_book
+
+    rows = [
+        ["ID", "Legal name", "Since", "Count", "Flag", "Note"],
+        ["", "Société Générale & <Co> \"quoted\"", date(2024, 2, 29), 12, True, "  two\nlines  "],
+        [None, "Ünïcode ✓ 数据", datetime(2023, 1, 1, 12, 30), 1.5, False, None],
+        [],
+        [None, None, None, None, None, "after a blank row and empty cells"],
+        ["x", 1e20, date(1900, 3, 1), -3, 0, "#N/A"],
+        [None, "'=1+1 kept as text", None, 0.1, None, "   "],
+    ]
+    if kind == "as Excel writes it":
+        path = tmp_path / "excel.xlsx"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
+            for name, content in PACKAGE_PARTS.items():
+                package.writestr(name, content)
+        expected = _rows_by_openpyxl(path, "Group entities")
+        opened = open_book(path, path.name, {"Group entities"})
+        try:
+            assert [text for _letter, text in opened.sheets[0].headers] == ["ID", "Legal name", "Since"]
+            assert list(opened.sheets[0].rows) == expected[1:]
+        finally:
+            opened.close()
+        assert expected[1][1][1] == "Kaveri Data & Co" and [number for number, _values in expected] == [1, 2, 3, 6]
+        return
+    if kind == "write-only":
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("Group entities")
+    else:
+        book = Workbook()
+        sheet = book.active
+        sheet.title = "Group entities"
+        if kind == "1904 dates":
+            book.epoch = CALENDAR_MAC_1904
+    for row in rows:
+        sheet.append(row)
+    if kind == "as openpyxl writes it":
+        sheet["G2"] = CellRichText([TextBlock(InlineFont(b=True), "Bold"), " and plain"])
+        sheet["G3"] = 45000
+        sheet["G3"].number_format = "yyyy-mm-dd hh:mm"
+    path = book.save(tmp_path / "cells.xlsx") or tmp_path / "cells.xlsx"
+    expected = _rows_by_openpyxl(path, "Group entities")
+    opened = open_book(path, path.name, {"Group entities"})
+    try:
+        (sheet_read,) = opened.sheets
+        header, *body = expected
+        assert [text for _letter, text in sheet_read.headers] == header[1]
+        assert [(number, values) for number, values in sheet_read.rows] == body
+    finally:
+        opened.close()
+    assert len(body) == 5 and any(isinstance(value, datetime) for _number, values in body for value in values)
 
 
 # --- hostile and broken files: a clear message, nothing written --------------------------------
@@ -569,6 +779,28 @@ def _register_with_a_route(writer):
         return route.id, scc.id, engagement.id
 
     return writer(build)
+
+
+def test_an_import_that_changes_a_routes_instruments_writes_and_audits_the_change(app, writer, tmp_path):
+    route_id, scc_id, _engagement_id = _register_with_a_route(writer)
+    other_scc = db.session.scalar(select(TransferInstrument).where(TransferInstrument.id != scc_id))
+    other_uid = other_scc.uid
+    book = tmp_path / "export.xlsx"
+    with open(book, "wb") as target:
+        write_auditor_workbook(target, date.today(), None, "test", {})
+    workbook = load_workbook(book)
+    sheet = workbook["Transfer routes"]
+    headers = [cell.value for cell in sheet[1]]
+    sheet.cell(row=2, column=headers.index("Instrument IDs") + 1).value = other_uid
+    changed = tmp_path / "changed.xlsx"
+    workbook.save(changed)
+    outcome = do_import(changed)
+    assert outcome.applied, [row.errors for row in outcome.errors] or outcome.file_error
+    route = db.session.get(TransferRoute, route_id)
+    assert [instrument.uid for instrument in route.instruments] == [other_uid]
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.record_type == "transfer_routes",
+                                                       AuditEvent.source == AuditSource.IMPORT))
+    assert event.changes["instrument_ids"] == [[scc_id], [other_scc.id]]
 
 
 def test_routes_and_engagements_without_ids_update_by_natural_key_keeping_what_the_file_does_not_say(app, writer, tmp_path):

@@ -9,6 +9,7 @@ per row what was (or would be) created, updated (with the fields) or left unchan
 by row and column.
 """
 
+import functools
 import hashlib
 import json
 import re
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import services
 from ..audit import Actor, plain
@@ -45,14 +47,17 @@ LIST_SEPARATOR = re.compile(r"\s*[;\n]\s*")
 EXPUNGE_EVERY = 500
 
 
-@dataclass
+_NONE: dict = {}  # the changes of most rows: shared, never changed (an import has 100,000 rows)
+
+
+@dataclass(slots=True)
 class RowOutcome:
     sheet: str
     row: int
     action: str  # create, update, unchanged, error
     label: str
-    changes: dict[str, list] = field(default_factory=dict)  # column -> [before, after]
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (column or "", message)
+    changes: dict[str, list] = field(default_factory=lambda: _NONE)  # column -> [before, after]
+    errors: list[tuple[str, str]] = field(default_factory=tuple)  # (column or "", message)
 
 
 @dataclass
@@ -110,8 +115,18 @@ def run_import(path: Path, filename: str, actor: Actor, *, dry_run: bool, progre
     With `expected_digest` (a confirmed preview's), the import is applied only if it would make exactly
     the changes previewed; otherwise nothing is written and the outcome is the new preview (`stale`).
     """
-    outcome = Outcome()
     progress = progress or (lambda stage, done, total: None)
+    try:
+        return _run(path, filename, actor, dry_run, progress, limits, expected_digest, bulk=True)
+    except IntegrityError:
+        # The database refused a batch (a check the rows passed missed something): nothing was
+        # written. Going through the file again a row at a time names the row.
+        return _run(path, filename, actor, dry_run, progress, limits, expected_digest, bulk=False)
+
+
+def _run(path: Path, filename: str, actor: Actor, dry_run: bool, progress: Progress, limits: Limits,
+         expected_digest: Optional[str], *, bulk: bool) -> Outcome:
+    outcome = Outcome()
     try:
         book = open_book(Path(path), filename, set(BY_NAME), limits)
     except ImportFileError as error:
@@ -119,7 +134,7 @@ def run_import(path: Path, filename: str, actor: Actor, *, dry_run: bool, progre
         return outcome
     try:
         sheets = _arrange(book)
-        with services.write_unit(actor, dry_run=dry_run) as sess:
+        with services.write_unit(actor, dry_run=dry_run, bulk=bulk) as sess:
             importer = _Importer(sess, outcome, progress)
             for sheet_format, sheet in sheets:
                 importer.sheet(sheet_format, sheet)
@@ -129,6 +144,7 @@ def run_import(path: Path, filename: str, actor: Actor, *, dry_run: bool, progre
             if expected_digest is not None and outcome.digest() != expected_digest:
                 outcome.stale = True
                 raise _Abort
+            del importer  # its indexes, before the commit brings 100,000 verdicts up to date
             progress("Saving", 0, None)
         outcome.applied = not dry_run
     except ImportFileError as error:
@@ -199,6 +215,8 @@ def _check_headers(sheet_format: SheetFormat, sheet: Sheet) -> None:
         problems.append("missing column" + ("s " if len(missing) > 1 else " ") + ", ".join(repr(h) for h in missing))
     if problems:
         raise ImportFileError(f"Sheet {sheet_format.name!r}: " + "; ".join(problems) + ". Use the template's column names.")
+    # The computed columns (status, mechanisms, reasons...) are not read: the reader skips their cells.
+    sheet.wanted = {index + 1 for index, header in enumerate(headers) if header not in sheet_format.ignored}
 
 
 # --- cell values ------------------------------------------------------------------------------
@@ -220,8 +238,11 @@ def _text(value: Any) -> Optional[str]:
 
 def _choices(column: Any) -> Optional[dict[str, Any]]:
     enum_class = getattr(column.type, "enum_class", None)
-    if enum_class is None:
-        return None
+    return None if enum_class is None else _enum_choices(enum_class)
+
+
+@functools.cache
+def _enum_choices(enum_class: type) -> dict[str, Any]:
     found = {}
     for member in enum_class:
         found[member.value.casefold()] = member
@@ -262,6 +283,7 @@ class _Importer:
         self.natural_keys: dict[tuple, int] = {}
         self.deferred_routes: list[tuple[int, dict, list]] = []
         self.failed_titles: dict[str, int] = {}
+        self.resolved: dict[tuple, tuple[Optional[str], Optional[str]]] = {}
         self._load_indexes()
 
     # indexes of what the register already holds, kept up to date as rows are written
@@ -310,6 +332,13 @@ class _Importer:
             for text in (approval.label, approval.name):
                 self.bcr_labels.setdefault(text.casefold(), set()).add(approval.id)
 
+    def _resolve(self, text: Any, organisations: bool = False) -> tuple[Optional[str], Optional[str]]:
+        """A country (or organisation) as typed, resolved once per import: files repeat the same few."""
+        key = (text, organisations)
+        if key not in self.resolved:
+            self.resolved[key] = aliases.resolve(text, organisations=organisations)
+        return self.resolved[key]
+
     def _index_party(self, party_id: int, uid: str, kind: PartyKind, legal_name: str, country: Optional[str]) -> None:
         self.party_uid[uid] = (party_id, kind)
         self.party_key[(kind, name_key(legal_name), country)] = party_id
@@ -357,7 +386,10 @@ class _Importer:
             if count % EXPUNGE_EVERY == 0:
                 # Written rows stay in the transaction; the session forgets them, so that its work (and
                 # memory) per row stays the same however large the file is.
-                self.sess.expunge_all()
+                if services.bulk_unit(self.sess):
+                    services.flush_pending(self.sess)
+                else:
+                    self.sess.expunge_all()
                 self.progress(f"Checking {sheet_format.name}", count, sheet.approximate_rows)
         self.progress(f"Checking {sheet_format.name}", count, count)
 
@@ -467,11 +499,11 @@ class _Importer:
         code_text, name_text = _text(cells.get("Country code")), _text(cells.get("Country"))
         code = name = None
         if code_text:
-            code, problem = aliases.resolve(code_text)
+            code, problem = self._resolve(code_text)
             if problem:
                 errors.append(("Country code", problem))
         if name_text:
-            name, problem = aliases.resolve(name_text)
+            name, problem = self._resolve(name_text)
             if problem and not code_text:
                 errors.append(("Country", problem))
         if code and name and code != name:
@@ -556,7 +588,7 @@ class _Importer:
             if not item:
                 continue
             place, _, activity_text = item.partition(":")
-            code, problem = aliases.resolve(place)
+            code, problem = self._resolve(place)
             if problem:
                 errors.append(("Processing locations", problem))
                 continue
@@ -625,7 +657,7 @@ class _Importer:
         if destination_text is None:
             errors.append(("Destination code", "Give the destination: a country or an international organisation."))
         else:
-            code, problem = aliases.resolve(destination_text, organisations=True)
+            code, problem = self._resolve(destination_text, organisations=True)
             if problem:
                 errors.append((column, problem))
             elif code in self.organisations:

@@ -4,9 +4,12 @@ An XLSX file is checked as a zip before any XML is parsed: not a zip (a password
 is an OLE compound file, magic D0 CF 11 E0), too many members, an encrypted member, more uncompressed
 bytes than the cap or a member that inflates like a bomb, an XML part declaring a DTD or entities.
 Then the workbook's own parts (read with defusedxml) name the sheets: a hidden sheet is refused, and
-merged cells are found in the sheet parts. Cells are read with openpyxl in read-only mode (which
-parses through defusedxml); a formula is refused, naming the cell (its cached value may be stale or
-absent, and the register never stores what a spreadsheet computed).
+merged cells are found in the sheet parts. Cells are streamed from the sheet parts with expat (DTDs
+and entities refused), giving the values openpyxl would: shared and inline strings, numbers, booleans,
+and dates where the cell's number format is a date's. openpyxl's own read-only reader takes about
+five times longer, and first parses every sheet once more to learn its size. A formula is refused,
+naming the cell (its cached value may be stale or absent, and the register never stores what a
+spreadsheet computed).
 """
 
 import codecs
@@ -14,6 +17,7 @@ import csv
 import posixpath
 import re
 import zipfile
+from xml.parsers import expat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,8 +26,9 @@ from typing import Any, Optional
 
 from defusedxml import ElementTree as SafeTree
 from defusedxml.common import DefusedXmlException
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel, from_ISO8601
 
 from ..exports.workbook import RISKY_STARTS
 
@@ -59,6 +64,8 @@ class Sheet:
     headers: list[tuple[str, str]]
     rows: Iterator[tuple[int, list[Any]]]
     approximate_rows: Optional[int] = None
+    # The columns (1-based) whose values are wanted; an XLSX reader leaves the others' cells empty.
+    wanted: Optional[set[int]] = None
 
 
 @dataclass
@@ -184,61 +191,272 @@ def _open_xlsx(path: Path, sheet_names: set[str], limits: Limits) -> Book:
                     shown = ", ".join(merged[:5]) + (" ..." if len(merged) > 5 else "")
                     raise ImportFileError(f"The sheet {name!r} has merged cells ({shown}): unmerge them so that "
                                           "each row has its own values, then upload the file again.")
+        cells = _CellReader(archive)
     except zipfile.BadZipFile:
-        raise ImportFileError("The workbook is corrupted: one of its parts cannot be decompressed.") from None
-    finally:
         archive.close()
+        raise ImportFileError("The workbook is corrupted: one of its parts cannot be decompressed.") from None
+    except BaseException:
+        archive.close()
+        raise
+    book = Book("xlsx")
+
+    def close() -> None:
+        for sheet in book.sheets:  # a sheet read halfway holds its part open
+            getattr(sheet.rows, "close", lambda: None)()
+        archive.close()
+
+    book.close = close
     try:
-        workbook = load_workbook(path, read_only=True, data_only=False)
-    except Exception as error:  # openpyxl raises many kinds of error for a damaged file
-        raise ImportFileError(f"The workbook cannot be read ({type(error).__name__}): it may be corrupted. "
-                              "Save it again as .xlsx and upload it again.") from None
-    book = Book("xlsx", close=workbook.close)
-    for worksheet in workbook.worksheets:
-        if worksheet.title not in sheet_names:
-            book.sheets.append(Sheet(worksheet.title, [], iter(())))
-            continue
-        book.sheets.append(_xlsx_sheet(worksheet, limits))
-    return book
+        for name, _state, part in parts:
+            if name not in sheet_names:
+                book.sheets.append(Sheet(name, [], iter(())))
+                continue
+            if part not in archive.NameToInfo:
+                raise ImportFileError(f"The workbook is incomplete: its part {part} is missing.")
+            book.sheets.append(_xlsx_sheet(archive, name, part, cells, limits))
+        return book
+    except BaseException:
+        close()
+        raise
 
 
-def _xlsx_sheet(worksheet: Any, limits: Limits) -> Sheet:
+def _refuse_declarations(parser: Any, part: str) -> None:
+    def refuse(*_args) -> None:
+        raise ImportFileError(f"The workbook part {part} declares a DTD or XML entities (as an XML bomb does): refused.")
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+
+def _stream(archive: zipfile.ZipFile, part: str, parser: Any, after_chunk: Any = None) -> Iterator[None]:
+    """Feed a part to an expat parser a piece at a time (yields after each piece)."""
+    _refuse_declarations(parser, part)
     try:
-        approximate = worksheet.max_row
-    except Exception:
-        approximate = None
-    rows = _xlsx_rows(worksheet, limits)
+        with archive.open(part) as stream:
+            while chunk := stream.read(256 * 1024):
+                parser.Parse(chunk, False)
+                yield
+            parser.Parse(b"", True)
+            yield
+    except expat.ExpatError as error:
+        raise ImportFileError(f"The workbook is corrupted: its part {part} is not well-formed XML "
+                              f"({expat.ErrorString(error.code)}, line {error.lineno}).") from None
+    except (zipfile.BadZipFile, EOFError, OSError):
+        raise ImportFileError("The workbook is corrupted: one of its parts cannot be decompressed.") from None
+
+
+def _parser() -> Any:
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.buffer_text = True
+    parser.buffer_size = 256 * 1024
+    return parser
+
+
+class _CellReader:
+    """What turns a cell's XML into its value: the shared strings, which styles are dates, the epoch."""
+
+    def __init__(self, archive: zipfile.ZipFile):
+        self.shared = self._shared_strings(archive)
+        self.dates, self.timedeltas = self._date_styles(archive)
+        workbook = _parse_part(archive, "xl/workbook.xml")
+        properties = workbook.find(f"{MAIN_NS}workbookPr")
+        date1904 = properties is not None and properties.get("date1904", "0").lower() in ("1", "true")
+        self.epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
+
+    @staticmethod
+    def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
+        rels = _parse_part(archive, "xl/_rels/workbook.xml.rels")
+        part = next((rel.get("Target", "") for rel in rels.iter(f"{PKG_REL_NS}Relationship")
+                     if rel.get("Type", "").endswith("/sharedStrings")), None)
+        if part is None:
+            return []
+        part = part.lstrip("/") if part.startswith("/") else posixpath.normpath(posixpath.join("xl", part))
+        if part not in archive.NameToInfo:
+            raise ImportFileError(f"The workbook is incomplete: its part {part} is missing.")
+        strings: list[str] = []
+        text: list[str] = []
+        depth = {"rPh": 0, "t": 0}
+        parser = _parser()
+
+        def start(name: str, _attrs: dict) -> None:
+            local = name.rpartition("}")[2]
+            if local == "si":
+                text.clear()
+            elif local in depth:
+                depth[local] += 1
+
+        def end(name: str) -> None:
+            local = name.rpartition("}")[2]
+            if local == "si":
+                strings.append("".join(text))
+            elif local in depth:
+                depth[local] -= 1
+
+        def characters(data: str) -> None:
+            if depth["t"] and not depth["rPh"]:  # the text and its runs, not its phonetic reading
+                text.append(data)
+
+        parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, characters
+        for _ in _stream(archive, part, parser):
+            pass
+        return strings
+
+    @staticmethod
+    def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[int]]:
+        """The cell styles whose number format shows a date (or a duration), as openpyxl decides."""
+        if "xl/styles.xml" not in archive.NameToInfo:
+            return frozenset(), frozenset()
+        styles = _parse_part(archive, "xl/styles.xml")
+        custom = {}
+        for number_format in styles.iter(f"{MAIN_NS}numFmt"):
+            try:
+                custom[int(number_format.get("numFmtId", ""))] = number_format.get("formatCode", "")
+            except ValueError:
+                raise ImportFileError("The workbook is corrupted: a number format of its styles has no valid id.") from None
+        dates, timedeltas = set(), set()
+        cell_styles = styles.find(f"{MAIN_NS}cellXfs")
+        for index, style in enumerate(cell_styles if cell_styles is not None else ()):
+            try:
+                format_id = int(style.get("numFmtId", "0"))
+            except ValueError:
+                raise ImportFileError("The workbook is corrupted: a cell style has no valid number format.") from None
+            code = custom.get(format_id) or BUILTIN_FORMATS.get(format_id, "General")
+            if is_date_format(code):
+                dates.add(index)
+            if is_timedelta_format(code):
+                timedeltas.add(index)
+        return frozenset(dates), frozenset(timedeltas)
+
+    def value(self, kind: Optional[str], style: int, text: str, where: str) -> Any:
+        """The value of a cell of type `kind` whose <v> (or inline string) holds `text`."""
+        if kind == "inlineStr":
+            return text
+        if text == "":
+            return None
+        if kind is None or kind == "n":
+            number = float(text) if ("." in text or "E" in text or "e" in text) else int(text)
+            if style in self.dates:
+                try:
+                    return from_excel(number, self.epoch, timedelta=style in self.timedeltas)
+                except (OverflowError, ValueError):
+                    return "#VALUE!"
+            return number
+        if kind == "s":
+            return self.shared[int(text)]
+        if kind == "b":
+            return bool(int(text))
+        if kind == "d":
+            return from_ISO8601(text)
+        return text  # "str" (a formula's text) and "e" (an error such as #N/A)
+
+
+def _xlsx_sheet(archive: zipfile.ZipFile, name: str, part: str, cells: _CellReader, limits: Limits) -> Sheet:
+    sheet = Sheet(name, [], iter(()))
+    rows = _xlsx_rows(archive, sheet, part, cells, limits)
     _number, header = next(rows, (1, []))
     headers = [(get_column_letter(index + 1), _header_text(value)) for index, value in enumerate(header)]
     while headers and not headers[-1][1]:
         headers.pop()
-    return Sheet(worksheet.title, headers, rows, approximate)
+    sheet.headers, sheet.rows = headers, rows
+    return sheet
 
 
 def _header_text(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
-def _xlsx_rows(worksheet: Any, limits: Limits) -> Iterator[tuple[int, list[Any]]]:
-    """Each non-empty row's values; a formula stops the reading with the cell named."""
+def _xlsx_rows(archive: zipfile.ZipFile, sheet: Sheet, part: str, cells: _CellReader,
+               limits: Limits) -> Iterator[tuple[int, list[Any]]]:
+    """Each non-empty row's values, streamed; a formula stops the reading with the cell named."""
+    ns = MAIN_NS.strip("{}") + "}"
+    cell_tag, value_tag, row_tag, text_tag, inline_tag = ns + "c", ns + "v", ns + "row", ns + "t", ns + "is"
+    formula_tag, phonetic_tag, dimension_tag = ns + "f", ns + "rPh", ns + "dimension"
+    done: list[tuple[int, list[Any]]] = []
+    row: list[Any] = []
+    text: list[str] = []
+    row_number = column = style = 0
+    kind: Optional[str] = None
+    ref = ""
+    collect = inline = phonetic = has_inline = skip = False
+    value_of = cells.value
+    parser = _parser()
+
+    def start(tag: str, attrs: dict) -> None:
+        nonlocal row_number, column, style, kind, ref, collect, inline, phonetic, has_inline, skip
+        if tag == cell_tag:
+            ref = attrs.get("r") or ""
+            letters = ref.rstrip("0123456789")
+            column = column_index_from_string(letters) if letters else column + 1
+            if not ref:
+                ref = f"{get_column_letter(column)}{row_number}"
+            kind, style = attrs.get("t"), int(attrs.get("s") or 0)
+            has_inline = False
+            skip = sheet.wanted is not None and column not in sheet.wanted
+            text.clear()
+        elif tag == value_tag:
+            collect = not skip
+        elif tag == text_tag:
+            collect = inline and not phonetic and not skip
+        elif tag == row_tag:
+            number = attrs.get("r")
+            row_number = int(number) if number else row_number + 1
+            column = 0
+            if row_number > limits.max_rows:
+                raise ImportFileError(f"The sheet {sheet.name!r} has more than {limits.max_rows:,} rows: split the file.")
+            row.clear()
+        elif tag == inline_tag:
+            inline = has_inline = True
+        elif tag == phonetic_tag:
+            phonetic = True
+        elif tag == formula_tag:
+            raise ImportFileError(
+                f"The sheet {sheet.name!r} has a formula in cell {ref}: formulas are refused (their results "
+                "are not stored reliably). Copy the cells and paste them as values, then upload the file again.")
+        elif tag == dimension_tag:
+            last = attrs.get("ref", "").rpartition(":")[2].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            if last.isdigit() and int(last) > 1:
+                sheet.approximate_rows = int(last)
+
+    def end(tag: str) -> None:
+        nonlocal collect, inline, phonetic
+        if tag == cell_tag:
+            # (an inline string cell with no string in it is empty, as openpyxl reads it)
+            value = None if skip or (kind == "inlineStr" and not has_inline) else value_of(kind, style, "".join(text), ref)
+            if len(row) == column - 1:
+                row.append(value)
+            else:
+                while len(row) < column:
+                    row.append(None)
+                row[column - 1] = value
+        elif tag == value_tag or tag == text_tag:
+            collect = False
+        elif tag == row_tag:
+            for value in row:
+                if value is not None and value != "":
+                    done.append((row_number, list(row)))
+                    break
+        elif tag == inline_tag:
+            inline = False
+        elif tag == phonetic_tag:
+            phonetic = False
+
+    def characters(data: str) -> None:
+        if collect:
+            text.append(data)
+
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, characters
+    size = archive.getinfo(part).file_size
     try:
-        for number, cells in enumerate(worksheet.iter_rows(), start=1):
-            if number > limits.max_rows:
-                raise ImportFileError(f"The sheet {worksheet.title!r} has more than {limits.max_rows:,} rows: split the file.")
-            values = []
-            for index, cell in enumerate(cells):
-                if cell.data_type == "f":
-                    raise ImportFileError(
-                        f"The sheet {worksheet.title!r} has a formula in cell {get_column_letter(index + 1)}{number}: "
-                        "formulas are refused (their results are not stored reliably). Copy the cells and paste "
-                        "them as values, then upload the file again.")
-                values.append(cell.value)
-            if any(value not in (None, "") for value in values):
-                yield number, values
+        for _ in _stream(archive, part, parser):
+            if sheet.approximate_rows is None and done and parser.CurrentByteIndex > 0:
+                sheet.approximate_rows = max(len(done), round(done[-1][0] * size / parser.CurrentByteIndex))
+            yield from done
+            done.clear()
     except ImportFileError:
         raise
-    except Exception as error:
-        raise ImportFileError(f"The sheet {worksheet.title!r} cannot be read ({type(error).__name__}): "
+    except (ValueError, IndexError, OverflowError) as error:
+        raise ImportFileError(f"The sheet {sheet.name!r} cannot be read near cell {ref} ({type(error).__name__}): "
                               "the workbook may be corrupted.") from None
 
 
