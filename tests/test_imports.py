@@ -22,6 +22,7 @@ from register.imports import countries as aliases
 from register.imports import plan
 from register.imports.formats import ENGAGEMENTS, GROUP_ENTITIES, THIRD_PARTIES
 from register.imports.plan import run_import
+from register.imports import reader
 from register.imports.reader import Limits
 from register.imports.template import country_labels
 from register.models import (
@@ -193,6 +194,7 @@ def test_a_bulk_import_writes_the_same_register_and_trail_as_one_row_at_a_time(a
     """An import writes in batches (services.Bulk); one row at a time (the fallback) is the reference.
     Batches of 7 here, so that rows refer to records of earlier batches, of their own, and of the next."""
     monkeypatch.setattr(services, "BULK_BATCH", 7)
+    monkeypatch.setattr(reader, "PARALLEL_PART_BYTES", 0)  # every sheet read in a process of its own, as large ones are
     load_demo()
     workbook = tmp_path / "register.xlsx"
     with open(workbook, "wb") as target:
@@ -386,13 +388,15 @@ PACKAGE_PARTS = {
 }
 
 
-@pytest.mark.parametrize("kind", ["as Excel writes it", "as openpyxl writes it", "write-only", "1904 dates"])
-def test_cells_are_read_as_openpyxl_reads_them(tmp_path, kind):
+@pytest.mark.parametrize("kind", ["as Excel writes it", "as openpyxl writes it", "write-only", "1904 dates",
+                                  "in a process of its own"])
+def test_cells_are_read_as_openpyxl_reads_them(tmp_path, kind, monkeypatch):
     """The import streams cells itself (register/imports/reader.py); openpyxl is the reference."""
     from openpyxl.cell.rich_text import CellRichText, TextBlock
     from openpyxl.cell.text import InlineFont
     from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
+    from register.imports import reader
     from register.imports.reader import open_book
 
     rows = [
@@ -429,7 +433,9 @@ def test_cells_are_read_as_openpyxl_reads_them(tmp_path, kind):
             book.epoch = CALENDAR_MAC_1904
     for row in rows:
         sheet.append(row)
-    if kind == "as openpyxl writes it":
+    if kind == "in a process of its own":
+        monkeypatch.setattr(reader, "PARALLEL_PART_BYTES", 0)  # as a large sheet is read
+    if kind in ("as openpyxl writes it", "in a process of its own"):
         sheet["G2"] = CellRichText([TextBlock(InlineFont(b=True), "Bold"), " and plain"])
         sheet["G3"] = 45000
         sheet["G3"].number_format = "yyyy-mm-dd hh:mm"
@@ -548,6 +554,15 @@ def test_a_hostile_or_broken_file_is_refused_with_a_clear_message_and_nothing_wr
     outcome = do_import(path, limits=limits)
     assert not outcome.ok and not outcome.applied
     assert outcome.file_error is not None and message in outcome.file_error, outcome.file_error
+    assert table_counts() == before
+
+
+def test_a_formula_in_a_sheet_read_in_a_process_of_its_own_is_refused_naming_the_cell(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(reader, "PARALLEL_PART_BYTES", 0)
+    path, _limits = hostile_file("formula", tmp_path)
+    before = table_counts()
+    outcome = do_import(path)
+    assert outcome.file_error is not None and "formula in cell L2: formulas are refused" in outcome.file_error
     assert table_counts() == before
 
 

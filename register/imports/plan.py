@@ -250,23 +250,36 @@ def _enum_choices(enum_class: type) -> dict[str, Any]:
     return found
 
 
-def _cell_value(column: Any, value: Any) -> Any:
-    """A cell converted to its column's type (raises ValueError with a readable message)."""
+def _converter(column: Any) -> Callable[[Any], Any]:
+    """What turns a cell into its column's type (raising ValueError with a readable message); made
+    once per column of a sheet."""
     choices = _choices(column)
     if choices is not None:
-        text = _text(value)
-        if text is None:
-            return None
-        if text.casefold() in choices:
-            return choices[text.casefold()]
         allowed = ", ".join(sorted({member.value for member in choices.values()}))
-        raise ValueError(f"{text!r} is not one of: {allowed}.")
+
+        def choose(value: Any) -> Any:
+            text = _text(value)
+            if text is None:
+                return None
+            if text.casefold() in choices:
+                return choices[text.casefold()]
+            raise ValueError(f"{text!r} is not one of: {allowed}.")
+
+        return choose
     type_name = type(column.type).__name__
     if type_name in ("String", "Text"):
-        value = _text(value)
-    elif type_name == "Date" and isinstance(value, str):
-        value = value.strip()[:10] if re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}([ T]00:00(:00)?)?\s*", value) else value
-    return _coerce(column, value)
+        return lambda value: _coerce(column, _text(value))
+    if type_name == "Date":
+        def to_date(value: Any) -> Any:
+            if isinstance(value, str) and MIDNIGHT_DATE.fullmatch(value):
+                value = value.strip()[:10]
+            return _coerce(column, value)
+
+        return to_date
+    return lambda value: _coerce(column, value)
+
+
+MIDNIGHT_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}([ T]00:00(:00)?)?\s*")
 
 
 # --- the importer -----------------------------------------------------------------------------
@@ -357,16 +370,19 @@ class _Importer:
             GROUP_ENTITIES.name: self._party_row, THIRD_PARTIES.name: self._party_row,
             ENGAGEMENTS.name: self._engagement_row, INSTRUMENTS.name: self._instrument_row, ROUTES.name: self._route_row,
         }[sheet_format.name]
-        headers = [header for _letter, header in sheet.headers]
+        # the columns read (not the computed ones), and how each field's cell is converted
+        read = [(index, header) for index, header in enumerate(header for _letter, header in sheet.headers)
+                if header not in sheet_format.ignored]
         columns = sheet_format.model.__table__.columns
+        converters = [(header, field_name, _converter(columns[field_name])) for header, field_name in sheet_format.fields.items()]
         count = 0
         for number, values in sheet.rows:
-            cells = {header: (values[index] if index < len(values) else None) for index, header in enumerate(headers)}
+            cells = {header: (values[index] if index < len(values) else None) for index, header in read}
             errors: list[tuple[str, str]] = []
             converted = {}
-            for header, field_name in sheet_format.fields.items():
+            for header, field_name, convert in converters:
                 try:
-                    converted[field_name] = _cell_value(columns[field_name], cells.get(header))
+                    converted[field_name] = convert(cells.get(header))
                 except ValueError as error:
                     errors.append((header, str(error)))
             uid = _text(cells.get("ID"))
