@@ -113,6 +113,8 @@ def html_text(value: Any) -> str:
     """A value as the template shows it ({{ value }}: markupsafe's escaping, HTML kept as it is), as a
     plain string. Lists build hundreds of cells: one Markup object per piece costs more than the escaping."""
     if type(value) is not str:
+        if type(value) is int:
+            return str(value)
         if hasattr(value, "__html__"):
             return value.__html__()
         value = str(value)
@@ -148,13 +150,14 @@ def table_rows(columns: list[Column], records: list) -> list[Markup]:
     """Each record's cells as one table row's HTML (its <td>s), escaped as the template would escape
     them: one string per row rather than a template loop and a Markup object per cell."""
     root = request.script_root
+    shown = [(column.cell, column.href) for column in columns]
     rows = []
     for record in records:
         cells = []
-        for column in columns:
-            text = html_text(column.cell(record))
-            if column.href is not None:
-                text = f'<a href="{html_text(root + column.href(record))}">{text}</a>'
+        for cell, href in shown:
+            text = html_text(cell(record))
+            if href is not None:
+                text = f'<a href="{html_text(root + href(record))}">{text}</a>'
             cells.append(text)
         rows.append(Markup(f"<td>{'</td><td>'.join(cells)}</td>"))
     return rows

@@ -494,7 +494,7 @@ def _route_rows(route_ids: list[int]) -> dict[int, Any]:
     """One page of the routes list as plain rows: what its columns show, in one query."""
     if not route_ids:
         return {}
-    return {row.id: row for row in db.session.execute(ROUTE_ROWS, {"route_ids": route_ids})}
+    return {row.id: row for row in db.session.connection().execute(ROUTE_ROWS, {"route_ids": route_ids})}
 
 
 # The regimes column for each (EU, UK, CH) combination of a route's flags.
