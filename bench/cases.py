@@ -9,7 +9,7 @@ import re
 from register.models import Role
 
 from .generate import SCALES
-from .harness import Bench, compare_latency, csv_baseline_seconds, peak_rss_mib, queries_per_request
+from .harness import Bench, QueryCounter, compare_latency, csv_baseline_seconds, peak_rss_mib, queries_per_request
 from .measures import Outcome, measure
 
 # The full register (~192,000 rows) generated and loaded in 6 s on SQLite and 8.6 s on PostgreSQL on
@@ -96,13 +96,74 @@ def routes_list_latency_vs_page(bench: Bench) -> Outcome:
     return Outcome(ratio, "x", ratio <= ROUTES_LIST_LATENCY_TARGET_RATIO, f"{page}\n{trivial}")
 
 
+# The list keeps its count until the register changes (register/records/crud.py: kept_count), and the
+# measures above time a register nobody writes to. These time and count the first view after a write.
+def _vendor_without_routes(bench: Bench) -> int:
+    """A vendor no route imports from: writing to it stays cheap (no stored verdict to refresh)."""
+    from sqlalchemy import select
+
+    from register.extensions import db
+    from register.models import ThirdParty, TransferRoute
+
+    with bench.app.app_context():
+        vendor_id = db.session.scalar(select(ThirdParty.id).where(ThirdParty.id.not_in(select(TransferRoute.importer_id)))
+                                      .order_by(ThirdParty.id).limit(1))
+        db.session.remove()
+    return vendor_id
+
+
+def _write(bench: Bench, vendor_id: int, number: int) -> None:
+    """One audited write through the services, as an editor's save: the register has changed."""
+    from register import services
+    from register.audit import Actor
+    from register.extensions import db
+    from register.models import AuditSource, ThirdParty
+
+    with bench.app.app_context():
+        with services.write_unit(Actor(AuditSource.SYSTEM, label="bench")):
+            vendor = db.session.get(ThirdParty, vendor_id)
+            services.update(vendor, {"notes": f"vetting call {number}"}, expected_version=vendor.version)
+        db.session.remove()
+
+
+@measure("routes list just after a write (count taken afresh) vs a trivial logged-in page", "informative")
+def routes_list_after_write(bench: Bench) -> Outcome:
+    import statistics
+
+    from .harness import _timed_get
+
+    bench.register()
+    _app, client = bench.logged_in(Role.EDITOR)
+    vendor_id = _vendor_without_routes(bench)
+    listed, trivial = [], []
+    for number in range(LATENCY_REQUESTS + 3):
+        # Each page just after its own write: the first read after another connection's commit also
+        # reloads SQLite's page cache, and both pages should pay that alike.
+        _write(bench, vendor_id, 2 * number)
+        page = _timed_get(client, ROUTES_LIST)
+        _write(bench, vendor_id, 2 * number + 1)
+        base = _timed_get(client, TRIVIAL_PAGE)
+        if number >= 3:  # the first ones warm up, as in compare_latency
+            listed.append(page)
+            trivial.append(base)
+    ratio = statistics.median(listed) / statistics.median(trivial)
+    return Outcome(ratio, "x", None, f"{ROUTES_LIST} median {statistics.median(listed) * 1000:.2f} ms just after a write\n"
+                                     f"{TRIVIAL_PAGE} median {statistics.median(trivial) * 1000:.2f} ms")
+
+
 @measure("routes list queries per request", f"<= {ROUTES_LIST_QUERY_TARGET}, the same at any size")
 def routes_list_queries(bench: Bench) -> Outcome:
     bench.register()
     _app, client = bench.logged_in(Role.EDITOR)
     counter = queries_per_request(bench, client, ROUTES_LIST)
-    return Outcome(counter.count, "queries", counter.count <= ROUTES_LIST_QUERY_TARGET,
-                   ", ".join(describe(statement) for statement in counter.statements))
+    _write(bench, _vendor_without_routes(bench), 0)
+    with QueryCounter(bench.engine) as after_write:
+        client.get(ROUTES_LIST)
+    most = max(counter.count, after_write.count)
+    return Outcome(most, "queries", most <= ROUTES_LIST_QUERY_TARGET, "\n".join([
+        ", ".join(describe(statement) for statement in counter.statements),
+        f"just after a write {after_write.count}: " + ", ".join(describe(statement) for statement in after_write.statements),
+    ]))
 
 
 # Coverage: assessing the whole register, and the dashboard that shows it.

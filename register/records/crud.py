@@ -4,6 +4,9 @@ Each record type describes itself once (`RecordPages`): its form, list columns, 
 search; the views here are thin: validate the form, call the audited services, commit, redirect.
 """
 
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -12,8 +15,8 @@ from typing import Any, Optional
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import Select, Text, cast, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from wtforms import DateField
 from wtforms.validators import Optional as OptionalValue
 
@@ -22,7 +25,7 @@ from ..audit import Actor
 from ..auth import editor_required
 from ..extensions import db, get_or_404
 from ..forms import RecordForm, show_domain_errors
-from ..models import AuditEvent, AuditSource, Lifecycle
+from ..models import AssessmentRun, AuditEvent, AuditSource, Lifecycle
 
 PER_PAGE = 50
 
@@ -45,6 +48,9 @@ class Column:
     cell: Callable[[Any], Any]
     sort: Optional[Any] = None
     key: str = ""
+    # The page the cell links to, as a path under the app's root (RecordPages.path): a list shows
+    # hundreds of links, so they are built from strings, not with url_for.
+    href: Optional[Callable[[Any], str]] = None
 
 
 @dataclass
@@ -82,12 +88,19 @@ class RecordPages:
     # For long lists: the page's rows as plain tuples for these ids, instead of ORM objects.
     fetch_rows: Callable[[list[int]], dict[int, Any]] | None = None
 
+    def __post_init__(self) -> None:
+        self.prefix = f"/{self.name.replace('_', '-')}"
+
     def query(self) -> Select:
         return self.base_query() if self.base_query else select(self.model)
 
+    def path(self, record_id: int) -> str:
+        """The record's page under the app's root (what Column.href returns)."""
+        return f"{self.prefix}/{record_id}"
+
     def view_url(self, record_id: int) -> str:
         """The record's page, without a url_for per row (lists show hundreds of links)."""
-        return f"{request.script_root}/{self.name.replace('_', '-')}/{record_id}"
+        return f"{request.script_root}{self.prefix}/{record_id}"
 
     def endpoint(self, action: str) -> str:
         return f"records.{self.name}_{action}"
@@ -96,9 +109,22 @@ class RecordPages:
         return url_for(self.endpoint(action), **kwargs)
 
 
+def html_text(value: Any) -> str:
+    """A value as the template shows it ({{ value }}: markupsafe's escaping, HTML kept as it is), as a
+    plain string. Lists build hundreds of cells: one Markup object per piece costs more than the escaping."""
+    if type(value) is not str:
+        if type(value) is int:
+            return str(value)
+        if hasattr(value, "__html__"):
+            return value.__html__()
+        value = str(value)
+    # markupsafe's own replacements, in its order (a test compares the two).
+    return value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace("'", "&#39;").replace('"', "&#34;")
+
+
 def link(text: Any, href: str) -> Markup:
     # Hot path of every list (hundreds of cells): plain escaping, not Markup.format.
-    return Markup(f'<a href="{escape(href)}">{escape(text)}</a>')
+    return Markup(f'<a href="{html_text(href)}">{html_text(text)}</a>')
 
 
 def options_html(choices: list[tuple[str, str]], selected: Optional[str]) -> Markup:
@@ -117,7 +143,24 @@ def _options_html(choices: tuple[tuple[str, str], ...], selected: Optional[str])
 def badge(value: Any, css: str = "") -> Markup:
     label = getattr(value, "label", value)
     css = css or getattr(value, "value", str(value))
-    return Markup(f'<span class="badge badge-{escape(css)}">{escape(label)}</span>')
+    return Markup(f'<span class="badge badge-{html_text(css)}">{html_text(label)}</span>')
+
+
+def table_rows(columns: list[Column], records: list) -> list[Markup]:
+    """Each record's cells as one table row's HTML (its <td>s), escaped as the template would escape
+    them: one string per row rather than a template loop and a Markup object per cell."""
+    root = request.script_root
+    shown = [(column.cell, column.href) for column in columns]
+    rows = []
+    for record in records:
+        cells = []
+        for cell, href in shown:
+            text = html_text(cell(record))
+            if href is not None:
+                text = f'<a href="{html_text(root + href(record))}">{text}</a>'
+            cells.append(text)
+        rows.append(Markup(f"<td>{'</td><td>'.join(cells)}</td>"))
+    return rows
 
 
 def web_actor() -> Actor:
@@ -161,17 +204,20 @@ class CappedPagination:
 
     An exact count of a filtered 100,000-route register costs more than the page itself and grows with
     the register; nobody pages through thousands of routes, they filter. Deeper pages still work: the
-    count then looks COUNT_CAP rows past them.
+    count then looks COUNT_CAP rows past them. With a `count_key` (what the query was built from), the
+    count is kept until the register changes (`kept_count`).
     """
 
     def __init__(self, query: Select, page: int, per_page: int = PER_PAGE,
-                 fetch_rows: Callable[[list[int]], dict[int, Any]] | None = None):
+                 fetch_rows: Callable[[list[int]], dict[int, Any]] | None = None, count_key: Optional[tuple] = None):
         self.per_page = per_page
         self.page = max(page, 1)
         offset = (self.page - 1) * per_page
         ids = query.with_only_columns(query.column_descriptions[0]["entity"].id, maintain_column_froms=True)
         horizon = offset + COUNT_CAP
-        counted = db.session.scalar(select(func.count()).select_from(ids.order_by(None).limit(horizon + 1).subquery()))
+        counted = kept_count(
+            lambda: db.session.scalar(select(func.count()).select_from(ids.order_by(None).limit(horizon + 1).subquery())),
+            None if count_key is None else (*count_key, horizon))
         self.is_capped = counted > horizon
         self.total = min(counted, horizon)
         self.pages = max(1, -(-self.total // per_page))
@@ -188,6 +234,62 @@ class CappedPagination:
         self.prev_num, self.next_num = self.page - 1, self.page + 1
 
 
+# --- counts kept until the register changes -----------------------------------------------------
+#
+# A list's capped count is its dearest query (on the large register, SQLite visits up to 1,000 rows).
+# It changes only when the register does: every write to a register record adds an audit event in the
+# same transaction (audit.py refuses unaudited writes), and the stored verdicts that the coverage,
+# mechanism and ISO 27001 filters read change either in such a write or in a whole-register
+# reassessment, which adds an assessment run. So the newest audit event and assessment run, read in
+# one indexed query, say whether a kept count is still right. SQLite runs one writer at a time, so its
+# ids become visible in order. On PostgreSQL a transaction can commit an event with a lower id after
+# another committed a higher one: the snapshot (which transactions have finished) is part of the state
+# there, so any commit since the count was taken discards it.
+
+COUNTS_KEPT = 512
+_STATE = select(select(func.max(AuditEvent.id)).scalar_subquery(), select(func.max(AssessmentRun.id)).scalar_subquery())
+_STATE_POSTGRESQL = _STATE.add_columns(cast(func.pg_current_snapshot(), Text))
+_kept_counts: "weakref.WeakKeyDictionary[Any, OrderedDict]" = weakref.WeakKeyDictionary()
+_kept_lock = threading.Lock()
+
+
+def register_state(sess: Session) -> Optional[tuple]:
+    """What the register's content is, cheaply: it differs after any committed write. None where that
+    cannot be told (a write in progress in this session, another database)."""
+    if sess.new or sess.dirty or sess.deleted or sess.info.get("actor") is not None:
+        return None  # inside a write unit: what it wrote is not committed and may be rolled back
+    dialect = sess.get_bind().dialect.name
+    if dialect == "sqlite":
+        return tuple(sess.execute(_STATE).one())
+    if dialect == "postgresql":
+        return tuple(sess.execute(_STATE_POSTGRESQL).one())
+    return None
+
+
+def kept_count(count: Callable[[], int], key: Optional[tuple]) -> int:
+    """`count()`, or the figure it gave for the same `key` while the register was as it is now."""
+    if key is None:
+        return count()
+    sess = db.session()
+    state = register_state(sess)
+    if state is None:
+        return count()
+    engine = sess.get_bind()
+    with _kept_lock:
+        kept = _kept_counts.setdefault(engine, OrderedDict())
+        found = kept.get(key)
+        if found is not None and found[0] == state:
+            kept.move_to_end(key)
+            return found[1]
+    counted = count()
+    with _kept_lock:
+        kept[key] = (state, counted)
+        kept.move_to_end(key)
+        while len(kept) > COUNTS_KEPT:
+            kept.popitem(last=False)
+    return counted
+
+
 def _searchable(text: str) -> str:
     """Search text as typed, without what no database column can hold (NUL, broken Unicode)."""
     text = text.replace("\x00", "").strip()[:200]
@@ -201,8 +303,10 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
     def index():
         query, state = list_query(pages, request.args)
         page_number = request.args.get("page", 1, type=int)
-        pagination = CappedPagination(query.options(*pages.list_options), page_number, fetch_rows=pages.fetch_rows)
-        rows = [[column.cell(record) for column in pages.columns] for record in pagination.items]
+        # The count depends only on what list_query read from the request (its state).
+        pagination = CappedPagination(query.options(*pages.list_options), page_number, fetch_rows=pages.fetch_rows,
+                                      count_key=(pages.name, *sorted(state.items())))
+        rows = table_rows(pages.columns, pagination.items)
         filters = [(f, options_html(f.choices(), state.get(f.name))) for f in pages.filters]
         return render_template("records/list.html", pages=pages, pagination=pagination, state=state, rows=rows, filters=filters)
 

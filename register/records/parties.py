@@ -158,8 +158,9 @@ def party_url(party: Party) -> str:
 
 
 def party_path(kind: str, party_id: int) -> str:
-    """A party's page from its kind and id (for lists read as plain rows)."""
-    return PAGES_BY_KIND[PartyKind(kind)].view_url(party_id)
+    """A party's page under the app's root, from its kind as stored and its id (for lists read as plain
+    rows; PartyKind is a str enumeration, so the stored value finds its pages)."""
+    return PAGES_BY_KIND[kind].path(party_id)
 
 
 def party_view_context(party: Party) -> dict:
