@@ -145,9 +145,9 @@ BULK_KEPT = (Party, TransferInstrument, BcrApproval)
 # New records written to the database at a time.
 BULK_BATCH = 500
 # Records a bulk unit inserts itself, as rows, instead of through the ORM's unit of work: they are the
-# many (routes), the records of a unit read nothing back from them, and no other record points at them
-# in memory. Their creation events are inserted the same way, for every record.
-BULK_ROWS = (TransferRoute,)
+# many (routes, engagements), the checks read what they need of them from `Bulk`'s own indexes, and no
+# other record points at them in memory. Every creation event is inserted the same way.
+BULK_ROWS = (TransferRoute, Engagement)
 
 
 class Bulk:
@@ -242,6 +242,9 @@ class Bulk:
             for row in self.sess.execute(select(Engagement.id, Engagement.engager_id, Engagement.engaged_id,
                                                 Engagement.relationship_type, Engagement.authorisation, Engagement.status)):
                 self._note_link(*row)
+            for record in self._pending_rows(Engagement):  # not in the database yet
+                self._note_link(record.id, record.engager_id, record.engaged_id, record.relationship_type, record.authorisation,
+                                record.status)
         return list(self._upstream.get(party_id, {}).values())
 
     def _note_link(self, engagement_id: int, engager_id: int, engaged_id: int, relationship: Any, authorisation: Any,
@@ -253,6 +256,9 @@ class Bulk:
             link = _Link(relationship, engager_id, self.get(Party, engager_id), authorisation)
             self._upstream.setdefault(engaged_id, {})[engagement_id] = link
             self._upstream_of[engagement_id] = engaged_id
+
+    def _pending_rows(self, model: type) -> list:
+        return [record for record, _spec in self.pending if isinstance(record, model)]
 
     # party names (legal name + country, per kind)
     def name_taken(self, kind: PartyKind, key: str, country: Optional[str], other_than: Optional[int]) -> bool:
@@ -276,6 +282,8 @@ class Bulk:
             for engagement_id, source, target in self.sess.execute(
                     select(Engagement.id, Engagement.engager_id, Engagement.engaged_id).where(Engagement.status != Lifecycle.RETIRED)):
                 self._add_edge(engagement_id, source, target)
+            for record in self._pending_rows(Engagement):  # not in the database yet
+                self.noted(record)
         ignored = self._edges.get(ignore_id) if ignore_id is not None else None
         seen, stack = set(), [engaged_id]
         while stack:
@@ -331,6 +339,7 @@ def flush_pending(sess: Optional[Session] = None) -> None:
     sess.flush()
     rows: dict[Any, list[dict]] = {}
     links: list[dict] = []
+    places: list[dict] = []
     snapshots = []
     for record, spec in bulk.pending:
         if type(record) in BULK_ROWS:
@@ -340,14 +349,20 @@ def flush_pending(sess: Optional[Session] = None) -> None:
                               **{name: reader(record) for name, (reader, _writer) in spec.collections.items()}})
             if isinstance(record, TransferRoute):
                 links += [{"route_id": record.id, "instrument_id": instrument.id} for instrument in record.instruments]
-                # what its label names (read from memory: the record is not in the session)
-                for name in ("exporter", "importer", "destination_organisation"):
-                    party_id = getattr(record, f"{name}_id")
-                    set_committed_value(record, name, None if party_id is None else bulk.get(Party, party_id))
+                labelled = ("exporter", "importer", "destination_organisation")
+            else:
+                places += [{"engagement_id": record.id, "country_code": location.country_code, "activity": location.activity}
+                           for location in record.locations]
+                labelled = ("engager", "engaged")
+            for name in labelled:  # what its label names (read from memory: the record is not in the session)
+                party_id = getattr(record, f"{name}_id")
+                set_committed_value(record, name, None if party_id is None else bulk.get(Party, party_id))
         else:
             snapshots.append(spec.snapshot(record))
     for table, values in rows.items():
         sess.execute(insert(table), values)
+    if places:
+        sess.execute(insert(EngagementLocation.__table__), places)
     if links:
         sess.execute(insert(route_instruments), links)
     events = []
@@ -975,6 +990,9 @@ def _write_locations(sess: Session, record: Engagement, value: list) -> None:
             wanted[item["country_code"].upper()] = LocationActivity(item.get("activity") or LocationActivity.STORAGE_AND_ACCESS)
         else:
             wanted[str(item).upper()] = LocationActivity.STORAGE_AND_ACCESS
+    if _as_row(sess, record):  # a new engagement a bulk unit inserts as rows (flush_pending)
+        record.__dict__["locations"] = [EngagementLocation(country_code=code, activity=activity) for code, activity in wanted.items()]
+        return
     existing = {location.country_code: location for location in record.locations}
     for code, location in existing.items():
         if code not in wanted:
