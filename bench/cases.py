@@ -322,7 +322,8 @@ def import_workbook(bench: Bench) -> Outcome:
     counts = result["counts"]
     lines = [
         f"{counts['create']:,} records created ({'all or nothing: OK' if result['ok'] else 'REFUSED'}); target here "
-        f"{seconds_target:.1f} s; peak RSS {result['peak_mib']:.0f} MiB",
+        f"{seconds_target:.1f} s; peak RSS {result['peak_mib']:.0f} MiB (the process reading the large sheet's cells: "
+        f"{result.get('reader_peak_mib', 0):.0f} MiB)",
         f"{result['seconds'] / baseline['seconds']:.1f}x the baseline: reading the workbook's {baseline['cells']:,} cells with "
         f"openpyxl read-only ({baseline['seconds']:.1f} s, peak {baseline['peak_mib']:.0f} MiB)",
     ]

@@ -66,6 +66,8 @@ def main() -> None:
     os.environ["REGISTER_INSTANCE_PATH"] = instance
     result = _read_only(workbook) if mode == "read" else _import(source, target, workbook)
     result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # the process that reads a large sheet's cells (register/imports/reader.py), if one ran
+    result["reader_peak_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(result))
 
 
