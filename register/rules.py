@@ -85,6 +85,7 @@ def first_hop_regimes(exporter_country: str | None, law: CountryData) -> list[Re
 # --- the vocabulary the app filters on ---------------------------------------------------------
 
 REGIMES = ("EU", "UK", "CH")
+_REGIME_SET = frozenset(REGIMES)
 SEVERITIES = ("info", "attention", "gap")
 # Best to worst; out_of_scope is "not assessed" and sorts before everything.
 STATUSES = ("out_of_scope", "covered", "attention", "gap")
@@ -463,6 +464,12 @@ class _RegimeIndex:
                 return basis
         return self.articles[0]
 
+    @property
+    def no_destination(self) -> RegimeAssessment:
+        """The assessment of a restricted route with no destination recorded."""
+        reason = Reason("gap", "no destination recorded", self.law.transfer)
+        return RegimeAssessment(self.code, True, "none", "gap", self.law.transfer, (reason,), NO_TIA, (), ())
+
     def not_restricted(self, destination: str) -> RegimeAssessment:
         """The (shared) assessment of a route inside this regime's free-flow area."""
         found = self.none_needed.get(destination)
@@ -541,15 +548,11 @@ class _Route:
 
     __slots__ = ("route", "on", "destination", "is_organisation", "usable", "unusable")
 
-    def __init__(self, route: RouteFacts, on: date):
+    def __init__(self, route: RouteFacts, on: date, destination: Optional[str], is_organisation: bool):
         self.route = route
         self.on = on
-        importer = route.importer
-        # An international organisation is a destination of its own, whatever seat or country is recorded.
-        self.is_organisation = bool(route.destination_organisation) or importer.kind == "international_organisation"
-        self.destination = (route.destination_organisation or
-                            (importer.organisation_code if importer.kind == "international_organisation" else None) or
-                            route.destination_country)
+        self.destination = destination
+        self.is_organisation = is_organisation
         self.usable: Optional[tuple[InstrumentFacts, ...]] = None
         self.unusable: tuple[str, ...] = ()
 
@@ -574,77 +577,217 @@ def _label(instrument: InstrumentFacts) -> str:
     return f"{instrument.title or instrument.kind} (#{instrument.id})"
 
 
-def assess_route(route: RouteFacts, on: date, law: CountryData,
-                 vettings: Optional[dict[int, tuple[PartyFacts, VettingAssessment]]] = None) -> RouteAssessment:
+class Batch:
+    """What the routes of one batch of facts share when they are assessed on one date.
+
+    Many routes read the same facts (objects shared by the loader: an importer, an exporter, an
+    instrument), and a verdict depends only on the facts it reads: so each importer's vetting, each
+    regime's verdict for one combination of those facts, and the route-wide findings are worked out
+    once per batch and shared (they are immutable). Keys hold object identities; the batch keeps the
+    objects alive, so an identity cannot be reused by another object while it lasts. One batch per
+    date and list of facts; never across loads.
+    """
+
+    __slots__ = ("on", "law", "index", "vettings", "profiles", "regimes", "not_running", "tuples")
+
+    def __init__(self, on: date, law: CountryData):
+        self.on = on
+        self.law = law
+        self.index = _index(law)
+        self.vettings: dict[int, tuple[PartyFacts, VettingAssessment]] = {}
+        self.profiles: dict[int, tuple[object, PartyFacts]] = {}
+        # Regime verdicts by the facts they read, with a route that holds those facts alive.
+        self.regimes: dict[tuple, tuple[RegimeAssessment, RouteFacts]] = {}
+        self.not_running: dict[tuple[Optional[date], Optional[date]], Reason] = {}
+        # The same tuples of shared verdicts and findings, shared in turn: 100,000 routes then leave
+        # about one new object each for the cyclic garbage collector to look at afterwards.
+        self.tuples: dict[tuple[int, ...], tuple] = {}
+
+    def parties(self, importer: PartyFacts, exporter: PartyFacts) -> tuple:
+        """What a restricted transfer's verdict reads of its two parties, as a key (see _restricted).
+
+        Between group entities: both parties (their BCR memberships). To an importer outside the
+        group, BCR never hold and the unused-BCR hint never applies, so of the exporter only its
+        country is read (an adequacy decision's exporter caveat); of the importer its kind, scope
+        answers, whether it holds certificates and Art. 3(2) - or the party itself when it has DPF
+        entries (matched against its legal name).
+        """
+        if importer.kind == "group_entity":
+            return ("group", id(importer), id(exporter))
+        known = self.profiles.get(id(importer))
+        if known is None:
+            if importer.dpf:
+                profile: object = id(importer)
+            else:
+                profile = (importer.kind, tuple(sorted(importer.scope_facts.items())), bool(importer.certificates),
+                           importer.is_subject_to_gdpr_art3_2)
+            known = self.profiles[id(importer)] = (profile, importer)
+        return ("outside", known[0], exporter.country)
+
+    def shared_tuple(self, items: list) -> tuple:
+        """A tuple of these (shared, immutable) objects, the same tuple for the same objects."""
+        if not items:
+            return ()
+        key = tuple(map(id, items))
+        found = self.tuples.get(key)
+        if found is None:
+            # The tuple holds its items alive: their identities stay theirs while the batch lasts.
+            found = self.tuples[key] = tuple(items)
+        return found
+
+    def vetting(self, importer: PartyFacts) -> VettingAssessment:
+        """The importer's vetting on the batch's date, judged once per facts object."""
+        known = self.vettings.get(id(importer))
+        if known is None:
+            known = self.vettings[id(importer)] = (importer, vetting_state(importer, self.on))
+        return known[1]
+
+
+def assess_route(route: RouteFacts, on: date, law: CountryData, batch: Optional[Batch] = None) -> RouteAssessment:
     """A route's verdict on `on`, per regime of its data (GDPR / UK GDPR Chapter V; FADP Art. 16-17).
 
-    `vettings`, when given, keeps importers' vetting on `on` between calls (many routes share one
-    importer): one dict per date and batch of facts.
+    `batch`, when given, shares what many routes of one list of facts have in common on `on` (see
+    `Batch`); the verdict is the same with or without it.
     """
-    if not route.regimes:
+    regimes = route.regimes
+    if not regimes:
         return RouteAssessment(route.id, "out_of_scope", (), (_OUT_OF_SCOPE,), False, False)
-    unknown = route.regimes.difference(REGIMES)
-    if unknown:
-        raise ValueError(f"route {route.id}: unknown regime(s) {', '.join(sorted(unknown))}")
-    index = _index(law)
-    shared = _Route(route, on)
-    assessments = tuple(_assess_regime(index.regimes[code], shared) for code in REGIMES if code in route.regimes)
-
+    if not regimes <= _REGIME_SET:
+        raise ValueError(f"route {route.id}: unknown regime(s) {', '.join(sorted(regimes - _REGIME_SET))}")
+    if batch is not None and (batch.on != on or batch.law is not law):
+        raise ValueError("a batch serves one date and one law")
+    index = _index(law) if batch is None else batch.index
+    importer = route.importer
+    # An international organisation is a destination of its own, whatever seat or country is recorded.
+    is_organisation = bool(route.destination_organisation) or importer.kind == "international_organisation"
+    destination = (route.destination_organisation or
+                   (importer.organisation_code if importer.kind == "international_organisation" else None) or
+                   route.destination_country)
+    shared = None if batch is not None else _Route(route, on, destination, is_organisation)
+    assessments = []
     reasons: list[Reason] = []
-    # Privacy notice s. 7: EU data leaves the EEA only under adequacy, BCR or SCC.
-    breaks_promise = any(item.regime == "EU" and item.restricted and item.mechanism not in NOTICE_PROMISE_MECHANISMS
-                         for item in assessments)
-    if breaks_promise:
-        eu = next(item for item in assessments if item.regime == "EU")
-        reasons.append(Reason("attention", f"breaks the privacy notice's promise that data leaves the EEA only under "
-                                           f"adequacy, BCR or SCC: this route relies on "
-                                           f"{'no transfer tool' if eu.mechanism == 'none' else eu.mechanism}",
-                              "privacy notice (transfers); GDPR Art. 13(1)(f)"))
+    found = 1  # the rank of the worst status or severity so far (covered)
+    breaks_promise = False
+    for code in REGIMES:
+        if code not in regimes:
+            continue
+        rx = index.regimes[code]
+        if destination is None:
+            item = rx.no_destination
+        elif not is_organisation and destination in rx.free_flow:
+            item = rx.not_restricted(destination)
+        elif batch is None:
+            item = _restricted(rx, shared)
+        else:
+            # Everything _restricted reads of the route, the date aside (see its docstring); the roles
+            # only matter to the tools of its instruments.
+            instruments, tias = route.instruments, route.tias
+            key = (code, destination, is_organisation, route.is_onward, route.has_hr_data,
+                   batch.parties(importer, route.exporter),
+                   (route.exporter_role, route.importer_role, *map(id, instruments)) if instruments else (),
+                   tuple(map(id, tias)) if tias else ())
+            known = batch.regimes.get(key)
+            if known is None:
+                if shared is None:
+                    shared = _Route(route, on, destination, is_organisation)
+                known = batch.regimes[key] = (_restricted(rx, shared), route)
+            item = known[0]
+        assessments.append(item)
+        rank = _RANK[item.status]
+        if rank > found:
+            found = rank
+        # Privacy notice s. 7: EU data leaves the EEA only under adequacy, BCR or SCC.
+        if code == "EU" and item.restricted and item.mechanism not in NOTICE_PROMISE_MECHANISMS:
+            breaks_promise = True
+            reasons.append(_broken_promise(item.mechanism))
     without_basis = route.has_special_category_data and not route.special_category_basis
     if without_basis:
-        reasons.append(Reason("attention", "special-category data goes out without a recorded basis (explicit consent "
-                                           "through a named mechanism, or vital interests)", "GDPR Art. 9(2)(a)/(c)"))
+        reasons.append(_WITHOUT_BASIS)
     elif (route.has_special_category_data and route.special_category_basis == "explicit_consent"
           and not route.consent_mechanism):
-        reasons.append(Reason("attention", "explicit consent is recorded as the basis for special-category data, "
-                                           "but not the mechanism that collects it", "GDPR Art. 9(2)(a); Art. 7(1)"))
+        reasons.append(_CONSENT_WITHOUT_MECHANISM)
     if route.uncovered_locations:
-        places = ", ".join(sorted(route.uncovered_locations))
-        reasons.append(Reason("attention", f"the engagement processes data in {places}, which no route of the "
-                                           f"engagement reaches: record that transfer", "GDPR Art. 30(1)(e); Art. 44"))
-    importer = route.importer
+        reasons.append(_uncovered(route.uncovered_locations))
     if importer.kind == "third_party" and (importer.certificates or importer.vetting_status == "rejected"):
-        if vettings is None:
-            vetting = vetting_state(importer, on)
-        else:
-            # Keyed by the facts object (kept alive with its result), not the party id: facts differ between loads.
-            known = vettings.get(id(importer))
-            if known is None:
-                known = vettings[id(importer)] = (importer, vetting_state(importer, on))
-            vetting = known[1]
+        vetting = vetting_state(importer, on) if batch is None else batch.vetting(importer)
         if vetting.rejected:
-            reasons.append(Reason("attention", "the importer's vendor vetting is rejected",
-                                  "GDPR Art. 28(1) (sufficient guarantees); Art. 32"))
+            reasons.append(_VETTING_REJECTED)
         if vetting.state in ("expired", "superseded_edition"):
-            reasons.append(Reason("attention", f"the importer's ISO/IEC 27001 certificate has lapsed "
-                                               f"({vetting.state.replace('_', ' ')})", "GDPR Art. 28(1); Art. 32"))
-    if (route.starts_on and on < route.starts_on) or (route.ends_on and on > route.ends_on):
-        reasons.append(Reason("info", f"the route does not run on {on} (from {route.starts_on or '-'} "
-                                      f"to {route.ends_on or '-'}): assessed as if it did", "GDPR Art. 44"))
+            reasons.append(_LAPSED[vetting.state])
+    starts_on, ends_on = route.starts_on, route.ends_on
+    if (starts_on and on < starts_on) or (ends_on and on > ends_on):
+        if batch is None:
+            reasons.append(_not_running(on, starts_on, ends_on))
+        else:
+            reason = batch.not_running.get((starts_on, ends_on))
+            if reason is None:
+                reason = batch.not_running[starts_on, ends_on] = _not_running(on, starts_on, ends_on)
+            reasons.append(reason)
 
-    status = worst([item.status for item in assessments] + [reason.severity for reason in reasons])
-    return RouteAssessment(route.id, status, assessments, tuple(reasons), breaks_promise, bool(without_basis))
+    for reason in reasons:
+        rank = _RANK[reason.severity]
+        if rank > found:
+            found = rank
+    if batch is None:
+        return RouteAssessment(route.id, _STATUS_BY_RANK[found], tuple(assessments), tuple(reasons), breaks_promise,
+                               bool(without_basis))
+    return RouteAssessment(route.id, _STATUS_BY_RANK[found], batch.shared_tuple(assessments), batch.shared_tuple(reasons),
+                           breaks_promise, bool(without_basis))
 
 
-def _assess_regime(rx: _RegimeIndex, shared: _Route) -> RegimeAssessment:
-    """One regime's verdict: restricted or not, the best tool that holds, and why (Chapter V / FADP Art. 16)."""
+# Route-wide findings that many routes share: built once (they are immutable).
+_STATUS_BY_RANK = {1: "covered", 2: "attention", 3: "gap"}
+_WITHOUT_BASIS = Reason("attention", "special-category data goes out without a recorded basis (explicit consent "
+                                     "through a named mechanism, or vital interests)", "GDPR Art. 9(2)(a)/(c)")
+_CONSENT_WITHOUT_MECHANISM = Reason("attention", "explicit consent is recorded as the basis for special-category "
+                                                 "data, but not the mechanism that collects it",
+                                    "GDPR Art. 9(2)(a); Art. 7(1)")
+_VETTING_REJECTED = Reason("attention", "the importer's vendor vetting is rejected",
+                           "GDPR Art. 28(1) (sufficient guarantees); Art. 32")
+_LAPSED = {state: Reason("attention", f"the importer's ISO/IEC 27001 certificate has lapsed "
+                                      f"({state.replace('_', ' ')})", "GDPR Art. 28(1); Art. 32")
+           for state in ("expired", "superseded_edition")}
+_PROMISES: dict[str, Reason] = {}
+_UNCOVERED: dict[frozenset[str], Reason] = {}
+
+
+def _broken_promise(mechanism: str) -> Reason:
+    """The privacy notice's promise broken by EU data relying on `mechanism` (one object per mechanism)."""
+    found = _PROMISES.get(mechanism)
+    if found is None:
+        found = _PROMISES[mechanism] = Reason(
+            "attention", f"breaks the privacy notice's promise that data leaves the EEA only under adequacy, BCR or "
+                         f"SCC: this route relies on {'no transfer tool' if mechanism == 'none' else mechanism}",
+            "privacy notice (transfers); GDPR Art. 13(1)(f)")
+    return found
+
+
+def _uncovered(places: frozenset[str]) -> Reason:
+    """An engagement's processing locations that no route of it reaches (one object per set of places)."""
+    found = _UNCOVERED.get(places)
+    if found is None:
+        if len(_UNCOVERED) > 10000:
+            _UNCOVERED.clear()
+        found = _UNCOVERED[places] = Reason(
+            "attention", f"the engagement processes data in {', '.join(sorted(places))}, which no route of the "
+                         f"engagement reaches: record that transfer", "GDPR Art. 30(1)(e); Art. 44")
+    return found
+
+
+def _not_running(on: date, starts_on: Optional[date], ends_on: Optional[date]) -> Reason:
+    return Reason("info", f"the route does not run on {on} (from {starts_on or '-'} to {ends_on or '-'}): assessed "
+                          f"as if it did", "GDPR Art. 44")
+
+
+def _restricted(rx: _RegimeIndex, shared: _Route) -> RegimeAssessment:
+    """The verdict on a restricted transfer: adequacy, else the best other tool that holds, and why.
+
+    It reads, of the route: the destination (and whether it is an international organisation),
+    is_onward, has_hr_data, the instruments (and then the roles), the TIAs, and of the parties what
+    `Batch.parties` lists. `Batch` shares verdicts by exactly these: a fact newly read here must join
+    its key, or the test that compares batched and single verdicts fails.
+    """
     route, on, destination = shared.route, shared.on, shared.destination
-    if destination is None:
-        reason = Reason("gap", "no destination recorded", rx.law.transfer)
-        return RegimeAssessment(rx.code, True, "none", "gap", rx.law.transfer, (reason,), NO_TIA, (), ())
-    if not shared.is_organisation and destination in rx.free_flow:
-        return rx.not_restricted(destination)
-
     notes: list[str] = list(rx.destination_notes.get(destination, ()))
     if rx.code == "CH" and on < FADP_REVISED_FROM:
         notes.append("The revised FADP and DPO Annex 1 apply from 2023-09-01; the register encodes no Swiss "
