@@ -265,6 +265,7 @@ def evaluate(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None)
             verdicts[facts.id] = Verdict(rules.assess_route(facts, on, law, batch),
                                          batch.vetting(importer).state if importer.kind == "third_party" else None,
                                          facts.status != "retired", facts.destination_country or facts.destination_organisation or "")
+        del batch  # its keys go before the collector resumes and looks at what is left
     return verdicts
 
 
@@ -279,7 +280,9 @@ def assess(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None) -
     facts = register_facts(sess) if route_ids is None else load_facts(sess, route_ids)
     with _batch():
         batch = rules.Batch(on, law)
-        return {route.id: rules.assess_route(route, on, law, batch) for route in facts}
+        verdicts = {route.id: rules.assess_route(route, on, law, batch) for route in facts}
+        del batch  # its keys go before the collector resumes and looks at what is left
+    return verdicts
 
 
 # The whole register's facts, per database: they change only when something is written, and every

@@ -203,3 +203,16 @@ def test_a_batch_tells_apart_routes_that_differ_in_one_fact(on):
 def assessments_key(assessment: rules.RouteAssessment) -> tuple:
     """An assessment without its route id, to see whether two routes got the same verdict."""
     return (assessment.status, assessment.regimes, assessment.reasons)
+
+
+@pytest.mark.parametrize("cls, make", [(rules.Reason, rules._reason), (rules.RegimeAssessment, rules._regime_assessment),
+                                       (rules.RouteAssessment, rules._route_assessment)])
+def test_the_fast_constructors_make_the_same_verdicts(cls, make):
+    import dataclasses
+
+    values = [f"value of {item.name}" for item in dataclasses.fields(cls)]
+    made = make(*values)
+    assert type(made) is cls and made == cls(*values)
+    assert [getattr(made, item.name) for item in dataclasses.fields(cls)] == values
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(made, dataclasses.fields(cls)[0].name, "changed")
