@@ -599,7 +599,7 @@ class Batch:
     One batch per date and list of facts.
     """
 
-    __slots__ = ("on", "law", "index", "vettings", "profiles", "regimes", "not_running")
+    __slots__ = ("on", "law", "index", "vettings", "profiles", "regimes")
 
     def __init__(self, on: date, law: CountryData):
         self.on = on
@@ -610,7 +610,6 @@ class Batch:
         # Regime verdicts by the facts they read: the verdict, it alone in a tuple (most routes carry
         # one regime's data: their assessments share it), and a route that keeps those facts alive.
         self.regimes: dict[tuple, tuple[RegimeAssessment, tuple[RegimeAssessment], RouteFacts]] = {}
-        self.not_running: dict[tuple[Optional[date], Optional[date]], Reason] = {}
 
     def profile(self, importer: PartyFacts) -> object:
         """What a restricted transfer's verdict reads of an importer outside the group (see _restricted).
@@ -725,13 +724,8 @@ def assess_route(route: RouteFacts, on: date, law: CountryData, batch: Optional[
             reasons.append(_LAPSED[vetting.state])
     starts_on, ends_on = route.starts_on, route.ends_on
     if (starts_on and on < starts_on) or (ends_on and on > ends_on):
-        if batch is None:
-            reasons.append(_not_running(on, starts_on, ends_on))
-        else:
-            reason = batch.not_running.get((starts_on, ends_on))
-            if reason is None:
-                reason = batch.not_running[starts_on, ends_on] = _not_running(on, starts_on, ends_on)
-            reasons.append(reason)
+        reasons.append(_reason("info", f"the route does not run on {on} (from {starts_on or '-'} to {ends_on or '-'}): "
+                                       f"assessed as if it did", "GDPR Art. 44"))
     if reasons:
         for reason in reasons:
             rank = _RANK[reason.severity]
@@ -839,11 +833,6 @@ def _uncovered(places: frozenset[str]) -> Reason:
             "attention", f"the engagement processes data in {', '.join(sorted(places))}, which no route of the "
                          f"engagement reaches: record that transfer", "GDPR Art. 30(1)(e); Art. 44")
     return found
-
-
-def _not_running(on: date, starts_on: Optional[date], ends_on: Optional[date]) -> Reason:
-    return _reason("info", f"the route does not run on {on} (from {starts_on or '-'} to {ends_on or '-'}): assessed "
-                          f"as if it did", "GDPR Art. 44")
 
 
 def _restricted(rx: _RegimeIndex, shared: _Route) -> RegimeAssessment:
