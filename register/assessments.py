@@ -256,17 +256,16 @@ class Verdict:
 def evaluate(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None) -> dict[int, Verdict]:
     """Assess routes and their importers' vetting on a date; nothing is stored."""
     law = countries.current()
-    vetting: dict[int, Optional[str]] = {}
-    vettings: dict = {}
     verdicts = {}
     facts_list = load_facts(sess, route_ids)
     with _batch():
+        batch = rules.Batch(on, law)
         for facts in facts_list:
             importer = facts.importer
-            if importer.id not in vetting:
-                vetting[importer.id] = rules.vetting_state(importer, on).state if importer.kind == "third_party" else None
-            verdicts[facts.id] = Verdict(rules.assess_route(facts, on, law, vettings), vetting[importer.id], facts.status != "retired",
-                                         facts.destination_country or facts.destination_organisation or "")
+            verdicts[facts.id] = Verdict(rules.assess_route(facts, on, law, batch),
+                                         batch.vetting(importer).state if importer.kind == "third_party" else None,
+                                         facts.status != "retired", facts.destination_country or facts.destination_organisation or "")
+        del batch  # its keys go before the collector resumes and looks at what is left
     return verdicts
 
 
@@ -279,9 +278,11 @@ def assess(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None) -
     """Assess routes on a date (what-if dates included); nothing is stored."""
     law = countries.current()
     facts = register_facts(sess) if route_ids is None else load_facts(sess, route_ids)
-    vettings: dict = {}
     with _batch():
-        return {route.id: rules.assess_route(route, on, law, vettings) for route in facts}
+        batch = rules.Batch(on, law)
+        verdicts = {route.id: rules.assess_route(route, on, law, batch) for route in facts}
+        del batch  # its keys go before the collector resumes and looks at what is left
+    return verdicts
 
 
 # The whole register's facts, per database: they change only when something is written, and every

@@ -33,6 +33,7 @@ Conventions (decided here, once):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import MappingProxyType
@@ -85,6 +86,7 @@ def first_hop_regimes(exporter_country: str | None, law: CountryData) -> list[Re
 # --- the vocabulary the app filters on ---------------------------------------------------------
 
 REGIMES = ("EU", "UK", "CH")
+_REGIME_SET = frozenset(REGIMES)
 SEVERITIES = ("info", "attention", "gap")
 # Best to worst; out_of_scope is "not assessed" and sorts before everything.
 STATUSES = ("out_of_scope", "covered", "attention", "gap")
@@ -400,6 +402,7 @@ class VettingAssessment:
 NO_TIA = TiaState(required=False, done=False, overdue=False)
 _OUT_OF_SCOPE = Reason("info", "not assessed: no EU/UK/Swiss data",
                        "GDPR Art. 3; UK GDPR Art. 3; FADP Art. 3")
+_OUT_OF_SCOPE_REASONS = (_OUT_OF_SCOPE,)
 _ISO_IS_NO_TOOL = Reason("info", "the importer's ISO/IEC 27001 certificate is not a transfer tool: it vets security, "
                                  "it does not make the transfer lawful", "GDPR Art. 46; transfer law reference s. 3")
 
@@ -417,6 +420,11 @@ class _RegimeIndex:
         self.free_flow = regime.free_flow
         self.free_flow_name = regime.free_flow_name
         self.articles: tuple[LegalBasis, ...] = regime.adequacy_articles
+        # Findings every restricted transfer of the regime may share.
+        self.onward = Reason("info", f"onward transfer: assessed under the {self.name}, the regime of the data's origin",
+                             f"{self.law.transfer} ('including onward transfers'); Decision (EU) 2021/914 Clause 8.8")
+        self.tia_missing = Reason("attention", "TIA missing: every Art. 46/47 tool needs a transfer impact assessment",
+                                  self.law.tia)
         by_destination: dict[str, list[AdequacyInstrument]] = {}
         for instrument in regime.adequacy:
             by_destination.setdefault(instrument.destination, []).append(instrument)
@@ -429,12 +437,16 @@ class _RegimeIndex:
             instrument.id: _coverage_end(instrument, by_destination[instrument.destination])
             for instrument in regime.adequacy
         }
+        # The destinations whose adequacy reads the exporter's country (a caveat for some exporters)
+        # or whether the route carries HR data (a DPF entry's data types).
+        self.reads_exporter_country = frozenset(item.destination for item in regime.adequacy if item.exporter_caveat)
+        self.reads_hr_data = frozenset(item.destination for item in regime.adequacy if item.requires_dpf)
         notes: dict[str, tuple[str, ...]] = {}
         for group in regime.outside + regime.not_adequate:
             for code in group.codes:
                 notes[code] = notes.get(code, ()) + group.verify
         self.destination_notes = notes
-        self.none_needed: dict[str, RegimeAssessment] = {}
+        self.none_needed: dict[str, tuple[RegimeAssessment, tuple[RegimeAssessment]]] = {}
         # Review notes name what they are about: a note on a route must stand on its own.
         self._instrument_notes: dict[tuple[str, bool], tuple[str, ...]] = {}
         self._article_notes = {basis.article: tuple(f"{basis.article}: {note}" for note in basis.verify)
@@ -463,15 +475,21 @@ class _RegimeIndex:
                 return basis
         return self.articles[0]
 
-    def not_restricted(self, destination: str) -> RegimeAssessment:
-        """The (shared) assessment of a route inside this regime's free-flow area."""
+    @property
+    def no_destination(self) -> RegimeAssessment:
+        """The assessment of a restricted route with no destination recorded."""
+        reason = Reason("gap", "no destination recorded", self.law.transfer)
+        return RegimeAssessment(self.code, True, "none", "gap", self.law.transfer, (reason,), NO_TIA, (), ())
+
+    def not_restricted(self, destination: str) -> tuple[RegimeAssessment, tuple[RegimeAssessment]]:
+        """The (shared) assessment of a route inside this regime's free-flow area, and it alone in a tuple."""
         found = self.none_needed.get(destination)
         if found is None:
             reason = Reason("info", f"{destination} is in {self.free_flow_name}: not a restricted transfer, "
                                     f"no transfer tool needed", self.law.transfer)
-            found = RegimeAssessment(self.code, False, "none_needed", "covered", self.law.transfer, (reason,),
-                                     NO_TIA, (), ())
-            self.none_needed[destination] = found
+            verdict = RegimeAssessment(self.code, False, "none_needed", "covered", self.law.transfer, (reason,),
+                                       NO_TIA, (), ())
+            found = self.none_needed[destination] = (verdict, (verdict,))
         return found
 
 
@@ -531,7 +549,7 @@ class _Candidate:
         self.own = 1  # rank of its worst own finding
 
     def add(self, severity: str, text: str, reference: str) -> None:
-        self.reasons.append(Reason(severity, text, reference))
+        self.reasons.append(_reason(severity, text, reference))
         if _RANK[severity] > self.own:
             self.own = _RANK[severity]
 
@@ -541,15 +559,11 @@ class _Route:
 
     __slots__ = ("route", "on", "destination", "is_organisation", "usable", "unusable")
 
-    def __init__(self, route: RouteFacts, on: date):
+    def __init__(self, route: RouteFacts, on: date, destination: Optional[str], is_organisation: bool):
         self.route = route
         self.on = on
-        importer = route.importer
-        # An international organisation is a destination of its own, whatever seat or country is recorded.
-        self.is_organisation = bool(route.destination_organisation) or importer.kind == "international_organisation"
-        self.destination = (route.destination_organisation or
-                            (importer.organisation_code if importer.kind == "international_organisation" else None) or
-                            route.destination_country)
+        self.destination = destination
+        self.is_organisation = is_organisation
         self.usable: Optional[tuple[InstrumentFacts, ...]] = None
         self.unusable: tuple[str, ...] = ()
 
@@ -574,89 +588,274 @@ def _label(instrument: InstrumentFacts) -> str:
     return f"{instrument.title or instrument.kind} (#{instrument.id})"
 
 
-def assess_route(route: RouteFacts, on: date, law: CountryData,
-                 vettings: Optional[dict[int, tuple[PartyFacts, VettingAssessment]]] = None) -> RouteAssessment:
+class Batch:
+    """What the routes of one list of facts share when they are assessed on one date.
+
+    Many routes read the same facts (objects the loader shares: an importer, an exporter, an
+    instrument), and a verdict depends only on the facts it reads: so each importer's vetting, and
+    each regime's verdict on a restricted transfer for one combination of the facts it reads, are
+    worked out once per batch and shared (they are immutable). Keys hold object identities; the
+    batch keeps those objects alive, so that no other object can take an identity while it lasts.
+    One batch per date and list of facts.
+    """
+
+    __slots__ = ("on", "law", "index", "vettings", "profiles", "regimes")
+
+    def __init__(self, on: date, law: CountryData):
+        self.on = on
+        self.law = law
+        self.index = _index(law)
+        self.vettings: dict[int, tuple[VettingAssessment, PartyFacts]] = {}
+        self.profiles: dict[int, tuple[object, PartyFacts]] = {}
+        # Regime verdicts by the facts they read: the verdict, it alone in a tuple (most routes carry
+        # one regime's data: their assessments share it), and a route that keeps those facts alive.
+        self.regimes: dict[tuple, tuple[RegimeAssessment, tuple[RegimeAssessment], RouteFacts]] = {}
+
+    def profile(self, importer: PartyFacts) -> object:
+        """What a restricted transfer's verdict reads of an importer outside the group (see _restricted).
+
+        Its kind, scope answers, whether it holds certificates, and Art. 3(2); with DPF entries (matched
+        against its legal name), the party itself. BCR never cover a transfer to it.
+        """
+        known = self.profiles.get(id(importer))
+        if known is None:
+            if importer.dpf:
+                profile: object = id(importer)
+            else:
+                profile = (importer.kind, tuple(sorted(importer.scope_facts.items())), bool(importer.certificates),
+                           importer.is_subject_to_gdpr_art3_2)
+            known = self.profiles[id(importer)] = (profile, importer)
+        return known[0]
+
+    def vetting(self, importer: PartyFacts) -> VettingAssessment:
+        """The importer's vetting on the batch's date, judged once per facts object."""
+        known = self.vettings.get(id(importer))
+        if known is None:
+            known = self.vettings[id(importer)] = (vetting_state(importer, self.on), importer)
+        return known[0]
+
+
+def assess_route(route: RouteFacts, on: date, law: CountryData, batch: Optional[Batch] = None) -> RouteAssessment:
     """A route's verdict on `on`, per regime of its data (GDPR / UK GDPR Chapter V; FADP Art. 16-17).
 
-    `vettings`, when given, keeps importers' vetting on `on` between calls (many routes share one
-    importer): one dict per date and batch of facts.
+    `batch`, when given, shares what many routes of one list of facts have in common on `on` (see
+    `Batch`); the verdict is the same with or without it.
     """
-    if not route.regimes:
-        return RouteAssessment(route.id, "out_of_scope", (), (_OUT_OF_SCOPE,), False, False)
-    unknown = route.regimes.difference(REGIMES)
-    if unknown:
-        raise ValueError(f"route {route.id}: unknown regime(s) {', '.join(sorted(unknown))}")
-    index = _index(law)
-    shared = _Route(route, on)
-    assessments = tuple(_assess_regime(index.regimes[code], shared) for code in REGIMES if code in route.regimes)
-
+    regimes = route.regimes
+    if not regimes:
+        return _route_assessment(route.id, "out_of_scope", (), _OUT_OF_SCOPE_REASONS, False, False)
+    if not regimes <= _REGIME_SET:
+        raise ValueError(f"route {route.id}: unknown regime(s) {', '.join(sorted(regimes - _REGIME_SET))}")
+    if batch is not None and (batch.on != on or batch.law is not law):
+        raise ValueError("a batch serves one date and one law")
+    index = _index(law) if batch is None else batch.index
+    importer = route.importer
+    # An international organisation is a destination of its own, whatever seat or country is recorded.
+    is_organisation = bool(route.destination_organisation) or importer.kind == "international_organisation"
+    destination = (route.destination_organisation or
+                   (importer.organisation_code if importer.kind == "international_organisation" else None) or
+                   route.destination_country)
+    shared: Optional[_Route] = None
+    verdicts: tuple[RegimeAssessment, ...] = ()
     reasons: list[Reason] = []
-    # Privacy notice s. 7: EU data leaves the EEA only under adequacy, BCR or SCC.
-    breaks_promise = any(item.regime == "EU" and item.restricted and item.mechanism not in NOTICE_PROMISE_MECHANISMS
-                         for item in assessments)
-    if breaks_promise:
-        eu = next(item for item in assessments if item.regime == "EU")
-        reasons.append(Reason("attention", f"breaks the privacy notice's promise that data leaves the EEA only under "
-                                           f"adequacy, BCR or SCC: this route relies on "
-                                           f"{'no transfer tool' if eu.mechanism == 'none' else eu.mechanism}",
-                              "privacy notice (transfers); GDPR Art. 13(1)(f)"))
+    found = 1  # the rank of the worst status or severity so far (covered)
+    breaks_promise = False
+    for code in REGIMES:
+        if code not in regimes:
+            continue
+        rx = index.regimes[code]
+        if destination is None:
+            item = rx.no_destination
+            alone = (item,)
+        elif not is_organisation and destination in rx.free_flow:
+            item, alone = rx.not_restricted(destination)
+        elif batch is None:
+            if shared is None:
+                shared = _Route(route, on, destination, is_organisation)
+            item = _restricted(rx, shared)
+            alone = (item,)
+        else:
+            # What _restricted reads of the route, the date aside (see its docstring): the roles only
+            # matter to the tools of its instruments, HR data and the exporter's country only to some
+            # destinations' adequacy; of the parties, see Batch.profile.
+            instruments, tias, exporter = route.instruments, route.tias, route.exporter
+            if importer.kind == "group_entity":
+                importer_key, exporter_key = id(importer), id(exporter)
+            else:
+                known_profile = batch.profiles.get(id(importer))
+                importer_key = known_profile[0] if known_profile is not None else batch.profile(importer)
+                exporter_key = exporter.country if destination in rx.reads_exporter_country else None
+            key = (code, destination, is_organisation, route.is_onward,
+                   route.has_hr_data if destination in rx.reads_hr_data else None, importer_key, exporter_key,
+                   (route.exporter_role, route.importer_role, *map(id, instruments)) if instruments else (),
+                   tuple(map(id, tias)) if tias else ())
+            known = batch.regimes.get(key)
+            if known is None:
+                if shared is None:
+                    shared = _Route(route, on, destination, is_organisation)
+                item = _restricted(rx, shared)
+                known = batch.regimes[key] = (item, (item,), route)
+            item, alone = known[0], known[1]
+        verdicts = verdicts + alone if verdicts else alone
+        rank = _RANK[item.status]
+        if rank > found:
+            found = rank
+        # Privacy notice s. 7: EU data leaves the EEA only under adequacy, BCR or SCC.
+        if code == "EU" and item.restricted and item.mechanism not in NOTICE_PROMISE_MECHANISMS:
+            breaks_promise = True
+            reasons.append(_broken_promise(item.mechanism))
     without_basis = route.has_special_category_data and not route.special_category_basis
     if without_basis:
-        reasons.append(Reason("attention", "special-category data goes out without a recorded basis (explicit consent "
-                                           "through a named mechanism, or vital interests)", "GDPR Art. 9(2)(a)/(c)"))
+        reasons.append(_WITHOUT_BASIS)
     elif (route.has_special_category_data and route.special_category_basis == "explicit_consent"
           and not route.consent_mechanism):
-        reasons.append(Reason("attention", "explicit consent is recorded as the basis for special-category data, "
-                                           "but not the mechanism that collects it", "GDPR Art. 9(2)(a); Art. 7(1)"))
+        reasons.append(_CONSENT_WITHOUT_MECHANISM)
     if route.uncovered_locations:
-        places = ", ".join(sorted(route.uncovered_locations))
-        reasons.append(Reason("attention", f"the engagement processes data in {places}, which no route of the "
-                                           f"engagement reaches: record that transfer", "GDPR Art. 30(1)(e); Art. 44"))
-    importer = route.importer
+        reasons.append(_uncovered(route.uncovered_locations))
     if importer.kind == "third_party" and (importer.certificates or importer.vetting_status == "rejected"):
-        if vettings is None:
+        if batch is None:
             vetting = vetting_state(importer, on)
         else:
-            # Keyed by the facts object (kept alive with its result), not the party id: facts differ between loads.
-            known = vettings.get(id(importer))
-            if known is None:
-                known = vettings[id(importer)] = (importer, vetting_state(importer, on))
-            vetting = known[1]
+            known_vetting = batch.vettings.get(id(importer))
+            vetting = known_vetting[0] if known_vetting is not None else batch.vetting(importer)
         if vetting.rejected:
-            reasons.append(Reason("attention", "the importer's vendor vetting is rejected",
-                                  "GDPR Art. 28(1) (sufficient guarantees); Art. 32"))
+            reasons.append(_VETTING_REJECTED)
         if vetting.state in ("expired", "superseded_edition"):
-            reasons.append(Reason("attention", f"the importer's ISO/IEC 27001 certificate has lapsed "
-                                               f"({vetting.state.replace('_', ' ')})", "GDPR Art. 28(1); Art. 32"))
-    if (route.starts_on and on < route.starts_on) or (route.ends_on and on > route.ends_on):
-        reasons.append(Reason("info", f"the route does not run on {on} (from {route.starts_on or '-'} "
-                                      f"to {route.ends_on or '-'}): assessed as if it did", "GDPR Art. 44"))
+            reasons.append(_LAPSED[vetting.state])
+    starts_on, ends_on = route.starts_on, route.ends_on
+    if (starts_on and on < starts_on) or (ends_on and on > ends_on):
+        reasons.append(_reason("info", f"the route does not run on {on} (from {starts_on or '-'} to {ends_on or '-'}): "
+                                       f"assessed as if it did", "GDPR Art. 44"))
+    if reasons:
+        for reason in reasons:
+            rank = _RANK[reason.severity]
+            if rank > found:
+                found = rank
+    return _route_assessment(route.id, _STATUS_BY_RANK[found], verdicts, tuple(reasons), breaks_promise,
+                             bool(without_basis))
 
-    status = worst([item.status for item in assessments] + [reason.severity for reason in reasons])
-    return RouteAssessment(route.id, status, assessments, tuple(reasons), breaks_promise, bool(without_basis))
+
+# Verdicts are made by the hundred thousand: these build the frozen dataclasses field by field through
+# their slots, the same objects in less than half the time of the generated __init__ (which goes
+# through object.__setattr__ for each field). Every field is passed, in declaration order.
+_new = object.__new__
 
 
-def _assess_regime(rx: _RegimeIndex, shared: _Route) -> RegimeAssessment:
-    """One regime's verdict: restricted or not, the best tool that holds, and why (Chapter V / FADP Art. 16)."""
+def _slot_setters(cls: type) -> tuple:
+    return tuple(getattr(cls, item.name).__set__ for item in dataclasses.fields(cls))
+
+
+_REASON_FIELDS = _slot_setters(Reason)
+_REGIME_ASSESSMENT_FIELDS = _slot_setters(RegimeAssessment)
+_ROUTE_ASSESSMENT_FIELDS = _slot_setters(RouteAssessment)
+
+
+def _reason(severity: str, text: str, reference: str) -> Reason:
+    """Reason(severity, text, reference)."""
+    reason = _new(Reason)
+    set_severity, set_text, set_reference = _REASON_FIELDS
+    set_severity(reason, severity)
+    set_text(reason, text)
+    set_reference(reason, reference)
+    return reason
+
+
+def _regime_assessment(regime: str, restricted: bool, mechanism: str, status: str, legal_reference: str,
+                       reasons: tuple[Reason, ...], tia: TiaState, review_notes: tuple[str, ...],
+                       instrument_ids: tuple[int, ...], adequacy_id: Optional[str],
+                       fallback_instrument_ids: tuple[int, ...]) -> RegimeAssessment:
+    """RegimeAssessment(...) with every field."""
+    assessment = _new(RegimeAssessment)
+    (set_regime, set_restricted, set_mechanism, set_status, set_legal_reference, set_reasons, set_tia,
+     set_review_notes, set_instrument_ids, set_adequacy_id, set_fallback_instrument_ids) = _REGIME_ASSESSMENT_FIELDS
+    set_regime(assessment, regime)
+    set_restricted(assessment, restricted)
+    set_mechanism(assessment, mechanism)
+    set_status(assessment, status)
+    set_legal_reference(assessment, legal_reference)
+    set_reasons(assessment, reasons)
+    set_tia(assessment, tia)
+    set_review_notes(assessment, review_notes)
+    set_instrument_ids(assessment, instrument_ids)
+    set_adequacy_id(assessment, adequacy_id)
+    set_fallback_instrument_ids(assessment, fallback_instrument_ids)
+    return assessment
+
+
+def _route_assessment(route_id: int, status: str, regimes: tuple[RegimeAssessment, ...], reasons: tuple[Reason, ...],
+                      breaks_notice_promise: bool, special_category_without_basis: bool) -> RouteAssessment:
+    """RouteAssessment(...) with every field."""
+    assessment = _new(RouteAssessment)
+    set_route_id, set_status, set_regimes, set_reasons, set_promise, set_basis = _ROUTE_ASSESSMENT_FIELDS
+    set_route_id(assessment, route_id)
+    set_status(assessment, status)
+    set_regimes(assessment, regimes)
+    set_reasons(assessment, reasons)
+    set_promise(assessment, breaks_notice_promise)
+    set_basis(assessment, special_category_without_basis)
+    return assessment
+
+
+# Route-wide findings that many routes share: built once (they are immutable).
+_STATUS_BY_RANK = {1: "covered", 2: "attention", 3: "gap"}
+_WITHOUT_BASIS = Reason("attention", "special-category data goes out without a recorded basis (explicit consent "
+                                     "through a named mechanism, or vital interests)", "GDPR Art. 9(2)(a)/(c)")
+_CONSENT_WITHOUT_MECHANISM = Reason("attention", "explicit consent is recorded as the basis for special-category "
+                                                 "data, but not the mechanism that collects it",
+                                    "GDPR Art. 9(2)(a); Art. 7(1)")
+_VETTING_REJECTED = Reason("attention", "the importer's vendor vetting is rejected",
+                           "GDPR Art. 28(1) (sufficient guarantees); Art. 32")
+_LAPSED = {state: Reason("attention", f"the importer's ISO/IEC 27001 certificate has lapsed "
+                                      f"({state.replace('_', ' ')})", "GDPR Art. 28(1); Art. 32")
+           for state in ("expired", "superseded_edition")}
+_PROMISES: dict[str, Reason] = {}
+_UNCOVERED: dict[frozenset[str], Reason] = {}
+
+
+def _broken_promise(mechanism: str) -> Reason:
+    """The privacy notice's promise broken by EU data relying on `mechanism` (one object per mechanism)."""
+    found = _PROMISES.get(mechanism)
+    if found is None:
+        found = _PROMISES[mechanism] = Reason(
+            "attention", f"breaks the privacy notice's promise that data leaves the EEA only under adequacy, BCR or "
+                         f"SCC: this route relies on {'no transfer tool' if mechanism == 'none' else mechanism}",
+            "privacy notice (transfers); GDPR Art. 13(1)(f)")
+    return found
+
+
+def _uncovered(places: frozenset[str]) -> Reason:
+    """An engagement's processing locations that no route of it reaches (one object per set of places)."""
+    found = _UNCOVERED.get(places)
+    if found is None:
+        if len(_UNCOVERED) > 10000:
+            _UNCOVERED.clear()
+        found = _UNCOVERED[places] = Reason(
+            "attention", f"the engagement processes data in {', '.join(sorted(places))}, which no route of the "
+                         f"engagement reaches: record that transfer", "GDPR Art. 30(1)(e); Art. 44")
+    return found
+
+
+def _restricted(rx: _RegimeIndex, shared: _Route) -> RegimeAssessment:
+    """The verdict on a restricted transfer: adequacy, else the best other tool that holds, and why.
+
+    It reads, of the route: the destination (and whether it is an international organisation),
+    is_onward, has_hr_data (a DPF entry's data types: only where adequacy requires the DPF), the
+    instruments (and then the roles), the TIAs, and of the parties: both when the importer is a group
+    entity (their BCR memberships), else what `Batch.profile` lists of the importer and the exporter's
+    country (only where an adequacy decision has a caveat for some exporters). `Batch` shares verdicts by exactly these: a fact newly read here must join
+    its key, or the test that compares batched and single verdicts fails.
+    """
     route, on, destination = shared.route, shared.on, shared.destination
-    if destination is None:
-        reason = Reason("gap", "no destination recorded", rx.law.transfer)
-        return RegimeAssessment(rx.code, True, "none", "gap", rx.law.transfer, (reason,), NO_TIA, (), ())
-    if not shared.is_organisation and destination in rx.free_flow:
-        return rx.not_restricted(destination)
-
     notes: list[str] = list(rx.destination_notes.get(destination, ()))
     if rx.code == "CH" and on < FADP_REVISED_FROM:
         notes.append("The revised FADP and DPO Annex 1 apply from 2023-09-01; the register encodes no Swiss "
                      "transfer rules for earlier dates: verify this assessment.")
     preamble: list[Reason] = []
     if shared.is_organisation:
-        preamble.append(Reason("info", f"{destination} is an international organisation: a transfer wherever its "
-                                       f"seat is", rx.law.transfer))
+        preamble.append(_reason("info", f"{destination} is an international organisation: a transfer wherever its "
+                                        f"seat is", rx.law.transfer))
     if route.is_onward:
-        preamble.append(Reason("info", f"onward transfer: assessed under the {rx.name}, the regime of the data's "
-                                       f"origin", f"{rx.law.transfer} ('including onward transfers'); "
-                                                  f"Decision (EU) 2021/914 Clause 8.8"))
+        preamble.append(rx.onward)
 
     adequacy, uncertain, failures = _adequacy(rx, shared)
     tools: list[_Candidate] = []
@@ -697,13 +896,13 @@ def _assess_regime(rx: _RegimeIndex, shared: _Route) -> RegimeAssessment:
                 if reason.severity == "attention":
                     preamble.append(Reason("info", f"adequacy not relied on: {reason.text}", reason.reference))
     if chosen is None:
-        reasons = preamble + [Reason("gap", text, reference) for text, reference in failures]
-        reasons += [Reason("gap", text, rx.law.transfer) for text in shared.unusable]
-        reasons.append(Reason("gap", f"no valid transfer tool for {rx.name} data to {destination}", rx.law.transfer))
+        reasons = preamble + [_reason("gap", text, reference) for text, reference in failures]
+        reasons += [_reason("gap", text, rx.law.transfer) for text in shared.unusable]
+        reasons.append(_reason("gap", f"no valid transfer tool for {rx.name} data to {destination}", rx.law.transfer))
         if route.importer.certificates:
             reasons.append(_ISO_IS_NO_TOOL)
-        return RegimeAssessment(rx.code, True, "none", "gap", rx.law.transfer, tuple(reasons), NO_TIA,
-                                tuple(dict.fromkeys(notes)), ())
+        return _regime_assessment(rx.code, True, "none", "gap", rx.law.transfer, tuple(reasons), NO_TIA,
+                                  tuple(dict.fromkeys(notes)), (), None, ())
     return _finish(rx, shared, chosen, preamble, notes, tia=tia)
 
 
@@ -720,12 +919,7 @@ def _finish(rx: _RegimeIndex, shared: _Route, chosen: _Candidate, preamble: list
         overdue = tia is not None and tia.next_review_on is not None and tia.next_review_on < on
         tia_state = TiaState(required=not module_4, done=tia is not None, overdue=overdue, tia=tia)
         if tia is None:
-            if module_4:
-                reasons.append(Reason("info", "no TIA on record: Module 4 needs one only if data collected in the EU "
-                                              "is mixed in", "Decision (EU) 2021/914, Module 4, Clause 14"))
-            else:
-                reasons.append(Reason("attention", "TIA missing: every Art. 46/47 tool needs a transfer impact "
-                                                   "assessment", rx.law.tia))
+            reasons.append(_MODULE_4_WITHOUT_TIA if module_4 else rx.tia_missing)
         else:
             if overdue:
                 reasons.append(Reason("attention", f"TIA overdue: the TIA of {tia.assessed_on} was due for review on "
@@ -737,13 +931,20 @@ def _finish(rx: _RegimeIndex, shared: _Route, chosen: _Candidate, preamble: list
         tia_state = TiaState(required=False, done=True, overdue=False, tia=tia)
     if rx.code == "EU" and route.importer.is_subject_to_gdpr_art3_2:
         # EDPB Guidelines 05/2021: still a transfer; the 2021 SCCs were not designed for such an importer.
-        reasons.append(Reason("attention" if chosen.mechanism == "scc" else "info",
-                              "the importer is subject to the GDPR through Art. 3(2): still a transfer, but the 2021 "
-                              "SCCs were not designed for it - review the safeguard",
-                              "GDPR Art. 3(2); EDPB Guidelines 05/2021"))
+        reasons.append(_ART3_2[chosen.mechanism == "scc"])
     status = worst(reason.severity for reason in reasons)
-    return RegimeAssessment(rx.code, True, chosen.mechanism, status, chosen.reference, tuple(reasons), tia_state,
-                            tuple(dict.fromkeys(notes + chosen.notes)), chosen.ids, chosen.adequacy_id, fallback_ids)
+    return _regime_assessment(rx.code, True, chosen.mechanism, status, chosen.reference, tuple(reasons), tia_state,
+                              tuple(dict.fromkeys(notes + chosen.notes)), chosen.ids, chosen.adequacy_id, fallback_ids)
+
+
+_MODULE_4_WITHOUT_TIA = Reason("info", "no TIA on record: Module 4 needs one only if data collected in the EU is mixed "
+                                       "in", "Decision (EU) 2021/914, Module 4, Clause 14")
+# By whether the route relies on EU SCCs.
+_ART3_2 = {relies_on_scc: Reason("attention" if relies_on_scc else "info",
+                                 "the importer is subject to the GDPR through Art. 3(2): still a transfer, but the 2021 "
+                                 "SCCs were not designed for it - review the safeguard",
+                                 "GDPR Art. 3(2); EDPB Guidelines 05/2021")
+           for relies_on_scc in (True, False)}
 
 
 def _tia_for(tias: tuple[TiaFacts, ...], regime: str, on: date) -> Optional[TiaFacts]:
