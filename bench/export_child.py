@@ -3,11 +3,12 @@ is its own: python -m bench.export_child INSTANCE_PATH DATABASE_URL xlsx|csv OUT
 
 import json
 import os
-import resource
 import sys
 import time
 from datetime import date
 from pathlib import Path
+
+from bench.harness import peak_rss_mib
 
 
 def main() -> None:
@@ -28,7 +29,7 @@ def main() -> None:
             folder.mkdir(parents=True, exist_ok=True)
             tally = write_auditor_workbook(None, date.today(), None, "bench", {}, CsvBook(folder))
         seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     print(json.dumps({"seconds": seconds, "peak_mib": peak, "routes": tally.routes}))
 
 

@@ -192,9 +192,54 @@ def csv_baseline_seconds(rows: int, directory: Path, columns: int = 12) -> float
     return elapsed
 
 
-def peak_rss_mib() -> float:
-    """The process's peak resident memory so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mib(pid: str = "self") -> float:
+    """A process's peak resident memory so far, in MiB.
+
+    Linux's VmHWM, the high-water mark of the process's own memory. Not getrusage's ru_maxrss: a
+    process started by fork and exec keeps in ru_maxrss what its parent held when it forked (the
+    bench process holds the whole register by then), so a child would report at least that much.
+    """
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 if pid == "self" else 0.0
+
+
+class ChildPeaks:
+    """The highest peak memory of this process's child processes (the import's cell reader), read
+    every 0.1 s while they run: a child's own VmHWM dies with it, and ru_maxrss misleads (above)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> "ChildPeaks":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        import os
+
+        while not self._stop.wait(0.1):
+            for task in os.listdir("/proc/self/task"):
+                try:
+                    with open(f"/proc/self/task/{task}/children") as children:
+                        pids = children.read().split()
+                except OSError:
+                    continue
+                for pid in pids:
+                    self.peak = max(self.peak, peak_rss_mib(pid))
 
 
 # --- the environment --------------------------------------------------------------------------

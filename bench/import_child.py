@@ -8,10 +8,11 @@ organisations, BCR approvals, copied from the source register with their IDs), t
 
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
+
+from bench.harness import ChildPeaks, peak_rss_mib
 
 
 def _read_only(workbook: str) -> dict:
@@ -54,10 +55,11 @@ def _import(source: str, target: str, workbook: str) -> dict:
                 services.create(BcrApproval, {"name": row.name, "regime": row.regime, "bcr_type": row.bcr_type,
                                               "authority": row.authority, "approved_on": str(row.approved_on)[:10]}, uid=row.uid)
         started = time.perf_counter()
-        outcome = run_import(Path(workbook), Path(workbook).name, Actor(AuditSource.IMPORT, label="bench"), dry_run=False)
+        with ChildPeaks() as children:  # the process that reads a large sheet's cells (register/imports/reader.py)
+            outcome = run_import(Path(workbook), Path(workbook).name, Actor(AuditSource.IMPORT, label="bench"), dry_run=False)
         seconds = time.perf_counter() - started
         errors = [f"{row.sheet} row {row.row}: {row.errors}" for row in outcome.errors[:5]]
-        return {"seconds": seconds, "ok": outcome.ok, "counts": outcome.counts(), "file_error": outcome.file_error,
+        return {"seconds": seconds, "reader_peak_mib": children.peak, "ok": outcome.ok, "counts": outcome.counts(), "file_error": outcome.file_error,
                 "errors": errors}
 
 
@@ -65,9 +67,7 @@ def main() -> None:
     instance, source, target, workbook, mode = sys.argv[1:6]
     os.environ["REGISTER_INSTANCE_PATH"] = instance
     result = _read_only(workbook) if mode == "read" else _import(source, target, workbook)
-    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # the process that reads a large sheet's cells (register/imports/reader.py), if one ran
-    result["reader_peak_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    result["peak_mib"] = peak_rss_mib()
     print(json.dumps(result))
 
 

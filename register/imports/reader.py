@@ -3,13 +3,13 @@
 An XLSX file is checked as a zip before any XML is parsed: not a zip (a password-protected workbook
 is an OLE compound file, magic D0 CF 11 E0), too many members, an encrypted member, more uncompressed
 bytes than the cap or a member that inflates like a bomb, an XML part declaring a DTD or entities.
-Then the workbook's own parts (read with defusedxml) name the sheets: a hidden sheet is refused, and
-merged cells are found in the sheet parts. Cells are streamed from the sheet parts with expat (DTDs
-and entities refused), giving the values openpyxl would: shared and inline strings, numbers, booleans,
-and dates where the cell's number format is a date's. openpyxl's own read-only reader takes about
-five times longer, and first parses every sheet once more to learn its size. A formula is refused,
-naming the cell (its cached value may be stale or absent, and the register never stores what a
-spreadsheet computed).
+Then the workbook's own parts (read with defusedxml) name the sheets: a hidden sheet is refused.
+Cells are streamed from the sheet parts with expat (DTDs and entities refused), giving the values
+openpyxl would: shared and inline strings, numbers, booleans, and dates where the cell's number
+format is a date's. openpyxl's own read-only reader takes about five times longer, and first parses
+every sheet once more to learn its size. A formula is refused, naming the cell (its cached value may
+be stale or absent, and the register never stores what a spreadsheet computed), and so are merged
+cells (found where Excel lists them, after the rows).
 """
 
 import codecs
@@ -38,7 +38,6 @@ ZIP_MAGIC = b"PK\x03\x04"
 MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-MERGE_CELL = re.compile(rb"<(?:\w+:)?mergeCell\s+ref=\"([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)\"")
 DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -155,23 +154,6 @@ def _sheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str, str]]:
     return sheets
 
 
-def _merged_ranges(archive: zipfile.ZipFile, part: str) -> list[str]:
-    """Merged ranges of a sheet part, found by streaming its bytes (a mergeCells block follows the data)."""
-    found: list[str] = []
-    tail = b""
-    try:
-        with archive.open(part) as stream:
-            while chunk := stream.read(1024 * 1024):
-                window = tail + chunk
-                found.extend(match.decode() for match in MERGE_CELL.findall(window))
-                tail = window[-200:]
-                # a match inside the overlap would be counted twice
-                found = list(dict.fromkeys(found))
-    except KeyError:
-        raise ImportFileError(f"The workbook is incomplete: its part {part} is missing.") from None
-    return found
-
-
 def _open_xlsx(path: Path, sheet_names: set[str], limits: Limits) -> Book:
     try:
         archive = zipfile.ZipFile(path)
@@ -185,13 +167,6 @@ def _open_xlsx(path: Path, sheet_names: set[str], limits: Limits) -> Book:
             if state in ("hidden", "veryHidden"):
                 raise ImportFileError(f"The sheet {name!r} is hidden: unhide it (and check what it holds) or delete it, "
                                       "then upload the file again.")
-        for name, _state, part in parts:
-            if name in sheet_names:
-                merged = _merged_ranges(archive, part)
-                if merged:
-                    shown = ", ".join(merged[:5]) + (" ..." if len(merged) > 5 else "")
-                    raise ImportFileError(f"The sheet {name!r} has merged cells ({shown}): unmerge them so that "
-                                          "each row has its own values, then upload the file again.")
         cells = _CellReader(archive)
     except zipfile.BadZipFile:
         archive.close()
@@ -439,6 +414,8 @@ def _xlsx_rows(archive: zipfile.ZipFile, sheet: Sheet, part: str, cells: _CellRe
     ns = MAIN_NS.strip("{}") + "}"
     cell_tag, value_tag, row_tag, text_tag, inline_tag = ns + "c", ns + "v", ns + "row", ns + "t", ns + "is"
     formula_tag, phonetic_tag, dimension_tag = ns + "f", ns + "rPh", ns + "dimension"
+    merged_tag, merged_block_tag = ns + "mergeCell", ns + "mergeCells"
+    merged: list[str] = []
     done: list[tuple[int, list[Any]]] = []
     row: list[Any] = []
     text: list[str] = []
@@ -480,6 +457,8 @@ def _xlsx_rows(archive: zipfile.ZipFile, sheet: Sheet, part: str, cells: _CellRe
             raise ImportFileError(
                 f"The sheet {sheet.name!r} has a formula in cell {ref}: formulas are refused (their results "
                 "are not stored reliably). Copy the cells and paste them as values, then upload the file again.")
+        elif tag == merged_tag:
+            merged.append(attrs.get("ref", "?"))
         elif tag == dimension_tag:
             last = attrs.get("ref", "").rpartition(":")[2].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
             if last.isdigit() and int(last) > 1:
@@ -507,6 +486,11 @@ def _xlsx_rows(archive: zipfile.ZipFile, sheet: Sheet, part: str, cells: _CellRe
             inline = False
         elif tag == phonetic_tag:
             phonetic = False
+        elif tag == merged_block_tag and merged:
+            # after the rows (where Excel writes them): nothing read is written, the import is all or nothing
+            shown = ", ".join(merged[:5]) + (" ..." if len(merged) > 5 else "")
+            raise ImportFileError(f"The sheet {sheet.name!r} has merged cells ({shown}): unmerge them so that "
+                                  "each row has its own values, then upload the file again.")
 
     def characters(data: str) -> None:
         if collect:
