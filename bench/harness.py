@@ -211,7 +211,8 @@ def peak_rss_mib(pid: str = "self") -> float:
 
 class ChildPeaks:
     """The highest peak memory of this process's child processes (the import's cell reader), read
-    every 0.1 s while they run: a child's own VmHWM dies with it, and ru_maxrss misleads (above)."""
+    every 0.1 s while they run: a child's own VmHWM dies with it, and ru_maxrss misleads (above).
+    A child caught between its fork and its exec still shows the parent's memory: it is skipped."""
 
     def __init__(self) -> None:
         import threading
@@ -231,6 +232,8 @@ class ChildPeaks:
     def _watch(self) -> None:
         import os
 
+        with open("/proc/self/cmdline", "rb") as own:
+            ours = own.read()
         while not self._stop.wait(0.1):
             for task in os.listdir("/proc/self/task"):
                 try:
@@ -239,6 +242,12 @@ class ChildPeaks:
                 except OSError:
                     continue
                 for pid in pids:
+                    try:
+                        with open(f"/proc/{pid}/cmdline", "rb") as command:
+                            if command.read() == ours:
+                                continue  # forked, not yet its own program: its memory is still ours
+                    except OSError:
+                        continue
                     self.peak = max(self.peak, peak_rss_mib(pid))
 
 
