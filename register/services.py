@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Optional
 
-from sqlalchemy import Boolean, Date, Integer, String, Text, event, func, select
+from sqlalchemy import Boolean, Date, Integer, String, Text, event, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -109,6 +109,8 @@ def write_unit(actor: Actor, *, dry_run: bool = False, bulk: bool = False) -> It
     try:
         yield sess
         if dry_run:
+            if bulk:
+                flush_pending(sess)  # what the database would refuse shows in a preview too
             sess.rollback()
             return
         if bulk:
@@ -165,7 +167,9 @@ class Bulk:
     def __init__(self, sess: Session):
         self.sess = sess
         self.kept: dict[tuple[type, int], Any] = {}
-        self.pending: list[tuple[Any, "Spec"]] = []
+        self.pending: list[tuple[Any, "Spec"]] = []  # records created, not yet written
+        # records updated, not yet audited: (how many creations came before, record, changes)
+        self.updates: list[tuple[int, Any, dict]] = []
         self._ids: dict[str, set[int]] = {}
         self._next_ids: dict[str, list[int]] = {}
         self._edges: Optional[dict[int, tuple[int, int]]] = None
@@ -363,15 +367,23 @@ def flush_pending(sess: Optional[Session] = None) -> None:
     _insert(sess, EngagementLocation.__table__, places)
     _insert(sess, route_instruments, links)
     events = []
-    for (record, spec), snapshot in zip(bulk.pending, snapshots):
-        # Fixed fields (a party's kind) are set once: the creation records them (see `create`).
-        after = {**snapshot, **{name: getattr(record, name) for name in spec.fixed}}
-        events.append(event_values(sess, record, AuditAction.CREATE, created(after)))
+    updates = iter(bulk.updates)
+    made = next(updates, None)
+    for index, ((record, spec), snapshot) in enumerate([*zip(bulk.pending, snapshots), ((None, None), None)]):
+        while made is not None and made[0] <= index:  # the updates in the order they were made
+            events.append(event_values(sess, made[1], AuditAction.UPDATE, made[2]))
+            made = next(updates, None)
+        if record is not None:
+            # Fixed fields (a party's kind) are set once: the creation records them (see `create`).
+            after = {**snapshot, **{name: getattr(record, name) for name in spec.fixed}}
+            events.append(event_values(sess, record, AuditAction.CREATE, created(after)))
     _insert(sess, AuditEvent.__table__, events)
-    written = [record for record, _spec in bulk.pending if not isinstance(record, BULK_KEPT) and record in sess]
+    done = [record for record, _spec in bulk.pending] + [record for _index, record, _changes in bulk.updates]
+    written = [record for record in done if not isinstance(record, BULK_KEPT) and record in sess]
     # Written now: nothing left to check them for at the next flush (`audit._refuse_unaudited_writes`).
-    sess.info.get("audited", set()).difference_update(id(record) for record, _spec in bulk.pending)
+    sess.info.get("audited", set()).difference_update(id(record) for record in done)
     bulk.pending.clear()
+    bulk.updates.clear()
     for record in written:  # (an engagement takes its locations along; what was read for updates goes by itself)
         sess.expunge(record)
 
@@ -419,7 +431,7 @@ def _insert(sess: Session, table: Any, rows: list[dict]) -> None:
 def _as_row(sess: Session, record: Any) -> bool:
     """Whether a bulk unit inserts this new record as a row (`BULK_ROWS`): it never enters the session,
     so its values are plain attributes, with no change tracking to pay for."""
-    return type(record) in BULK_ROWS and _bulk(sess) is not None and record not in sess
+    return type(record) in BULK_ROWS and _bulk(sess) is not None and inspect(record).transient
 
 
 def _get(sess: Session, model: type, record_id: int) -> Any:
@@ -683,7 +695,7 @@ def create(model: type, values: dict, *, uid: Optional[str] = None) -> Any:
     if bulk is not None:
         bulk.noted(record)
         bulk.pending.append((record, spec))  # its creation event once written (flush_pending)
-        if len(bulk.pending) >= BULK_BATCH:
+        if len(bulk.pending) + len(bulk.updates) >= BULK_BATCH:
             flush_pending(sess)
         return record
     _flush(sess, record)
@@ -699,6 +711,9 @@ def update(record: Any, values: dict, *, expected_version: Any) -> Any:
     """Change a record's fields if it is still at `expected_version`; one audit event (none if nothing changed)."""
     sess = session()
     check_version(record, expected_version)
+    bulk = _bulk(sess)
+    if bulk is not None and any(type(new) in BULK_ROWS for new, _spec in bulk.pending):
+        flush_pending(sess)  # the rows first: the ORM's UPDATE may point at one of them
     spec = spec_for(type(record))
     errors: Errors = {}
     prepared = _prepare(spec, record, values, errors)
@@ -714,12 +729,14 @@ def update(record: Any, values: dict, *, expected_version: Any) -> Any:
     mark_audited(sess, record)
     _write(sess, spec, record, prepared)
     changes = diff(before, spec.snapshot(record))
-    if changes:
+    if changes and bulk is not None:
+        # its event once written (flush_pending), with the version the write gives it, in file order
+        bulk.updates.append((len(bulk.pending), record, changes))
+        bulk.noted(record)
+    elif changes:
         _flush(sess, record)
         record_event(sess, record, AuditAction.UPDATE, changes)
         _flush(sess, record)
-        if _bulk(sess) is not None:
-            _bulk(sess).noted(record)
     return record
 
 

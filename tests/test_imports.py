@@ -190,6 +190,27 @@ def stored_verdicts() -> list[tuple]:
                                             RouteVerdict.importer_vetting, RouteVerdict.destination)).all())
 
 
+def _changed_copy(workbook: Path, target: Path) -> Path:
+    """The workbook with routes' purposes changed, a new engagement, and routes moved to it."""
+    book = load_workbook(workbook)
+    engagements, routes = book["Engagements"], book["Transfer routes"]
+    heads = {sheet.title: [cell.value for cell in sheet[1]] for sheet in (engagements, routes)}
+    source = [cell.value for cell in engagements[2]]
+    new_uid = "6a1f1e1e-0000-4000-8000-000000000001"
+    copy = list(source)
+    copy[heads["Engagements"].index("ID")] = new_uid
+    copy[heads["Engagements"].index("Service")] = "Second-line support"
+    engagements.append(copy)
+    route_head = heads["Transfer routes"]
+    for number, row in enumerate(routes.iter_rows(min_row=2), start=2):
+        if number % 3 == 0:
+            row[route_head.index("Purpose")].value = "Medical and travel assistance (revised)"
+        if number % 11 == 0:
+            row[route_head.index("Engagement ID")].value = new_uid
+    book.save(target)
+    return target
+
+
 def test_a_bulk_import_writes_the_same_register_and_trail_as_one_row_at_a_time(app, database, tmp_path, monkeypatch):
     """An import writes in batches (services.Bulk); one row at a time (the fallback) is the reference.
     Batches of 7 here, so that rows refer to records of earlier batches, of their own, and of the next."""
@@ -200,6 +221,7 @@ def test_a_bulk_import_writes_the_same_register_and_trail_as_one_row_at_a_time(a
     with open(workbook, "wb") as target:
         write_auditor_workbook(target, date.today(), None, "test", {})
     references = reference_records()
+    changed = _changed_copy(workbook, tmp_path / "changed.xlsx")
     results = []
     for bulk in (True, False):
         with empty_register(database, app, tmp_path, f"bulk-{bulk}"):
@@ -209,7 +231,12 @@ def test_a_bulk_import_writes_the_same_register_and_trail_as_one_row_at_a_time(a
             outcome = plan._run(workbook, workbook.name, ACTOR, False, lambda *_: None, Limits(), None, bulk=bulk)
             db.session.rollback()
             assert outcome.ok and outcome.applied, [(row.sheet, row.row, row.errors) for row in outcome.errors][:5]
-            results.append((outcome.rows, register_snapshot(), audit_trail(), stored_verdicts()))
+            # then updates, some pointing at records the same file creates
+            again = plan._run(changed, changed.name, ACTOR, False, lambda *_: None, Limits(), None, bulk=bulk)
+            db.session.rollback()
+            assert again.ok and again.applied, [(row.sheet, row.row, row.errors) for row in again.errors][:5]
+            assert {row.action for row in again.rows} == {"create", "update", "unchanged"}
+            results.append((outcome.rows + again.rows, register_snapshot(), audit_trail(), stored_verdicts()))
     batched, one_by_one = results
     assert len(batched[2]) > 400 and len(batched[3]) > 200
     for part, name in enumerate(("rows", "register", "trail", "verdicts")):
@@ -226,6 +253,8 @@ def test_a_row_the_database_refuses_in_a_batch_is_named_by_going_through_the_fil
     path = write_book(tmp_path / "in.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, [
         entity("Meridian Assist GmbH", "DE"), entity("Meridian Assist SAS", "FR")])})
     before = table_counts()
+    preview = do_import(path, dry_run=True)  # the preview writes its last batch too, then rolls back
+    assert [(row.row, row.action) for row in preview.rows] == [(2, "create"), (3, "error")]
     outcome = do_import(path)
     assert not outcome.applied and [(row.row, row.action) for row in outcome.rows] == [(2, "create"), (3, "error")]
     assert outcome.errors[0].errors == [("Legal name", "A record with this legal name already exists in this country.")]
@@ -523,6 +552,19 @@ def hostile_file(case: str, tmp_path: Path) -> tuple[Path, Limits]:
         path = write_book(tmp_path / "missing.xlsx", {"Group entities": rows})
     elif case == "unknown sheet":
         path = write_book(tmp_path / "sheets.xlsx", {"Routes": [["ID", "Exporter"]]})
+    elif case == "corrupted part":
+        path = tmp_path / "damaged.xlsx"
+        data = bytearray(good.read_bytes())
+        with zipfile.ZipFile(good) as archive:
+            member = archive.getinfo(_sheet_part(good))
+        start = member.header_offset + 30 + len(member.filename.encode()) + len(member.extra)
+        for offset in range(start + 8, start + member.compress_size - 8):
+            data[offset] ^= 0x5A  # the deflated bytes scrambled, the zip's directory intact
+        path.write_bytes(bytes(data))
+    elif case == "value far to the right":
+        rows = party_rows(GROUP_ENTITIES, [entity()])
+        rows[1] += [None] * 300 + ["stray"]
+        path = write_book(tmp_path / "wide.xlsx", {"Group entities": rows})
     elif case == "latin-1 csv":
         path = tmp_path / "Group entities.csv"
         path.write_bytes(",".join(GROUP_ENTITIES.required).encode() + "\r\n,Société Générale,,,FR\r\n".encode("latin-1"))
@@ -546,6 +588,8 @@ def hostile_file(case: str, tmp_path: Path) -> tuple[Path, Limits]:
     ("missing column", "Sheet 'Group entities': missing column 'Country'."),
     ("unknown sheet", "Unknown sheet 'Routes'"),
     ("latin-1 csv", "not UTF-8 text"),
+    ("corrupted part", "The workbook is corrupted"),
+    ("value far to the right", "past column IV: the register's sheets have fewer columns"),
 ])
 def test_a_hostile_or_broken_file_is_refused_with_a_clear_message_and_nothing_written(app, writer, tmp_path, case, message):
     writer(lambda: services.create(ThirdParty, {"legal_name": "Existing Vendor", "country_code": "US"}))

@@ -18,6 +18,7 @@ import multiprocessing
 import posixpath
 import re
 import zipfile
+import zlib
 from xml.parsers import expat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ class Limits:
     # A deflated part expanding more than this (and beyond 1 MiB) is treated as a decompression bomb.
     max_ratio: int = 200
     max_rows: int = 1_000_000
+    # Cells past this column are read only to refuse a value there (Excel leaves empty styled ones).
+    max_columns: int = 256
 
 
 class ImportFileError(Exception):
@@ -137,6 +140,8 @@ def _parse_part(archive: zipfile.ZipFile, name: str) -> Any:
         raise ImportFileError(f"The workbook is incomplete: its part {name} is missing.") from None
     except DefusedXmlException:
         raise ImportFileError(f"The workbook part {name} declares XML entities (as an XML bomb does): refused.") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
+        raise ImportFileError(f"The workbook is corrupted: its part {name} cannot be decompressed.") from None
     except SafeTree.ParseError:
         raise ImportFileError(f"The workbook is corrupted: its part {name} is not well-formed XML.") from None
 
@@ -168,7 +173,7 @@ def _open_xlsx(path: Path, sheet_names: set[str], limits: Limits) -> Book:
                 raise ImportFileError(f"The sheet {name!r} is hidden: unhide it (and check what it holds) or delete it, "
                                       "then upload the file again.")
         cells = _CellReader(archive)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
         archive.close()
         raise ImportFileError("The workbook is corrupted: one of its parts cannot be decompressed.") from None
     except BaseException:
@@ -218,7 +223,7 @@ def _stream(archive: zipfile.ZipFile, part: str, parser: Any, after_chunk: Any =
     except expat.ExpatError as error:
         raise ImportFileError(f"The workbook is corrupted: its part {part} is not well-formed XML "
                               f"({expat.ErrorString(error.code)}, line {error.lineno}).") from None
-    except (zipfile.BadZipFile, EOFError, OSError):
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError):
         raise ImportFileError("The workbook is corrupted: one of its parts cannot be decompressed.") from None
 
 
@@ -436,12 +441,12 @@ def _xlsx_rows(archive: zipfile.ZipFile, sheet: Sheet, part: str, cells: _CellRe
                 ref = f"{get_column_letter(column)}{row_number}"
             kind, style = attrs.get("t"), int(attrs.get("s") or 0)
             has_inline = False
-            skip = sheet.wanted is not None and column not in sheet.wanted
+            skip = (sheet.wanted is not None and column not in sheet.wanted) or column > limits.max_columns
             text.clear()
         elif tag == value_tag:
-            collect = not skip
+            collect = not skip or column > limits.max_columns
         elif tag == text_tag:
-            collect = inline and not phonetic and not skip
+            collect = inline and not phonetic and (not skip or column > limits.max_columns)
         elif tag == row_tag:
             number = attrs.get("r")
             row_number = int(number) if number else row_number + 1
@@ -467,6 +472,12 @@ def _xlsx_rows(archive: zipfile.ZipFile, sheet: Sheet, part: str, cells: _CellRe
     def end(tag: str) -> None:
         nonlocal collect, inline, phonetic
         if tag == cell_tag:
+            if column > limits.max_columns:
+                if "".join(text).strip():
+                    raise ImportFileError(f"The sheet {sheet.name!r} has a value in cell {ref}, past column "
+                                          f"{get_column_letter(limits.max_columns)}: the register's sheets have fewer columns. "
+                                          "Delete what lies to the right of the table, then upload the file again.")
+                return  # an empty cell far to the right (formatting): no room made for it
             # (an inline string cell with no string in it is empty, as openpyxl reads it)
             value = None if skip or (kind == "inlineStr" and not has_inline) else value_of(kind, style, "".join(text), ref)
             if len(row) == column - 1:
