@@ -145,6 +145,8 @@ class _StaleRecord:
 BULK_KEPT = (Party, TransferInstrument, BcrApproval)
 # New records written to the database at a time.
 BULK_BATCH = 500
+# Ids taken from a PostgreSQL sequence at a time (those a unit leaves unused are gaps, as a rollback's are).
+BULK_IDS = 500
 # Records a bulk unit inserts itself, as rows, instead of through the ORM's unit of work: they are the
 # many (routes, engagements), the checks read what they need of them from `Bulk`'s own indexes, and no
 # other record points at them in memory. Every creation event is inserted the same way.
@@ -207,14 +209,14 @@ class Bulk:
             connection = self.sess.connection()
             if connection.dialect.name == "postgresql":
                 free.extend(connection.exec_driver_sql(
-                    f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, {BULK_BATCH})").scalars())
+                    f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, {BULK_IDS})").scalars())
                 free.reverse()
             else:
                 start = self._last_id.get(table.name)
                 if start is None:
                     start = connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
-                free.extend(range(start + BULK_BATCH, start, -1))
-                self._last_id[table.name] = start + BULK_BATCH
+                free.extend(range(start + BULK_IDS, start, -1))
+                self._last_id[table.name] = start + BULK_IDS
         return free.pop()
 
     def noted(self, record: Any) -> None:
