@@ -8,7 +8,7 @@ the column's type, checked by the record's validator, and refused as a whole wit
 
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -290,16 +290,8 @@ class Bulk:
             for record in self._pending_rows(Engagement):  # not in the database yet
                 self.noted(record)
         ignored = self._edges.get(ignore_id) if ignore_id is not None else None
-        seen, stack = set(), [engaged_id]
-        while stack:
-            node = stack.pop()
-            if node == engager_id:
-                return True
-            if node not in seen:
-                seen.add(node)
-                stack.extend(target for target, count in self._graph.get(node, {}).items()
-                             if count > (1 if ignored == (node, target) else 0))
-        return False
+        return _reaches(engaged_id, engager_id, lambda node: (
+            target for target, count in self._graph.get(node, {}).items() if count > (1 if ignored == (node, target) else 0)))
 
     def _add_edge(self, engagement_id: int, source: int, target: int) -> None:
         self._edges[engagement_id] = (source, target)
@@ -941,14 +933,19 @@ def engagement_creates_cycle(sess: Session, engager_id: int, engaged_id: int, ig
         query = query.where(Engagement.id != ignore_id)
     for source, target in sess.execute(query):
         edges.setdefault(source, set()).add(target)
-    seen, stack = set(), [engaged_id]
+    return _reaches(engaged_id, engager_id, lambda node: edges.get(node, ()))
+
+
+def _reaches(start: int, goal: int, targets: Callable[[int], Iterable[int]]) -> bool:
+    """Whether `goal` is reached from `start` following `targets` (the parties a party engages)."""
+    seen, stack = set(), [start]
     while stack:
         node = stack.pop()
-        if node == engager_id:
+        if node == goal:
             return True
         if node not in seen:
             seen.add(node)
-            stack.extend(edges.get(node, ()))
+            stack.extend(targets(node))
     return False
 
 
