@@ -7,22 +7,22 @@ for the whole register once a day, and whenever data/countries.yaml changes.
 """
 
 import dataclasses
-import gc
 import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from enum import Enum
 from typing import Any, Optional
 
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy import String, delete, func, insert, or_, select, type_coerce
+from sqlalchemy import String, delete, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from . import countries, rules
+from .collector import paused
 from .extensions import db
+from .services import insert_rows
 from .models import (
     AssessmentRun,
     AuditEvent,
@@ -47,23 +47,6 @@ CHUNK = 500
 
 def _value(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
-
-
-@contextmanager
-def _batch() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many objects that form no cycles.
-
-    Reading or assessing 100,000 routes allocates millions of small objects; each allocation burst
-    made the collector traverse every live fact again, doubling the time. Reference counting still
-    frees everything; the collector resumes afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _raw(*columns) -> list:
@@ -101,7 +84,7 @@ def _rows(sess: Session, query, column, ids: Optional[list[int]]) -> Iterator:
 
 def load_facts(sess: Session, route_ids: Optional[Iterable[int]] = None) -> list[rules.RouteFacts]:
     """The rules' view of routes (all of them when `route_ids` is None), in a handful of queries."""
-    with _batch():
+    with paused():
         return _load_facts(sess, route_ids)
 
 
@@ -258,7 +241,7 @@ def evaluate(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None)
     law = countries.current()
     verdicts = {}
     facts_list = load_facts(sess, route_ids)
-    with _batch():
+    with paused():
         batch = rules.Batch(on, law)
         for facts in facts_list:
             importer = facts.importer
@@ -278,7 +261,7 @@ def assess(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None) -
     """Assess routes on a date (what-if dates included); nothing is stored."""
     law = countries.current()
     facts = register_facts(sess) if route_ids is None else load_facts(sess, route_ids)
-    with _batch():
+    with paused():
         batch = rules.Batch(on, law)
         verdicts = {route.id: rules.assess_route(route, on, law, batch) for route in facts}
         del batch  # its keys go before the collector resumes and looks at what is left
@@ -382,10 +365,8 @@ def store(sess: Session, on: date, verdicts: dict[int, Verdict]) -> None:
         })
         regime_rows += [{"route_id": route_id, "regime": regime.regime, "mechanism": regime.mechanism, "status": regime.status,
                          "adequacy_id": regime.adequacy_id, "live": verdict.live} for regime in assessment.regimes]
-    for start in range(0, len(verdict_rows), 2000):
-        sess.execute(insert(RouteVerdict.__table__), verdict_rows[start:start + 2000])
-    for start in range(0, len(regime_rows), 2000):
-        sess.execute(insert(RouteRegimeVerdict.__table__), regime_rows[start:start + 2000])
+    insert_rows(sess, RouteVerdict.__table__, verdict_rows)
+    insert_rows(sess, RouteRegimeVerdict.__table__, regime_rows)
 
 
 def refresh_all(sess: Session, on: Optional[date] = None) -> AssessmentRun:
@@ -474,6 +455,14 @@ REFRESH_CHUNK = 10000
 def refresh_touched(sess: Session, touched: set[tuple[str, int]], today: Optional[date] = None) -> int:
     """Reassess, in the writer's transaction, the routes its writes can change."""
     route_ids = sorted(affected_routes(sess, touched))
+    if len(route_ids) > REFRESH_CHUNK:
+        # Chunks of routes that share engagements: a route's verdict reads its engagement's other
+        # routes (uncovered locations), and each chunk then reads those of its own engagements only,
+        # not those of nearly every engagement again.
+        route = TransferRoute.__table__
+        place = {route_id: index for index, route_id in enumerate(sess.scalars(
+            select(route.c.id).order_by(route.c.engagement_id, route.c.id)))}
+        route_ids.sort(key=lambda route_id: place.get(route_id, -1))  # (a route deleted in this unit: first)
     on = today or date.today()
     for start in range(0, len(route_ids), REFRESH_CHUNK):
         chunk = route_ids[start:start + REFRESH_CHUNK]

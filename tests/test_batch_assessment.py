@@ -7,10 +7,12 @@ from datetime import date, timedelta
 
 import flask_migrate
 import pytest
+from sqlalchemy import select
 
 from bench.generate import Scale, load_register
 from register import assessments, countries, create_app, rules
 from register.extensions import db
+from register.models import RouteRegimeVerdict, RouteVerdict
 
 TODAY = date(2026, 11, 25)
 # More group entities and routes than the "tiny" scale: BCR, codes, certifications and derogations
@@ -216,3 +218,27 @@ def test_the_fast_constructors_make_the_same_verdicts(cls, make):
     assert [getattr(made, item.name) for item in dataclasses.fields(cls)] == values
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(made, dataclasses.fields(cls)[0].name, "changed")
+
+
+def test_verdicts_refreshed_in_chunks_are_those_of_the_whole_register_assessed_at_once(register_app, monkeypatch):
+    # refresh_touched (an import touches every route) stores them REFRESH_CHUNK routes at a time,
+    # chunks grouped by engagement; an engagement's routes are read for its uncovered locations.
+    session = db.session()
+    facts = assessments.load_facts(session)
+    assert sum(bool(route.uncovered_locations) for route in facts) > 10
+    monkeypatch.setattr(assessments, "REFRESH_CHUNK", 97)
+    try:
+        count = assessments.refresh_touched(session, {("transfer_routes", route.id) for route in facts}, TODAY)
+        stored = {row.route_id: (row.status, row.mechanisms, row.importer_vetting, row.live, row.destination,
+                                 row.breaks_notice_promise) for row in session.scalars(select(RouteVerdict))}
+        stored_regimes = {(row.route_id, row.regime, row.mechanism, row.status, row.adequacy_id, row.live)
+                          for row in session.scalars(select(RouteRegimeVerdict))}
+    finally:
+        session.rollback()
+    whole = assessments.evaluate(session, TODAY)
+    assert count == len(whole) == len(facts)
+    assert stored == {route_id: (verdict.assessment.status, ",".join(sorted({item.mechanism for item in verdict.assessment.regimes})),
+                                 verdict.importer_vetting, verdict.live, verdict.destination, verdict.assessment.breaks_notice_promise)
+                      for route_id, verdict in whole.items()}
+    assert stored_regimes == {(route_id, item.regime, item.mechanism, item.status, item.adequacy_id, verdict.live)
+                              for route_id, verdict in whole.items() for item in verdict.assessment.regimes}

@@ -1,5 +1,6 @@
 """Import: a register comes in from a spreadsheet validated, all or nothing, and audited as an import."""
 
+import gc
 import io
 import json
 import re
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 
 from register import create_app, services
 from register.audit import Actor
+from register.collector import RARE_FULL_COLLECTIONS
 from register.exports.auditor import write_auditor_workbook
 from register.extensions import db
 from register.imports import countries as aliases
@@ -632,6 +634,19 @@ def test_one_bad_row_and_nothing_is_written_the_error_names_row_and_column(app, 
     assert bad.sheet == "Group entities" and bad.row == 3
     assert any(found_column == column and message in text for found_column, text in bad.errors), bad.errors
     assert outcome.rows[0].action == "create"  # the good row would have been created: the preview says so
+
+
+@pytest.mark.parametrize("rows", [[entity()], [entity(), entity("Other SA", "Atlantis")]], ids=["written", "refused"])
+def test_an_import_keeps_full_collections_rare_while_it_runs_and_restores_them(app, tmp_path, rows):
+    # register/collector.py: full collections took a quarter of a large import's time.
+    found = gc.get_threshold()
+    seen = []
+    path = write_book(tmp_path / "rows.xlsx", {"Group entities": party_rows(GROUP_ENTITIES, rows)})
+    outcome = run_import(path, path.name, ACTOR, dry_run=False, progress=lambda *_: seen.append(gc.get_threshold()))
+    db.session.rollback()
+    assert outcome.applied == (len(rows) == 1)
+    assert seen and all(threshold[2] >= RARE_FULL_COLLECTIONS for threshold in seen)
+    assert gc.get_threshold() == found
 
 
 def test_a_csv_file_is_one_sheet_named_by_its_file_or_recognised_by_its_columns(app, tmp_path):
