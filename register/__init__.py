@@ -4,8 +4,9 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from . import countries
@@ -39,7 +40,7 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     login_manager.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            configure_sqlite(db.engine)
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
     from . import api, auth, cli, coverage, exports, history, home, records, requests, tokens, users
 
@@ -103,11 +104,35 @@ def _register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         return error_response(error.code or 500, error.name, error.description or "")
 
+    @app.errorhandler(OperationalError)
+    def database_busy(error: OperationalError):
+        if not is_busy(error):
+            return unexpected_error(error)
+        db.session.rollback()
+        app.logger.warning("register busy: %s", error.orig)
+        response = make_response(error_response(
+            503, "The register is busy", "Another change is being written (a large import holds the register for up "
+            "to a minute). Nothing was saved: go back and send it again in a moment."))
+        response.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        return response
+
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         db.session.rollback()
         app.logger.exception("unhandled error")
         return error_response(500, "Something went wrong", "The change was not saved. The error has been logged.")
+
+
+BUSY_RETRY_SECONDS = 30
+# PostgreSQL's "try again" errors: lock not available (a lock timeout), serialization failure, deadlock.
+BUSY_SQLSTATES = frozenset({"55P03", "40001", "40P01"})
+
+
+def is_busy(error: OperationalError) -> bool:
+    """Whether the database refused a write only because another one holds what it needs (SQLite's
+    write lock past its busy timeout; a PostgreSQL lock timeout or deadlock): worth sending again."""
+    original = error.orig
+    return "database is locked" in str(original) or getattr(original, "sqlstate", None) in BUSY_SQLSTATES
 
 
 def _register_template_helpers(app: Flask) -> None:

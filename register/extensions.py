@@ -45,7 +45,7 @@ csrf = CSRFProtect()
 _begin_immediate: ContextVar[bool] = ContextVar("begin_immediate", default=False)
 
 
-def configure_sqlite(engine: Engine) -> None:
+def configure_sqlite(engine: Engine, busy_timeout_ms: int = 15000) -> None:
     """WAL, foreign keys, a busy timeout and explicit BEGIN (SQLAlchemy's SQLite recipe)."""
 
     @event.listens_for(engine, "connect")
@@ -55,7 +55,7 @@ def configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # Deleted rows are overwritten with zeros, not left in free pages: an erased requester's
         # details must not survive in the file (register/requests).

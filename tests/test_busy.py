@@ -1,0 +1,58 @@
+"""A write that finds the register busy (SQLite's write lock held by another writer, such as an import
+being saved) is told so, 503 with Retry-After, and saves nothing; sent again later, it is saved."""
+
+import sqlite3
+
+import pytest
+from conftest import FAST_HASHING, IsolatedClient
+from helpers import csrf_token, login
+from sqlalchemy import func, select
+
+from register import create_app, services
+from register.api import make_token
+from register.audit import Actor
+from register.extensions import db
+from register.models import AuditSource, Role, ThirdParty
+from register.users import create_user
+
+
+@pytest.fixture
+def impatient_app(database, tmp_path, monkeypatch):
+    """The app on SQLite, waiting 0.2 s (not 15) for the write lock."""
+    if database.backend != "sqlite":
+        pytest.skip("SQLite's single write lock (PostgreSQL writers wait for each other's rows only)")
+    monkeypatch.setenv("REGISTER_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({**database.config(tmp_path), "TESTING": True, **FAST_HASHING, "SQLITE_BUSY_TIMEOUT_MS": 200})
+    app.test_client_class = IsolatedClient  # as the app fixture's
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_write_while_another_writer_holds_the_register_is_answered_busy_and_saves_nothing(impatient_app):
+    with services.write_unit(Actor(AuditSource.CLI, label="test")):
+        user = create_user("editor@example.org", "Editor", Role.EDITOR, "correct horse battery")
+        secret, _token = make_token(user, "tests")
+    client = impatient_app.test_client()
+    assert login(client, "editor@example.org", "correct horse battery").status_code == 302
+    form = {"csrf_token": csrf_token(client, "/third-parties/new"), "legal_name": "Kaveri Data Services",
+            "country_code": "IN", "vetting_status": "pending", "status": "active"}
+    database_file = impatient_app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    holder = sqlite3.connect(database_file, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # what an import's write unit holds until it commits
+    try:
+        page = client.post("/third-parties/new", data=form)
+        assert page.status_code == 503 and page.headers["Retry-After"] == "30"
+        assert "The register is busy" in page.get_data(as_text=True)
+        api = impatient_app.test_client().post("/api/v1/third-parties", headers={"Authorization": f"Bearer {secret}"},
+                                               json={"legal_name": "Kaveri Data Services", "country_code": "IN"})
+        assert api.status_code == 503 and api.headers["Retry-After"] == "30"
+        assert api.get_json()["error"]["status"] == 503 and "busy" in api.get_json()["error"]["title"]
+    finally:
+        holder.rollback()
+        holder.close()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(ThirdParty)) == 0
+    assert client.post("/third-parties/new", data=form).status_code == 302  # sent again: saved
+    assert db.session.scalar(select(ThirdParty.legal_name)) == "Kaveri Data Services"
