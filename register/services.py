@@ -957,7 +957,24 @@ def _reaches(start: int, goal: int, targets: Callable[[int], Iterable[int]]) -> 
     return False
 
 
+# On PostgreSQL, a transaction-level advisory lock (this number is ours) held by every write unit that
+# checks an engagement: the checks read the whole engagement graph (cycles, the Art. 28(2) chain up to
+# the clients), and two units each checking without the other's uncommitted engagement could close a
+# loop together (write skew). Taken once per unit, before the graph is read; released at its end.
+# SQLite's write lock (BEGIN IMMEDIATE) already lets one writer in at a time.
+ENGAGEMENT_GRAPH_LOCK = 28_2_0001
+
+
+def lock_engagement_graph(sess: Session) -> None:
+    connection = sess.connection()
+    if connection.dialect.name != "postgresql" or sess.info.get("graph_locked") is connection:
+        return
+    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ENGAGEMENT_GRAPH_LOCK})")
+    sess.info["graph_locked"] = connection
+
+
 def _validate_engagement(sess: Session, record: Optional[Engagement], values: dict, errors: Errors) -> None:
+    lock_engagement_graph(sess)
     engager = _party(sess, errors, values, "engager_id", ENGAGER_KINDS)
     engaged = _party(sess, errors, values, "engaged_id", ENGAGED_KINDS)
     if engager is not None and engaged is not None:

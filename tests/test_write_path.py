@@ -1,9 +1,11 @@
 """The audited write path: one event per write, field-level changes, stale writes refused."""
 
+import threading
+import time
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from register import services
 from register.audit import Actor, UnauditedWrite
@@ -193,6 +195,45 @@ def test_the_engagement_graph_refuses_cycles(chain, writer):
         writer(lambda: services.create(Engagement, {"engager_id": sub.id, "engaged_id": chain["vendor"].id,
                                                     "service": "Backup", "relationship_type": "sub_processor"}))
     assert "cycle" in refused.value.errors["engaged_id"][0]
+
+
+def test_two_writers_closing_a_loop_at_the_same_time_cannot_both_succeed(app, chain, writer):
+    # Each would check the graph without the other's uncommitted engagement (write skew). SQLite's
+    # write lock serialises writers; on PostgreSQL the engagement checks take a lock on the graph.
+    sub = writer(lambda: services.create(ThirdParty, {"legal_name": "Sub Ltd", "country_code": "IN"}))
+    vendor_id, sub_id = chain["vendor"].id, sub.id
+    first_checked, outcome = threading.Event(), {}
+
+    def second_writer():
+        with app.app_context():
+            first_checked.wait(10)
+            try:
+                with services.write_unit(Actor(AuditSource.CLI, label="second")):
+                    services.create(Engagement, {"engager_id": sub_id, "engaged_id": vendor_id, "service": "Backup",
+                                                 "relationship_type": "sub_processor"})
+                outcome["second"] = "written"
+            except services.DomainError as error:
+                outcome["second"] = error.errors
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    with services.write_unit(Actor(AuditSource.CLI, label="first")) as sess:
+        services.create(Engagement, {"engager_id": vendor_id, "engaged_id": sub_id, "service": "Support",
+                                     "relationship_type": "sub_processor"})
+        first_checked.set()
+        # Commit only once the second writer has checked, or waits for this one to commit.
+        deadline = time.monotonic() + 10
+        while "second" not in outcome and time.monotonic() < deadline:
+            if db.engine.dialect.name == "postgresql" and sess.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()")):
+                break
+            time.sleep(0.05)
+    thread.join(30)
+    assert outcome["second"] != "written", "both engagements were written: a loop"
+    assert "cycle" in outcome["second"]["engaged_id"][0]
+    assert count(Engagement) == 2
 
 
 def test_an_international_organisation_is_never_given_a_country(app, writer):
