@@ -36,7 +36,7 @@ from ..models import (
     TransferInstrument,
     TransferRoute,
 )
-from ..services import DomainError, _coerce, name_key
+from ..services import DomainError, coercer, name_key
 from . import countries as aliases
 from .formats import BY_NAME, ENGAGEMENTS, FORMATS, GROUP_ENTITIES, INSTRUMENTS, ROUTES, SKIPPED_SHEETS, THIRD_PARTIES, SheetFormat
 from .reader import ImportFileError, Limits, Sheet, describe, open_book
@@ -267,16 +267,17 @@ def _converter(column: Any) -> Callable[[Any], Any]:
 
         return choose
     type_name = type(column.type).__name__
+    coerce = coercer(column)
     if type_name in ("String", "Text"):
-        return lambda value: _coerce(column, _text(value))
+        return lambda value: coerce(_text(value))
     if type_name == "Date":
         def to_date(value: Any) -> Any:
             if isinstance(value, str) and MIDNIGHT_DATE.fullmatch(value):
                 value = value.strip()[:10]
-            return _coerce(column, value)
+            return coerce(value)
 
         return to_date
-    return lambda value: _coerce(column, value)
+    return coerce
 
 
 MIDNIGHT_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}([ T]00:00(:00)?)?\s*")
