@@ -40,7 +40,7 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     login_manager.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+            configure_sqlite(db.engine, app.config["BUSY_TIMEOUT_MS"])
 
     from . import api, auth, cli, coverage, exports, history, home, records, requests, tokens, users
 
@@ -109,7 +109,7 @@ def _register_error_handlers(app: Flask) -> None:
         if not is_busy(error):
             return unexpected_error(error)
         db.session.rollback()
-        app.logger.warning("register busy: %s", error.orig)
+        app.logger.warning("register busy: %s %s answered 503 (%s)", request.method, request.path, error.orig)
         response = make_response(error_response(
             503, "The register is busy", "Another change is being written (a large import holds the register for up "
             "to a minute). Nothing was saved: go back and send it again in a moment."))

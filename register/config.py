@@ -65,9 +65,9 @@ def settings(instance_path: Path) -> dict:
         # Public holidays the request clocks skip (register/deadlines.py): PUBLIC_HOLIDAYS, else the
         # instance file public-holidays.txt; ISO dates separated by commas or new lines.
         "PUBLIC_HOLIDAYS": public_holidays(instance_path),
-        # How long a write waits for SQLite's write lock (another write, e.g. an import, holds it)
-        # before the user is told the register is busy.
-        "SQLITE_BUSY_TIMEOUT_MS": int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000")),
+        # How long a write waits for another to finish (an import holds SQLite's write lock, and on
+        # PostgreSQL the engagement graph's lock) before the user is told the register is busy.
+        "BUSY_TIMEOUT_MS": int(os.environ.get("BUSY_TIMEOUT_MS", "15000")),
     }
 
 

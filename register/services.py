@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Optional
 
+from flask import current_app, has_app_context
 from sqlalchemy import Boolean, Date, Integer, String, Text, event, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -134,6 +135,7 @@ def write_unit(actor: Actor, *, dry_run: bool = False, bulk: bool = False) -> It
     finally:
         sess.info.pop("actor", None)
         sess.info.pop("bulk", None)
+        sess.info.pop("graph_locked", None)
         collector.close()
 
 
@@ -1021,18 +1023,24 @@ def _reaches(start: int, goal: int, targets: Callable[[int], Iterable[int]]) -> 
 
 
 # On PostgreSQL, a transaction-level advisory lock (this number is ours) held by every write unit that
-# checks an engagement: the checks read the whole engagement graph (cycles, the Art. 28(2) chain up to
-# the clients), and two units each checking without the other's uncommitted engagement could close a
-# loop together (write skew). Taken once per unit, before the graph is read; released at its end.
-# SQLite's write lock (BEGIN IMMEDIATE) already lets one writer in at a time.
-ENGAGEMENT_GRAPH_LOCK = 28_2_0001
+# checks an engagement or a change notice: the checks read the whole engagement graph (cycles, the Art.
+# 28(2) chain up to the clients and their notices), and two units each checking without the other's
+# uncommitted change could together close a loop or let a sub-processor take effect past an objection
+# (write skew). Taken once per unit, before the graph is read, outside any savepoint (rolling one back
+# would release it); released when the unit ends. A unit waiting longer than BUSY_TIMEOUT_MS for it
+# fails with PostgreSQL's lock_not_available: the register is busy (503). SQLite's write lock (BEGIN
+# IMMEDIATE) already lets one writer in at a time.
+ENGAGEMENT_GRAPH_LOCK = 2_820_001
 
 
 def lock_engagement_graph(sess: Session) -> None:
     connection = sess.connection()
     if connection.dialect.name != "postgresql" or sess.info.get("graph_locked") is connection:
         return
+    waiting = int(current_app.config.get("BUSY_TIMEOUT_MS", 15000)) if has_app_context() else 15000
+    connection.exec_driver_sql(f"SET LOCAL lock_timeout = {waiting}")
     connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ENGAGEMENT_GRAPH_LOCK})")
+    connection.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
     sess.info["graph_locked"] = connection
 
 
@@ -1318,6 +1326,7 @@ def _complete_notice(sess: Session, record: Optional[ChangeNotice], values: dict
 
 
 def _validate_notice(sess: Session, record: Optional[ChangeNotice], values: dict, errors: Errors) -> None:
+    lock_engagement_graph(sess)
     client = _party(sess, errors, values, "client_id", (PartyKind.CLIENT,))
     engagement = sess.get(Engagement, values["engagement_id"]) if values.get("engagement_id") is not None else None
     if values.get("engagement_id") is not None and engagement is None:

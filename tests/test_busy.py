@@ -1,36 +1,38 @@
 """A write that finds the register busy (SQLite's write lock held by another writer, such as an import
-being saved) is told so, 503 with Retry-After, and saves nothing; sent again later, it is saved."""
+being saved; on PostgreSQL the engagement graph's lock) is told so, 503 with Retry-After, and saves
+nothing; sent again later, it is saved."""
 
 import sqlite3
 
 import pytest
 from conftest import FAST_HASHING, IsolatedClient
 from helpers import csrf_token, login
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from register import create_app, services
 from register.api import make_token
 from register.audit import Actor
 from register.extensions import db
-from register.models import AuditSource, Role, ThirdParty
+from register.models import AuditSource, Engagement, GroupEntity, Role, ThirdParty
 from register.users import create_user
 
 
 @pytest.fixture
 def impatient_app(database, tmp_path, monkeypatch):
-    """The app on SQLite, waiting 0.2 s (not 15) for the write lock."""
-    if database.backend != "sqlite":
-        pytest.skip("SQLite's single write lock (PostgreSQL writers wait for each other's rows only)")
+    """The app waiting 0.2 s (not 15) for another writer."""
     monkeypatch.setenv("REGISTER_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app({**database.config(tmp_path), "TESTING": True, **FAST_HASHING, "SQLITE_BUSY_TIMEOUT_MS": 200})
+    app = create_app({**database.config(tmp_path), "TESTING": True, **FAST_HASHING, "BUSY_TIMEOUT_MS": 200})
     app.test_client_class = IsolatedClient  # as the app fixture's
     with app.app_context():
+        database.empty(app)
         yield app
         db.session.remove()
         db.engine.dispose()
 
 
 def test_a_write_while_another_writer_holds_the_register_is_answered_busy_and_saves_nothing(impatient_app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single write lock")
     with services.write_unit(Actor(AuditSource.CLI, label="test")):
         user = create_user("editor@example.org", "Editor", Role.EDITOR, "correct horse battery")
         secret, _token = make_token(user, "tests")
@@ -56,3 +58,26 @@ def test_a_write_while_another_writer_holds_the_register_is_answered_busy_and_sa
     assert db.session.scalar(select(func.count()).select_from(ThirdParty)) == 0
     assert client.post("/third-parties/new", data=form).status_code == 302  # sent again: saved
     assert db.session.scalar(select(ThirdParty.legal_name)) == "Kaveri Data Services"
+
+
+def test_an_engagement_written_while_another_unit_holds_the_graph_is_answered_busy_on_postgresql(impatient_app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's lock on the engagement graph (SQLite: the test above)")
+    with services.write_unit(Actor(AuditSource.CLI, label="test")):
+        user = create_user("editor@example.org", "Editor", Role.EDITOR, "correct horse battery")
+        secret, _token = make_token(user, "tests")
+        hq = services.create(GroupEntity, {"legal_name": "Meridian SA", "country_code": "FR", "is_controller": True})
+        vendor = services.create(ThirdParty, {"legal_name": "Cloudy Inc", "country_code": "US"})
+    body = {"engager_id": hq.id, "engaged_id": vendor.id, "service": "Hosting", "relationship_type": "processor"}
+    api = impatient_app.test_client()
+    with db.engine.connect() as holder:  # another unit checking an engagement, not yet committed
+        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": services.ENGAGEMENT_GRAPH_LOCK})
+        try:
+            busy = api.post("/api/v1/engagements", headers={"Authorization": f"Bearer {secret}"}, json=body)
+            assert busy.status_code == 503 and busy.headers["Retry-After"] == "30", busy.get_json()
+        finally:
+            holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": services.ENGAGEMENT_GRAPH_LOCK})
+            holder.commit()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Engagement)) == 0
+    assert api.post("/api/v1/engagements", headers={"Authorization": f"Bearer {secret}"}, json=body).status_code == 201
