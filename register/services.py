@@ -220,7 +220,7 @@ class Bulk:
             else:
                 start = self._last_id.get(table.name)
                 if start is None:
-                    start = connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+                    start = largest_id_used(self.sess, table)
                 free.extend(range(start + BULK_IDS, start, -1))
                 self._last_id[table.name] = start + BULK_IDS
         return free.pop()
@@ -436,6 +436,16 @@ def _as_row(sess: Session, record: Any) -> bool:
     """Whether a bulk unit inserts this new record as a row (`BULK_ROWS`): it never enters the session,
     so its values are plain attributes, with no change tracking to pay for."""
     return type(record) in BULK_ROWS and _bulk(sess) is not None and inspect(record).transient
+
+
+def largest_id_used(sess: Session, table: Any) -> int:
+    """The largest id a record of this table ever had, deleted records included. SQLite (without
+    AUTOINCREMENT) gives a new row the largest id present + 1: after the newest record was deleted, its
+    id again, and the trail would hold two records under one id. The trail knows every id used (its
+    (record type, record id) index makes this one seek). PostgreSQL's sequences never go back."""
+    present = sess.scalar(select(func.max(table.c.id))) or 0
+    used = sess.scalar(select(func.max(AuditEvent.record_id)).where(AuditEvent.record_type == table.name)) or 0
+    return max(present, used)
 
 
 def _get(sess: Session, model: type, record_id: int) -> Any:
@@ -753,6 +763,8 @@ def create(model: type, values: dict, *, uid: Optional[str] = None) -> Any:
     bulk = _bulk(sess)
     if bulk is not None:
         record.id = bulk.next_id(model)
+    elif sess.connection().dialect.name == "sqlite":
+        record.id = largest_id_used(sess, model.__table__) + 1
     mark_audited(sess, record)
     if bulk is None or model not in BULK_ROWS:
         sess.add(record)

@@ -106,9 +106,15 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(database: Database, tmp_path: Path, monkeypatch) -> Iterator[Flask]:
+def app_config() -> dict:
+    """Settings a test module adds to the app's: override this fixture in the module."""
+    return {}
+
+
+@pytest.fixture
+def app(database: Database, tmp_path: Path, monkeypatch, app_config: dict) -> Iterator[Flask]:
     monkeypatch.setenv("REGISTER_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app({**database.config(tmp_path), "TESTING": True, **FAST_HASHING})
+    app = create_app({**database.config(tmp_path), "TESTING": True, **FAST_HASHING, **app_config})
     app.test_client_class = IsolatedClient
     with app.app_context():
         database.empty(app)

@@ -5,11 +5,10 @@ nothing; sent again later, it is saved."""
 import sqlite3
 
 import pytest
-from conftest import FAST_HASHING, IsolatedClient
 from helpers import csrf_token, login
 from sqlalchemy import func, select, text
 
-from register import create_app, services
+from register import services
 from register.api import make_token
 from register.audit import Actor
 from register.extensions import db
@@ -18,37 +17,28 @@ from register.users import create_user
 
 
 @pytest.fixture
-def impatient_app(database, tmp_path, monkeypatch):
-    """The app waiting 0.2 s (not 15) for another writer."""
-    monkeypatch.setenv("REGISTER_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app({**database.config(tmp_path), "TESTING": True, **FAST_HASHING, "BUSY_TIMEOUT_MS": 200})
-    app.test_client_class = IsolatedClient  # as the app fixture's
-    with app.app_context():
-        database.empty(app)
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+def app_config() -> dict:
+    return {"BUSY_TIMEOUT_MS": 200}  # not 15 s
 
 
-def test_a_write_while_another_writer_holds_the_register_is_answered_busy_and_saves_nothing(impatient_app):
+def test_a_write_while_another_writer_holds_the_register_is_answered_busy_and_saves_nothing(app, client):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's single write lock")
     with services.write_unit(Actor(AuditSource.CLI, label="test")):
         user = create_user("editor@example.org", "Editor", Role.EDITOR, "correct horse battery")
         secret, _token = make_token(user, "tests")
-    client = impatient_app.test_client()
     assert login(client, "editor@example.org", "correct horse battery").status_code == 302
     form = {"csrf_token": csrf_token(client, "/third-parties/new"), "legal_name": "Kaveri Data Services",
             "country_code": "IN", "vetting_status": "pending", "status": "active"}
-    database_file = impatient_app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    database_file = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
     holder = sqlite3.connect(database_file, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # what an import's write unit holds until it commits
     try:
         page = client.post("/third-parties/new", data=form)
         assert page.status_code == 503 and page.headers["Retry-After"] == "30"
         assert "The register is busy" in page.get_data(as_text=True)
-        api = impatient_app.test_client().post("/api/v1/third-parties", headers={"Authorization": f"Bearer {secret}"},
-                                               json={"legal_name": "Kaveri Data Services", "country_code": "IN"})
+        api = app.test_client().post("/api/v1/third-parties", headers={"Authorization": f"Bearer {secret}"},
+                                     json={"legal_name": "Kaveri Data Services", "country_code": "IN"})
         assert api.status_code == 503 and api.headers["Retry-After"] == "30"
         assert api.get_json()["error"]["status"] == 503 and "busy" in api.get_json()["error"]["title"]
     finally:
@@ -60,7 +50,7 @@ def test_a_write_while_another_writer_holds_the_register_is_answered_busy_and_sa
     assert db.session.scalar(select(ThirdParty.legal_name)) == "Kaveri Data Services"
 
 
-def test_an_engagement_written_while_another_unit_holds_the_graph_is_answered_busy_on_postgresql(impatient_app):
+def test_an_engagement_written_while_another_unit_holds_the_graph_is_answered_busy_on_postgresql(app, client):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's lock on the engagement graph (SQLite: the test above)")
     with services.write_unit(Actor(AuditSource.CLI, label="test")):
@@ -69,15 +59,14 @@ def test_an_engagement_written_while_another_unit_holds_the_graph_is_answered_bu
         hq = services.create(GroupEntity, {"legal_name": "Meridian SA", "country_code": "FR", "is_controller": True})
         vendor = services.create(ThirdParty, {"legal_name": "Cloudy Inc", "country_code": "US"})
     body = {"engager_id": hq.id, "engaged_id": vendor.id, "service": "Hosting", "relationship_type": "processor"}
-    api = impatient_app.test_client()
     with db.engine.connect() as holder:  # another unit checking an engagement, not yet committed
         holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": services.ENGAGEMENT_GRAPH_LOCK})
         try:
-            busy = api.post("/api/v1/engagements", headers={"Authorization": f"Bearer {secret}"}, json=body)
+            busy = client.post("/api/v1/engagements", headers={"Authorization": f"Bearer {secret}"}, json=body)
             assert busy.status_code == 503 and busy.headers["Retry-After"] == "30", busy.get_json()
         finally:
             holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": services.ENGAGEMENT_GRAPH_LOCK})
             holder.commit()
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Engagement)) == 0
-    assert api.post("/api/v1/engagements", headers={"Authorization": f"Bearer {secret}"}, json=body).status_code == 201
+    assert client.post("/api/v1/engagements", headers={"Authorization": f"Bearer {secret}"}, json=body).status_code == 201

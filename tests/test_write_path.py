@@ -239,6 +239,21 @@ def test_two_writers_closing_a_loop_at_the_same_time_cannot_both_succeed(app, ch
     assert count(Engagement) == 2
 
 
+@pytest.mark.parametrize("bulk", [False, True], ids=["one record", "an import's bulk unit"])
+def test_a_deleted_records_id_is_never_given_to_a_new_one(app, writer, bulk):
+    # SQLite gives a new row the largest id present + 1: the deleted record's, which the trail still holds.
+    writer(lambda: services.create(ThirdParty, {"legal_name": "Kept Ltd", "country_code": "IN"}))
+    mistake_id = writer(lambda: services.create(ThirdParty, {"legal_name": "Mistake Ltd", "country_code": "IN"}).id)
+    writer(lambda: services.delete(db.session.get(ThirdParty, mistake_id), expected_version=1))
+    with services.write_unit(Actor(AuditSource.IMPORT, label="test"), bulk=bulk):
+        new_id = services.create(ThirdParty, {"legal_name": "New Ltd", "country_code": "IN"}).id
+    assert new_id > mistake_id
+    new_uid = db.session.get(ThirdParty, new_id).uid
+    trail = db.session.execute(select(AuditEvent.record_uid, AuditEvent.action).where(
+        AuditEvent.record_type == "parties", AuditEvent.record_id == new_id)).all()
+    assert [uid for uid, _action in trail] == [new_uid]
+
+
 def test_an_international_organisation_is_never_given_a_country(app, writer):
     from register.models import InternationalOrganisation
 
