@@ -21,13 +21,21 @@ def app_config() -> dict:
     return {"BUSY_TIMEOUT_MS": 200}  # not 15 s
 
 
+EDITOR, PASSWORD = "editor@example.org", "correct horse battery"
+
+
+def editor_token() -> str:
+    """An editor (EDITOR, PASSWORD) and the secret of an API token of theirs."""
+    with services.write_unit(Actor(AuditSource.CLI, label="test")):
+        secret, _token = make_token(create_user(EDITOR, "Editor", Role.EDITOR, PASSWORD), "tests")
+    return secret
+
+
 def test_a_write_while_another_writer_holds_the_register_is_answered_busy_and_saves_nothing(app, client):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's single write lock")
-    with services.write_unit(Actor(AuditSource.CLI, label="test")):
-        user = create_user("editor@example.org", "Editor", Role.EDITOR, "correct horse battery")
-        secret, _token = make_token(user, "tests")
-    assert login(client, "editor@example.org", "correct horse battery").status_code == 302
+    secret = editor_token()
+    assert login(client, EDITOR, PASSWORD).status_code == 302
     form = {"csrf_token": csrf_token(client, "/third-parties/new"), "legal_name": "Kaveri Data Services",
             "country_code": "IN", "vetting_status": "pending", "status": "active"}
     database_file = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
@@ -53,9 +61,8 @@ def test_a_write_while_another_writer_holds_the_register_is_answered_busy_and_sa
 def test_an_engagement_written_while_another_unit_holds_the_graph_is_answered_busy_on_postgresql(app, client):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's lock on the engagement graph (SQLite: the test above)")
+    secret = editor_token()
     with services.write_unit(Actor(AuditSource.CLI, label="test")):
-        user = create_user("editor@example.org", "Editor", Role.EDITOR, "correct horse battery")
-        secret, _token = make_token(user, "tests")
         hq = services.create(GroupEntity, {"legal_name": "Meridian SA", "country_code": "FR", "is_controller": True})
         vendor = services.create(ThirdParty, {"legal_name": "Cloudy Inc", "country_code": "US"})
     body = {"engager_id": hq.id, "engaged_id": vendor.id, "service": "Hosting", "relationship_type": "processor"}
