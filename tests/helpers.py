@@ -1,8 +1,19 @@
 """Helpers for tests that drive the app like a browser does."""
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
 
+import flask_migrate
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+
+from bench.generate import LoadReport, Scale, load_register
+from register import create_app
+from register.extensions import db
 
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -23,3 +34,23 @@ def post_form(client: FlaskClient, path: str, data: dict, form_path: str | None 
 
 def login(client: FlaskClient, email: str, password: str):
     return post_form(client, "/login", {"email": email, "password": password})
+
+
+@contextmanager
+def generated_register(folder: Path, scale: Scale, today: date) -> Iterator[tuple[Flask, LoadReport]]:
+    """An app on its own migrated SQLite file in `folder`, holding bench/'s generated register
+    (seed 7), its context pushed."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("REGISTER_INSTANCE_PATH", str(folder / "instance"))
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'register.sqlite'}", "TESTING": True,
+                          "SECRET_KEY": "test"})
+    with app.app_context():
+        flask_migrate.upgrade()
+        with db.engine.begin() as connection:
+            report = load_register(connection, scale, seed=7, today=today)
+        try:
+            yield app, report
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -5,12 +5,12 @@ boundary dates (nothing is timed here: speed is measured in bench/)."""
 from collections import Counter
 from datetime import date, timedelta
 
-import flask_migrate
 import pytest
+from helpers import generated_register
 from sqlalchemy import select
 
-from bench.generate import Scale, load_register
-from register import assessments, countries, create_app, rules
+from bench.generate import Scale
+from register import assessments, countries, rules
 from register.extensions import db
 from register.models import RouteRegimeVerdict, RouteVerdict
 
@@ -23,19 +23,8 @@ VARIED = Scale("varied", group_entities=30, third_parties=200, routes=2_000)
 @pytest.fixture(scope="module")
 def register_app(tmp_path_factory):
     """An app on its own migrated SQLite file, holding the generated register."""
-    folder = tmp_path_factory.mktemp("batch")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("REGISTER_INSTANCE_PATH", str(folder / "instance"))
-        monkeypatch.delenv("DATABASE_URL", raising=False)
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'register.sqlite'}", "TESTING": True,
-                          "SECRET_KEY": "test"})
-    with app.app_context():
-        flask_migrate.upgrade()
-        with db.engine.begin() as connection:
-            load_register(connection, VARIED, seed=7, today=TODAY)
+    with generated_register(tmp_path_factory.mktemp("batch"), VARIED, TODAY) as (app, _report):
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def boundary_dates(facts: list[rules.RouteFacts], law: countries.CountryData) -> list[date]:

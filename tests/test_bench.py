@@ -3,12 +3,12 @@
 import uuid
 from datetime import date, timezone
 
-import flask_migrate
 import pytest
+from helpers import generated_register
 from sqlalchemy import func, select, text
 
-from bench.generate import SCALES, TABLES, load_register, row_template
-from register import create_app, services
+from bench.generate import SCALES, TABLES, row_template
+from register import services
 from register.audit import Actor
 from register.extensions import db
 from register.models import (
@@ -33,20 +33,11 @@ TODAY = date(2026, 11, 25)
 
 
 @pytest.fixture
-def bench_app(tmp_path, monkeypatch):
+def bench_app(tmp_path):
     """An app on its own migrated SQLite file, holding a tiny generated register."""
-    monkeypatch.setenv("REGISTER_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'bench.sqlite'}", "TESTING": True,
-                      "SECRET_KEY": "test"})
-    with app.app_context():
-        flask_migrate.upgrade()
-        with db.engine.begin() as connection:
-            report = load_register(connection, TINY, seed=7, today=TODAY)
+    with generated_register(tmp_path, TINY, TODAY) as (app, report):
         app.extensions["bench_report"] = report
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def count(model) -> int:
@@ -76,18 +67,11 @@ def test_the_tiny_register_has_the_requested_counts(bench_app):
         assert db.session.scalar(select(func.count()).select_from(table)) == report.rows[table.name], table.name
 
 
-def test_the_same_seed_generates_the_same_register(tmp_path, monkeypatch, bench_app):
+def test_the_same_seed_generates_the_same_register(tmp_path, bench_app):
     first = db.session.execute(select(Party.uid, Party.legal_name).order_by(Party.id)).all()
-    monkeypatch.setenv("REGISTER_INSTANCE_PATH", str(tmp_path / "again"))
-    again = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'again.sqlite'}", "TESTING": True,
-                        "SECRET_KEY": "test"})
-    with again.app_context():
-        flask_migrate.upgrade()
-        with db.engine.begin() as connection:
-            load_register(connection, TINY, seed=7, today=TODAY)
+    (tmp_path / "again").mkdir()
+    with generated_register(tmp_path / "again", TINY, TODAY):
         second = db.session.execute(select(Party.uid, Party.legal_name).order_by(Party.id)).all()
-        db.session.remove()
-        db.engine.dispose()
     assert first == second
 
 
