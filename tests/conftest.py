@@ -24,7 +24,8 @@ from register.audit import Actor
 from register.extensions import db
 from register.models import AuditSource, Role
 
-PG_SCHEMA = "register_test"
+# A schema of its own per checkout when several suites share one server (TEST_PG_SCHEMA).
+PG_SCHEMA = os.environ.get("TEST_PG_SCHEMA", "register_test")
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 FAST_HASHING = {"PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_KIB": 1024}
 
