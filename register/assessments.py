@@ -268,6 +268,25 @@ def assess(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None) -
     return verdicts
 
 
+def assess_elsewhere(sess: Session, on: date, wanted: Iterable[tuple[int, str]]) -> dict[tuple[int, str], "rules.RouteAssessment"]:
+    """Each (route, place): the route's verdict were its data to reach that place too (an engagement's
+    processing location no route of its own reaches), with the route's own parties, regimes and
+    instruments; nothing is stored. The rules decide, as for any route."""
+    pairs = sorted(set(wanted))
+    if not pairs:
+        return {}
+    law = countries.current()
+    facts = {item.id: item for item in load_facts(sess, {route_id for route_id, _place in pairs})}
+    with paused():
+        batch = rules.Batch(on, law)
+        found = {(route_id, place): rules.assess_route(
+                     dataclasses.replace(facts[route_id], destination_country=place, destination_organisation=None,
+                                         uncovered_locations=frozenset()), on, law, batch)
+                 for route_id, place in pairs if route_id in facts}
+        del batch
+    return found
+
+
 # The whole register's facts, per database: they change only when something is written, and every
 # write adds an audit event, so the newest event's id says whether they are still current. What-if
 # dates then cost only the rules. After writes, only the routes those writes can change are read

@@ -206,27 +206,30 @@ def export_processors_command(path: str, entity: str | None, purpose: str | None
     from .models import GroupEntity
     from .timeline import as_of_session
 
-    entity_id = None
+    scope = None
     if entity:
-        found = db.session.scalar(select(GroupEntity).where(
+        chosen = db.session.scalar(select(GroupEntity).where(
             (GroupEntity.id == int(entity)) if entity.isdigit() else (func.lower(GroupEntity.legal_name) == entity.strip().lower())))
-        if found is None:
+        if chosen is None:
             raise click.ClickException(f"No group entity {entity!r}.")
-        entity_id = found.id
+        scope = [chosen.id]
+    purposes = [purpose] if purpose else None
     if not path.endswith((".csv", ".xlsx")):
         raise click.ClickException("Give a .xlsx or .csv file name.")
     if as_of is not None:
         with as_of_session(_end_of(as_of)) as sess:
-            rows = processors.processor_rows(entity_id, purpose, sess=sess)
+            found = processors.processor_list(scope, purposes, sess=sess, on=_end_of(as_of).date())
     else:
-        rows = processors.processor_rows(entity_id, purpose)
+        found = processors.processor_list(scope, purposes)
     if path.endswith(".csv"):
         with open(path, "w", encoding="utf-8", newline="") as target:
-            target.write(processors.csv_text(rows))
+            target.write(processors.csv_text(found))
     else:
         with open(path, "wb") as target:
-            processors.write_xlsx(target, rows, "Our processors" + (f", as of {_end_of(as_of):%Y-%m-%d %H:%M} UTC" if as_of else ""))
-    click.echo(f"Wrote {path}: {len(rows)} processors.")
+            processors.write_xlsx(target, found, "Our processors" + (f", as of {_end_of(as_of):%Y-%m-%d %H:%M} UTC" if as_of else ""))
+    click.echo(f"Wrote {path}: {len(found.current)} processors, {len(found.upcoming)} upcoming changes.")
+    for concern in found.concerns:
+        click.echo(f"NOTE {concern.text}", err=True)
 
 
 def _end_of(text: str):

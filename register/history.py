@@ -210,13 +210,13 @@ def as_of_processors(kind: str):
 
     moment = _moment("at")
     with as_of_session(moment) as sess:
-        rows = processors.processor_rows(sess=sess)
+        found = processors.processor_list(sess=sess, on=moment.date())
     name = f"our-processors-as-of-{moment.date().isoformat()}"
     if kind == "csv":
-        return processors.csv_text(rows), 200, {"Content-Type": "text/csv; charset=utf-8",
+        return processors.csv_text(found), 200, {"Content-Type": "text/csv; charset=utf-8",
                                                  "Content-Disposition": f'attachment; filename="{name}.csv"'}
     spool = tempfile.TemporaryFile()
-    processors.write_xlsx(spool, rows, f"Our processors, as of {_stamp(moment)}")
+    processors.write_xlsx(spool, found, f"Our processors, as of {_stamp(moment)}")
     spool.seek(0)
     return send_file(spool, mimetype=XLSX, as_attachment=True, download_name=f"{name}.xlsx")
 

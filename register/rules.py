@@ -185,6 +185,8 @@ _LAW = {
                      "FADP Art. 16(2); CJEU C-311/18 (Schrems II)",
                      "the FDPIC or an authority of a state with adequate protection"),
 }
+# The articles of each regime, for those who cite them (register/vocabulary.py).
+REGIME_LAW: Mapping[str, _RegimeLaw] = MappingProxyType(_LAW)
 
 
 # --- inputs: what the app reads from the database ----------------------------------------------

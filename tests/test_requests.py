@@ -3,17 +3,18 @@
 import csv
 import hashlib
 import io
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from helpers import csrf_token, post_form
+from helpers import CSRF_INPUT, csrf_token, post_form
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from register import services
 from register.extensions import db
-from register.exports.processors import csv_text, processor_rows
+from register.exports.processors import csv_text, processor_list
 from register.models import (
     AuditEvent,
     Client,
@@ -72,12 +73,24 @@ def log_request(writer, **values):
     return writer(lambda: request_services.create_request({**base, **values})).id
 
 
-def step(client, record_id: int, name: str, on: date = TODAY, text: str = ""):
+DRAFT_HASH = re.compile(r'name="answer-draft_sha256" type="hidden" value="([0-9a-f]{64})"')
+
+
+def step(client, record_id: int, name: str, on: date = TODAY, text: str = "", send_anyway: bool = True):
+    """Take a step from the request's page; the answer after building its draft, as a browser does."""
     page = f"/requests/{record_id}"
-    token = csrf_token(client, page)
+    data = {f"{name}-on": on.isoformat(), f"{name}-text": text}
+    if name == "answer":
+        shown = client.get(f"{page}?draft=1").get_data(as_text=True)
+        found = DRAFT_HASH.search(shown)
+        data["answer-draft_sha256"] = found.group(1) if found else ""
+        if send_anyway:
+            data["answer-send_anyway"] = "y"
+        token = CSRF_INPUT.search(shown).group(1)
+    else:
+        token = csrf_token(client, page)
     record = db.session.get(SubjectRequest, record_id)
-    return client.post(f"{page}/{name}", data={f"{name}-csrf_token": token, f"{name}-on": on.isoformat(),
-                                               f"{name}-text": text, f"{name}-version": str(record.version)})
+    return client.post(f"{page}/{name}", data={**data, f"{name}-csrf_token": token, f"{name}-version": str(record.version)})
 
 
 def tables_holding(*needles: str) -> list[str]:
@@ -205,7 +218,7 @@ def test_a_processor_list_request_is_answered_with_the_subject_facing_list_kept_
     db.session.expire_all()
     record = db.session.get(SubjectRequest, record_id)
     assert record.status == RequestStatus.ANSWERED and record.answer.sent_on == TODAY
-    assert record.answer.content == csv_text(processor_rows(register_content["hq"], None))
+    assert record.answer.content == csv_text(processor_list([register_content["hq"]]))
     assert record.answer.sha256 == hashlib.sha256(record.answer.content.encode()).hexdigest()
     download = editor.get(f"/requests/{record_id}/answer.csv")
     assert download.get_data(as_text=True) == record.answer.content

@@ -62,15 +62,19 @@ def _purpose() -> Optional[str]:
     return (request.args.get("purpose") or "").strip()[:200] or None
 
 
+def _processors(entity: Optional[Party], purpose: Optional[str]) -> processors.ProcessorList:
+    return processors.processor_list([entity.id] if entity else None, [purpose] if purpose else None)
+
+
 def _processor_download(kind: str, entity: Optional[Party], purpose: Optional[str]):
-    rows = processors.processor_rows(entity.id if entity else None, purpose)
+    found = _processors(entity, purpose)
     stamp = date.today().isoformat()
     if kind == "csv":
-        return processors.csv_text(rows), 200, {
+        return processors.csv_text(found), 200, {
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="our-processors-{stamp}.csv"'}
     spool = tempfile.TemporaryFile()
-    processors.write_xlsx(spool, rows, _title(entity, purpose))
+    processors.write_xlsx(spool, found, _title(entity, purpose))
     spool.seek(0)
     return send_file(spool, mimetype=XLSX, as_attachment=True, download_name=f"our-processors-{stamp}.xlsx")
 
@@ -85,7 +89,7 @@ def _processor_page(public: bool):
     purpose = _purpose()
     entities = db.session.execute(select(Party.id, Party.legal_name).where(
         Party.kind == PartyKind.GROUP_ENTITY, Party.status != Lifecycle.RETIRED).order_by(Party.name_key)).all()
-    return render_template("exports/processors.html", rows=processors.processor_rows(entity.id if entity else None, purpose),
+    return render_template("exports/processors.html", processors=_processors(entity, purpose),
                            entity=entity, purpose=purpose, entities=entities, title=_title(entity, purpose), public=public)
 
 

@@ -12,6 +12,7 @@ from .. import countries
 from ..extensions import db
 from ..models import AuditAction, AuditEvent, Engagement, Party
 from .processors import PROCESSING as PROCESSING_RELATIONSHIPS
+from .processors import appears_on_list, display_name
 
 # The trail records enumerations by value.
 PROCESSING = {relationship.value for relationship in PROCESSING_RELATIONSHIPS}
@@ -55,8 +56,11 @@ def list_changes(limit: int = LIMIT) -> list[ListChange]:
         if relationship.get(key) not in PROCESSING:
             continue
         if event.action == AuditAction.CREATE:
-            proposed = (fields.get("status") or [None, None])[1] == "proposed"
-            planned = (fields.get("planned_start_on") or [None, None])[1]
+            starts = (fields.get("starts_on") or [None, None])[1]
+            # Planned, as the list shows it: proposed, or starting after the day it was recorded.
+            proposed = (fields.get("status") or [None, None])[1] == "proposed" or (
+                starts is not None and starts > event.occurred_at.date().isoformat())
+            planned = (fields.get("planned_start_on") or [None, None])[1] or starts
             changes.append((event, "intended addition" if proposed else "addition",
                             f"planned to start on {planned}" if proposed and planned else ""))
         elif event.action in (AuditAction.RETIRE, AuditAction.DELETE):
@@ -76,9 +80,9 @@ def list_changes(limit: int = LIMIT) -> list[ListChange]:
     found = []
     for event, kind, detail in reversed(changes[-limit:]):
         party: Optional[Party] = parties.get(engaged.get(event.record_id))
-        if party is not None and not party.is_in_subject_list:
-            continue
-        name = (party.trading_name or party.legal_name) if party is not None else event.record_label
+        if party is not None and not appears_on_list(party):
+            continue  # the list never names it: neither does its feed
+        name = display_name(party) if party is not None else event.record_label
         found.append(ListChange(event.id, event.occurred_at, kind, name, service.get(event.record_id, ""), detail))
     return found
 

@@ -1,38 +1,82 @@
 """The list of our processors that any person may ask for (privacy notice; GDPR Art. 13-15, 28).
 
-Only what a data subject may receive: each processor's and sub-processor's name, what it does for us,
-where it processes data, and how transfers to it are safeguarded, in plain words. Nothing internal
-(certificates, review notes, gaps, our staff's contacts).
+Only what a data subject may receive: each processor's and sub-processor's name, its role, what it does
+for us, where it processes data, and how transfers to each place are safeguarded, in the words of
+register/vocabulary.py for the verdicts the rules gave the routes that reach it there. Nothing internal
+(certificates, review notes, our staff's contacts). One row per processor. A processor or a place that
+is only planned is never listed as receiving data now: it is an upcoming change, with its planned date
+(what Art. 28(2) notice is for).
+
+Building the list also tells the staff member what stands in the way of sending it (`Concern`): routes
+with a gap or needing attention, places no route records; the list itself says plainly that no
+appropriate safeguard is in place wherever the verdict holds none.
 """
 
 import csv
 import io
-from dataclasses import dataclass
-from typing import Optional
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Iterable, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .. import countries, rules
+from .. import assessments, countries, rules, vocabulary
 from ..extensions import db
-from ..models import Engagement, Lifecycle, Party, PartyKind, Relationship, RouteRegimeVerdict, TransferRoute
+from ..models import (
+    Engagement,
+    Lifecycle,
+    Party,
+    PartyKind,
+    Relationship,
+    RouteRegimeVerdict,
+    RouteVerdict,
+    TransferRoute,
+)
 from .workbook import XlsxBook, csv_safe
 
 PROCESSING = (Relationship.PROCESSOR, Relationship.SUB_PROCESSOR)
-PLAIN_SAFEGUARDS = {
-    "none_needed": "stays within the EEA, the UK or Switzerland",
-    "adequacy": "a country or organisation the European Commission (or UK / Swiss authorities) recognise as adequate",
-    "bcr": "our group's binding corporate rules",
-    "scc": "standard contractual clauses approved by the European Commission",
-    "uk_idta": "the UK international data transfer agreement",
-    "uk_addendum": "the UK addendum to the standard contractual clauses",
-    "ch_scc": "standard contractual clauses adapted for Switzerland",
-    "derogation": "an exception for specific situations (GDPR Art. 49)",
-    "code_of_conduct": "an approved code of conduct",
-    "certification": "an approved certification",
-}
-COLUMNS = [("Processor", 36), ("Role", 34), ("What it does for us", 40), ("Where it processes data", 36),
-           ("How transfers are safeguarded", 70)]
+COLUMNS = [("Processor", 36), ("Role", 34), ("What it does for us", 40), ("Where it processes data", 30),
+           ("How transfers are safeguarded", 80), ("Planned start", 14)]
+NOW = "now"
+
+
+def appears_on_list(party: Party) -> bool:
+    """Whether the subject-facing list names a party (while it is engaged): its change feed names the same."""
+    return party.kind == PartyKind.THIRD_PARTY and party.is_in_subject_list
+
+
+def is_listed(party: Optional[Party]) -> bool:
+    """Whether a party is on the subject-facing list today, when the chain reaches it."""
+    return party is not None and appears_on_list(party) and party.status != Lifecycle.RETIRED
+
+
+def display_name(party: Party) -> str:
+    """A recipient as a person can tell it apart: its legal name, with the name it trades under."""
+    trading = (party.trading_name or "").strip()
+    if trading and trading.casefold() not in party.legal_name.casefold():
+        return f"{party.legal_name} ({trading})"
+    return party.legal_name
+
+
+def is_upcoming(record, on: date) -> bool:
+    """A proposed engagement or route, or one that starts after `on`: planned, not receiving data now."""
+    return record.status == Lifecycle.PROPOSED or (record.starts_on is not None and record.starts_on > on)
+
+
+def planned_start(record) -> Optional[date]:
+    return getattr(record, "planned_start_on", None) or record.starts_on
+
+
+@dataclass(frozen=True)
+class Concern:
+    """Something to fix before the list or an answer goes out (shown to staff, never to the person)."""
+
+    text: str
+    routes: tuple[int, ...] = ()
+    engagement_id: Optional[int] = None
+    party_id: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -41,97 +85,277 @@ class ProcessorRow:
     role: str
     service: str
     locations: str
-    safeguards: str
+    safeguards: str  # one line per place (or places saying the same)
+    planned_start: Optional[date] = None  # set on an upcoming change
+    party_id: int = 0
+    route_ids: tuple[int, ...] = ()
 
-    def values(self) -> list[str]:
-        return [self.name, self.role, self.service, self.locations, self.safeguards]
+    @property
+    def is_upcoming(self) -> bool:
+        return self.planned_start is not None
+
+    @property
+    def when(self) -> str:
+        return NOW if self.planned_start is None else f"planned from {self.planned_start.isoformat()}"
+
+    def values(self) -> list:
+        return [self.name, self.role, self.service, self.locations, self.safeguards, self.planned_start]
 
 
-def processor_rows(entity_id: Optional[int] = None, purpose: Optional[str] = None,
-                   sess: Optional[Session] = None) -> list[ProcessorRow]:
-    """Processors and sub-processors down the chain from the group (or one group entity).
+@dataclass
+class ProcessorList:
+    on: date
+    current: list[ProcessorRow] = field(default_factory=list)
+    upcoming: list[ProcessorRow] = field(default_factory=list)
+    concerns: list[Concern] = field(default_factory=list)
 
-    `sess` reads another copy of the register (as of a past moment: timeline.as_of_session).
+    @property
+    def rows(self) -> list[ProcessorRow]:
+        return self.current + self.upcoming
+
+
+class Safeguards:
+    """How transfers to each place are safeguarded, in the vocabulary's words for the routes' verdicts.
+
+    Read once per list or answer: the stored verdicts of the routes it names (today's, or those of the
+    scratch copy an as-of export reads), and the rules' verdict for a place a route's engagement
+    processes data in that no route of its own reaches.
     """
-    sess = sess if sess is not None else db.session()
+
+    def __init__(self, sess: Session, on: date, routes: Iterable[TransferRoute], audience: str = vocabulary.SUBJECT):
+        self.sess, self.on, self.audience = sess, on, audience
+        self.routes = {route.id: route for route in routes}
+        law = countries.current()
+        self.references = {instrument.id: instrument.legal_reference
+                           for regime in law.regimes.values() for instrument in regime.adequacy}
+        self.areas = {code: regime.free_flow_name for code, regime in law.regimes.items()}
+        self.status: dict[int, str] = {}
+        # Per route: (regime, mechanism, status, adequacy decision) of each regime's stored verdict.
+        self.verdicts: dict[int, list[tuple[str, str, str, Optional[str]]]] = defaultdict(list)
+        ids = sorted(self.routes)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for route_id, status in sess.execute(select(RouteVerdict.route_id, RouteVerdict.status)
+                                                 .where(RouteVerdict.route_id.in_(chunk))):
+                self.status[route_id] = status
+            for row in sess.execute(select(RouteRegimeVerdict).where(RouteRegimeVerdict.route_id.in_(chunk))
+                                    .order_by(RouteRegimeVerdict.route_id, RouteRegimeVerdict.regime)).scalars():
+                self.verdicts[row.route_id].append((row.regime, row.mechanism, row.status, row.adequacy_id))
+
+    def words(self, verdicts: list[tuple[str, str, str, Optional[str]]]) -> str:
+        """What these verdicts (of the routes reaching one place) say, each tool once at its worst status."""
+        worst: dict[tuple[str, str, Optional[str]], str] = {}
+        for regime, mechanism, status, adequacy_id in verdicts:
+            key = (regime, mechanism, adequacy_id)
+            if key not in worst or rules.rank(status) > rules.rank(worst[key]):
+                worst[key] = status
+        return vocabulary.combined([
+            (regime, vocabulary.OUT_OF_SCOPE if not regime else vocabulary.safeguard(
+                regime, mechanism, status, self.audience, adequacy_reference=self.references.get(adequacy_id or ""),
+                free_flow_name=self.areas.get(regime)))
+            for (regime, mechanism, adequacy_id), status in worst.items()])
+
+    def of_route(self, route_id: int) -> list[tuple[str, str, str, Optional[str]]]:
+        """A route's verdicts; a route without EU, UK or Swiss data is out of scope."""
+        return self.verdicts.get(route_id) or [("", "none", "out_of_scope", None)]
+
+    def places(self, routes: list[TransferRoute], locations: Iterable[str], fallback: Optional[str],
+               concerns: list[Concern], subject: str) -> tuple[str, str]:
+        """(where, how safeguarded) for a recipient reached by `routes` and processing in `locations`."""
+        by_place: dict[str, list[TransferRoute]] = defaultdict(list)
+        for route in routes:
+            if route.destination_country:
+                by_place[route.destination_country].append(route)
+        places = list(dict.fromkeys([*sorted(by_place), *sorted(set(locations) - set(by_place))]))
+        if not places and fallback:
+            places = [fallback]
+        unreached = [place for place in places if place not in by_place]
+        elsewhere = assessments.assess_elsewhere(self.sess, self.on, [(route.id, place) for place in unreached
+                                                                      for route in routes]) if routes else {}
+        lines: dict[str, list[str]] = {}
+        for place in places:
+            if place in by_place:
+                verdicts = [verdict for route in by_place[place] for verdict in self.of_route(route.id)]
+            elif routes:
+                verdicts = [(verdict.regime, verdict.mechanism, verdict.status, verdict.adequacy_id)
+                            for route in routes for verdict in elsewhere[(route.id, place)].regimes
+                            ] or [("", "none", "out_of_scope", None)]
+                if any(status == "gap" for _regime, _mechanism, status, _adequacy in verdicts):
+                    concerns.append(Concern(f"{subject} processes data in {countries.country_name(place)}, which no "
+                                            f"route records, and the safeguards of its routes do not cover it there: "
+                                            f"record that transfer", routes=tuple(route.id for route in routes)))
+            else:
+                verdicts = []  # no route: nothing the register can say of how data gets there
+            # Places saying the same share a line.
+            lines.setdefault(self.words(verdicts), []).append(countries.country_name(place))
+        where = ", ".join(countries.country_name(place) for place in places)
+        how = "\n".join(f"{', '.join(names)}: {sentence}" for sentence, names in lines.items())
+        return where, how
+
+    def concerns(self, routes: Iterable[TransferRoute], sess: Session) -> list[Concern]:
+        """The routes with a gap or needing attention, with the rules' reasons (for staff): one concern per
+        recipient, place and finding, naming the routes that share it."""
+        troubled = sorted(route.id for route in routes if self.status.get(route.id) in ("gap", "attention"))
+        if not troubled:
+            return []
+        found = assessments.assess(sess, self.on, troubled)
+        grouped: dict[tuple, list[TransferRoute]] = defaultdict(list)
+        for route_id in troubled:
+            verdict = found.get(route_id)
+            if verdict is None:
+                continue
+            reasons = tuple(dict.fromkeys(
+                [f"{assessment.regime}: {reason.text}" for assessment in verdict.regimes for reason in assessment.reasons
+                 if reason.severity != "info"] + [reason.text for reason in verdict.reasons if reason.severity != "info"]))
+            route = self.routes[route_id]
+            grouped[route.importer.legal_name, route.destination_code, verdict.status, reasons].append(route)
+        concerns = []
+        for (importer, destination, status, reasons), group in grouped.items():
+            exporters = sorted({route.exporter.legal_name for route in group}, key=str.casefold)
+            source = exporters[0] if len(exporters) == 1 else f"{len(exporters)} exporters"
+            concerns.append(Concern(f"{source} → {importer} ({destination}): "
+                                    f"{vocabulary.status_label(status).lower()}: {'; '.join(reasons)}",
+                                    routes=tuple(route.id for route in group)))
+        return concerns
+
+
+def _walk(sess: Session, starts: list[int], purposes: list[str], on: date) -> dict[int, tuple[Engagement, bool]]:
+    """The processing engagements down the chain from `starts`: {id: (engagement, is upcoming)}.
+
+    The purposes narrow our own processors (the first level); everything below a planned engagement
+    is planned too. An engagement reached both ways counts as current.
+    """
     engagements = sess.scalars(
         select(Engagement).where(Engagement.status != Lifecycle.RETIRED, Engagement.relationship_type.in_(PROCESSING))
         .options(selectinload(Engagement.locations), selectinload(Engagement.engaged), selectinload(Engagement.engager))
     ).all()
-    by_engager: dict[int, list[Engagement]] = {}
+    by_engager: dict[int, list[Engagement]] = defaultdict(list)
     for engagement in engagements:
-        by_engager.setdefault(engagement.engager_id, []).append(engagement)
-    if entity_id is not None:
-        starts = [entity_id]
+        by_engager[engagement.engager_id].append(engagement)
+    wanted = [purpose.strip().casefold() for purpose in purposes if purpose.strip()]
+    reached: dict[int, tuple[Engagement, bool]] = {}
+    frontier = [(start, 0, False) for start in starts]
+    while frontier:
+        party_id, depth, upcoming_above = frontier.pop()
+        for engagement in by_engager.get(party_id, []):
+            upcoming = upcoming_above or is_upcoming(engagement, on)
+            known = reached.get(engagement.id)
+            if known is not None and (known[1] <= upcoming):
+                continue  # already reached, as current or as planned again
+            text = f"{engagement.purpose or ''} {engagement.service}".casefold()
+            if depth == 0 and wanted and not any(purpose in text for purpose in wanted):
+                continue
+            reached[engagement.id] = (engagement, upcoming)
+            frontier.append((engagement.engaged_id, depth + 1, upcoming))
+    return reached
+
+
+def _role(engagements: list[Engagement]) -> str:
+    """The role from each engagement's relationship: who engages the recipient, when it is not us directly."""
+    engagers: dict[Relationship, list[str]] = defaultdict(list)
+    ours = False
+    for engagement in engagements:
+        if engagement.relationship_type == Relationship.PROCESSOR and engagement.engager.kind == PartyKind.GROUP_ENTITY:
+            ours = True
+            continue
+        names = engagers[engagement.relationship_type]
+        if engagement.engager.legal_name not in names:
+            names.append(engagement.engager.legal_name)
+    parts = ["Processor"] if ours else []
+    for relationship, names in engagers.items():
+        label = relationship.label if not parts else relationship.label.lower()
+        parts.append(f"{label} (engaged by {', '.join(sorted(names, key=str.casefold))})")
+    return "; ".join(parts)
+
+
+def processor_list(entity_ids: Optional[list[int]] = None, purposes: Optional[list[str]] = None,
+                   sess: Optional[Session] = None, on: Optional[date] = None,
+                   audience: str = vocabulary.SUBJECT) -> ProcessorList:
+    """Processors and sub-processors down the chain from the group (or some of its entities), now and planned.
+
+    `sess` reads another copy of the register (as of a past moment: timeline.as_of_session), whose
+    stored verdicts are those of `on`.
+    """
+    sess = sess if sess is not None else db.session()
+    on = on or date.today()
+    if entity_ids:
+        starts = list(entity_ids)
     else:
         starts = list(sess.scalars(select(Party.id).where(Party.kind == PartyKind.GROUP_ENTITY, Party.status != Lifecycle.RETIRED)))
-    wanted = purpose.strip().casefold() if purpose else None
-    seen: set[int] = set()
-    reached: list[tuple[Engagement, int]] = []  # (engagement, depth: 0 = our processor)
-    frontier = [(start, 0) for start in starts]
-    while frontier:
-        party_id, depth = frontier.pop()
-        for engagement in by_engager.get(party_id, []):
-            if engagement.id in seen:
-                continue
-            if depth == 0 and wanted and wanted not in f"{engagement.purpose or ''} {engagement.service}".casefold():
-                continue
-            seen.add(engagement.id)
-            reached.append((engagement, depth))
-            frontier.append((engagement.engaged_id, depth + 1))
-    safeguards = _safeguards(sess, {engagement.engaged_id for engagement, _depth in reached})
-    law = countries.current()
-    rows = []
-    for engagement, depth in reached:
-        party = engagement.engaged
-        if party.kind != PartyKind.THIRD_PARTY or not party.is_in_subject_list or party.status == Lifecycle.RETIRED:
-            continue
-        role = "Processor" if depth == 0 else f"Sub-processor (engaged by {engagement.engager.trading_name or engagement.engager.legal_name})"
-        places = sorted({location.country_code for location in engagement.locations} | {party.country_code})
-        rows.append(ProcessorRow(party.trading_name or party.legal_name, role, engagement.service,
-                                 ", ".join(countries.country_name(code) for code in places),
-                                 safeguards.get(party.id, PLAIN_SAFEGUARDS["none_needed"] if all(
-                                     rules.within_free_flow(code, law) for code in places) else "see our privacy notice")))
-    return sorted(set(rows), key=lambda row: (row.name.casefold(), row.role, row.service))
+    reached = _walk(sess, starts, purposes or [], on)
+    chain = set(starts) | {engagement.engaged_id for engagement, _upcoming in reached.values()}
+    listed = {engagement.engaged_id: engagement.engaged for engagement, _upcoming in reached.values()
+              if is_listed(engagement.engaged)}
+    # The routes that carry data to a listed recipient from somewhere in the chain.
+    routes = [route for route in sess.scalars(
+        select(TransferRoute).where(TransferRoute.status != Lifecycle.RETIRED, TransferRoute.importer_id.in_(listed))
+        .options(selectinload(TransferRoute.exporter), selectinload(TransferRoute.importer),
+                 selectinload(TransferRoute.destination_organisation))) if route.exporter_id in chain] if listed else []
+    safeguards = Safeguards(sess, on, routes, audience)
+    result = ProcessorList(on)
+    result.concerns.extend(safeguards.concerns(routes, sess))
+    sections: dict[tuple[int, bool], tuple[list[Engagement], list[TransferRoute]]] = defaultdict(lambda: ([], []))
+    for engagement, upcoming in reached.values():
+        if engagement.engaged_id in listed:
+            sections[engagement.engaged_id, upcoming][0].append(engagement)
+    for route in routes:
+        engagement = reached.get(route.engagement_id or 0)
+        upcoming = is_upcoming(route, on) or (engagement is not None and engagement[1])
+        if (route.importer_id, upcoming) in sections or not upcoming:
+            sections[route.importer_id, upcoming][1].append(route)
+        else:  # a planned route of a current recipient: planned too
+            sections[route.importer_id, True][1].append(route)
+    for (party_id, upcoming), (engagements, section_routes) in sorted(sections.items()):
+        party = listed[party_id]
+        engagements.sort(key=lambda item: item.id)
+        if not engagements:
+            engagements = [reached[route.engagement_id][0] for route in section_routes
+                           if route.engagement_id in reached]
+        locations = {location.country_code for engagement in engagements for location in engagement.locations}
+        name = display_name(party)
+        if not section_routes:
+            what = f"{name}'s planned engagement" if upcoming else name
+            result.concerns.append(Concern(f"No transfer route to {what} is recorded from the entities in scope: the "
+                                           f"list cannot say how personal data reaches it; record the route",
+                                           engagement_id=engagements[0].id if engagements else None, party_id=party_id))
+        where, how = safeguards.places(section_routes, locations, party.country_code, result.concerns, name)
+        services = list(dict.fromkeys(engagement.service for engagement in engagements)) or \
+            list(dict.fromkeys(route.purpose for route in section_routes if route.purpose))
+        starts_on = None
+        if upcoming:
+            dates = [planned_start(item) for item in [*engagements, *section_routes] if is_upcoming(item, on)]
+            starts_on = min((day for day in dates if day is not None), default=None) or on
+        row = ProcessorRow(name, _role(engagements) or "Processor", "; ".join(services), where, how, starts_on,
+                           party_id, tuple(sorted(route.id for route in section_routes)))
+        (result.upcoming if upcoming else result.current).append(row)
+    result.current.sort(key=lambda row: row.name.casefold())
+    result.upcoming.sort(key=lambda row: (row.planned_start, row.name.casefold()))
+    result.concerns = list(dict.fromkeys(result.concerns))
+    return result
 
 
-def _safeguards(sess: Session, party_ids: set[int]) -> dict[int, str]:
-    """How transfers to each party are safeguarded, in plain words, from today's stored verdicts."""
-    if not party_ids:
-        return {}
-    found = plain_safeguards(sess, TransferRoute.importer_id.in_(party_ids), TransferRoute.status != Lifecycle.RETIRED)
-    return {party_id: "; ".join(sorted(words)) for party_id, words in found.items()}
-
-
-def plain_safeguards(sess: Session, *where) -> dict[int, set[str]]:
-    """By importer, the plain words of the mechanisms of today's stored verdicts of the routes `where` selects."""
-    found: dict[int, set[str]] = {}
-    query = (select(TransferRoute.importer_id, RouteRegimeVerdict.mechanism)
-             .join(RouteRegimeVerdict, RouteRegimeVerdict.route_id == TransferRoute.id).where(*where).distinct())
-    for importer_id, mechanism in sess.execute(query):
-        if mechanism in PLAIN_SAFEGUARDS:
-            found.setdefault(importer_id, set()).add(PLAIN_SAFEGUARDS[mechanism])
-    return found
-
-
-def write_xlsx(target, rows: list[ProcessorRow], title: str) -> None:
+def write_xlsx(target, processors: ProcessorList, title: str) -> None:
     book = XlsxBook()
-    sheet = book.sheet("Our processors", COLUMNS)
-    for row in rows:
-        sheet.append(row.values())
-    sheet.close()
+    for sheet_name, rows in (("Our processors", processors.current), ("Upcoming changes", processors.upcoming)):
+        sheet = book.sheet(sheet_name, COLUMNS)
+        for row in rows:
+            sheet.append(row.values())
+        sheet.close()
     about = book.sheet("About this list", [("", 100)])
     about.append([title])
     about.append(["The processors and sub-processors that process personal data for us, what they do, where, and "
                   "how transfers outside the EEA, the UK or Switzerland are safeguarded."])
+    about.append(["Upcoming changes: processors and places we intend to add, with their planned start; they do "
+                  "not receive personal data before that date."])
     about.close()
     book.save(target)
 
 
-def csv_text(rows: list[ProcessorRow]) -> str:
+def csv_text(processors: ProcessorList) -> str:
+    """The list as CSV: current processors first, then the upcoming changes (with their planned start)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([name for name, _width in COLUMNS])
-    for row in rows:
+    for row in processors.rows:
         writer.writerow([csv_safe(value) for value in row.values()])
     return out.getvalue()

@@ -20,7 +20,7 @@ from ..models import AuditEvent, Party, SubjectRequest
 from ..records.crud import events_since, web_actor
 from . import answers
 from . import operations as request_services
-from .forms import RequestForm, StepForm
+from .forms import AnswerForm, RequestForm, StepForm
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 
@@ -34,7 +34,7 @@ STEPS = {
     "ask_controller": ("Ask the controller for instructions", "Record that we asked", "controller_asked_on", None),
     "controller_answer": ("The controller's instructions", "Record its answer", "controller_answered_on", "controller_instructions"),
     "extend": ("Extend by two months", "Record the extension", "extension_told_on", "extension_reason"),
-    "answer": ("Answer", "Build and send the answer", "answered_on", None),
+    "answer": ("Answer", "Send this answer", "answered_on", None),
     "refuse": ("Refuse", "Record the refusal", "refused_on", "refusal_reason"),
 }
 STEP_LABELS = {
@@ -65,7 +65,7 @@ def available_steps(record: SubjectRequest, today: date) -> list[str]:
 
 
 def step_form(step: str, record: SubjectRequest, today: date) -> StepForm:
-    form = StepForm(prefix=step, data={"on": today, "version": record.version})
+    form = (AnswerForm if step == "answer" else StepForm)(prefix=step, data={"on": today, "version": record.version})
     date_label, text_label = STEP_LABELS.get(step, ("On", ""))
     form.on.label.text = date_label
     form.text.label.text = text_label
@@ -109,23 +109,30 @@ def _entities(record: SubjectRequest) -> list[Party]:
     return list(db.session.scalars(select(Party).where(Party.id.in_(ids)).order_by(Party.name_key))) if ids else []
 
 
-def _render_view(record: SubjectRequest, forms: dict | None = None, status: int = 200):
+def _render_view(record: SubjectRequest, forms: dict | None = None, status: int = 200,
+                 draft: answers.Draft | None = None):
     today = date.today()
     steps = available_steps(record, today) if current_user.can_edit else []
     forms = {step: (forms or {}).get(step) or step_form(step, record, today) for step in steps}
+    if draft is not None and "answer" in forms:
+        forms["answer"].draft_sha256.data = draft.sha256
     history = db.session.scalars(select(AuditEvent).where(AuditEvent.record_type == SubjectRequest.__tablename__,
                                                           AuditEvent.record_id == record.id).order_by(AuditEvent.id.desc())).all()
     answer_table = answers.table(record.answer.content) if record.answer else None
     return render_template("requests/view.html", record=record, clocks=request_services.clocks(record, today),
                            steps=STEPS, forms=forms, history=history, entities=_entities(record),
-                           answer_table=answer_table, today=today), status
+                           answer_table=answer_table, today=today, draft=draft,
+                           draft_table=answers.table(draft.content) if draft is not None else None), status
 
 
 @bp.route("/<int:record_id>")
 @login_required
 def view(record_id: int):
     record = request_services.purge_if_due(get_or_404(SubjectRequest, record_id))
-    return _render_view(record)
+    draft = None
+    if request.args.get("draft") and current_user.can_edit and "answer" in available_steps(record, date.today()):
+        draft = answers.answer_draft(record)
+    return _render_view(record, draft=draft)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -208,22 +215,28 @@ def _form_data(record: SubjectRequest) -> dict:
 @editor_required
 def step(record_id: int, step: str):
     record = request_services.purge_if_due(get_or_404(SubjectRequest, record_id))
-    form = StepForm(prefix=step)
+    form = (AnswerForm if step == "answer" else StepForm)(prefix=step)
     _heading, _button, date_field, text_field = STEPS[step]
+    draft = None
     if form.validate_on_submit():
         try:
             with services.write_unit(web_actor()):
                 record = get_or_404(SubjectRequest, record_id)
                 if step == "answer":
-                    request_services.answer_request(record, form.on.data, expected_version=form.version.data)
+                    request_services.check_answerable(record)
+                    draft = _reviewed_draft(record, form)
+                    request_services.answer_request(record, form.on.data, expected_version=form.version.data,
+                                                    content=draft.content)
                 else:
                     values = {date_field: form.on.data}
                     if text_field:
                         values[text_field] = form.text.data
                     request_services.update_request(record, values, expected_version=form.version.data)
         except services.DomainError as error:
+            draft = getattr(error, "draft", draft)
             for key, messages in error.errors.items():
-                target = form.on if key == date_field else form.text if key == text_field else None
+                target = form.on if key == date_field else form.text if key == text_field else (
+                    getattr(form, key, None) if key in ("send_anyway",) else None)
                 if target is not None:
                     target.errors = [*target.errors, *messages] if isinstance(target.errors, list) else list(messages)
                 else:
@@ -240,7 +253,31 @@ def step(record_id: int, step: str):
         return redirect(url_for("requests.view", record_id=record_id)), 303
     date_label, text_label = STEP_LABELS.get(step, ("On", ""))
     form.on.label.text, form.text.label.text = date_label, text_label
-    return _render_view(record, {step: form}, 400)
+    if step == "answer" and draft is None and form.draft_sha256.data:
+        draft = answers.answer_draft(record)
+    return _render_view(record, {step: form}, 400, draft=draft)
+
+
+def _reviewed_draft(record: SubjectRequest, form: AnswerForm) -> answers.Draft:
+    """The answer to send: the draft the person reviewed, rebuilt now and refused if it changed since,
+    or if it has points to check and the person did not choose to send it as it is."""
+    if not form.draft_sha256.data:
+        raise services.DomainError({"": ["Build the draft answer and review it before sending."]})
+    draft = answers.answer_draft(record)
+    if draft.sha256 != form.draft_sha256.data:
+        raise _Redrafted(draft)
+    if draft.concerns and not form.send_anyway.data:
+        raise services.DomainError({"send_anyway": [
+            f"The draft has {len(draft.concerns)} point{'s' if len(draft.concerns) != 1 else ''} to check: fix them "
+            "and rebuild the draft, or tick this to send it as it is."]})
+    return draft
+
+
+class _Redrafted(services.DomainError):
+    def __init__(self, draft: answers.Draft):
+        super().__init__({"": ["The register changed since the draft was built: review the new draft below and send "
+                               "again."]})
+        self.draft = draft
 
 
 @bp.route("/<int:record_id>/answer.csv")

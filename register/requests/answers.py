@@ -3,51 +3,71 @@
 - A processor-list request gets the subject-facing list for its scope (exports/processors.py).
 - An access request gets the actual recipients of the person's data (GDPR Art. 15(1)(c); CJEU C-154/21
   Österreichische Post): the processors, sub-processors, group companies and independent or joint
-  controllers that receive data from the entities and purposes in scope, now and in the past (read
-  from the audit trail, which keeps every engagement and route ever recorded), with how transfers to
-  them are safeguarded (Art. 15(2)), in the plain words of the processor list.
+  controllers that receive data from the entities and purposes in scope, now, planned ("will be
+  disclosed") and in the past (read from the audit trail, which keeps every engagement and route ever
+  recorded), each by its legal name, with how transfers to each place are safeguarded (Art. 15(2)) in
+  the words of register/vocabulary.py for the verdicts of its routes.
+
+Building a draft also lists what stands in the way of sending it (`Concern`s: routes with a gap or
+needing attention), for the staff member, who fixes them and rebuilds, or sends an answer that says
+plainly where no appropriate safeguard is in place.
 """
 
 import csv
+import hashlib
 import io
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Optional
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from ..countries import country_name
-from ..extensions import db
-from ..models import (
-    Engagement,
-    Lifecycle,
-    Party,
-    PartyKind,
-    Relationship,
-    RequestType,
-    SubjectRequest,
-    TransferRoute,
-)
-from ..exports.processors import PLAIN_SAFEGUARDS, csv_text, plain_safeguards, processor_rows
-from ..exports.workbook import csv_safe
 from .. import timeline
+from ..countries import country_name
+from ..exports.processors import (
+    Concern,
+    ProcessorList,
+    Safeguards,
+    csv_text,
+    display_name,
+    is_upcoming,
+    planned_start,
+    processor_list,
+)
+from ..exports.workbook import csv_safe
+from ..extensions import db
+from ..models import Engagement, Lifecycle, Party, PartyKind, Relationship, RequestType, SubjectRequest, TransferRoute
 
 RECIPIENT_COLUMNS = ["Recipient", "Relationship", "What for", "Where", "Receives data", "How transfers are safeguarded"]
 RELATIONSHIPS = {relationship.value: relationship.label for relationship in Relationship}
+NOT_RECORDED_THEN = "how transfers to it were safeguarded is not recorded"
+
+
+@dataclass
+class Draft:
+    """An answer as it would be sent now, and what staff should check before sending it."""
+
+    content: str
+    concerns: list[Concern] = field(default_factory=list)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content.encode("utf-8")).hexdigest()
+
+
+def answer_draft(record: SubjectRequest, on: Optional[date] = None) -> Draft:
+    """The answer built from the register as it stands (what is sent, and kept as the snapshot)."""
+    if record.request_type == RequestType.PROCESSOR_LIST:
+        found = processor_list(record.entity_ids or None, record.purposes or None, on=on)
+        return Draft(csv_text(found), found.concerns)
+    rows, concerns = recipients(record.entity_ids, record.purposes, on)
+    return Draft(recipients_csv(rows), concerns)
 
 
 def answer_content(record: SubjectRequest) -> str:
-    """The answer's content as CSV text (what is sent, and kept as the snapshot)."""
-    if record.request_type == RequestType.PROCESSOR_LIST:
-        return csv_text(processor_list_rows(record.entity_ids, record.purposes))
-    return recipients_csv(recipient_rows(record.entity_ids, record.purposes))
-
-
-def processor_list_rows(entity_ids: list[int], purposes: list[str]) -> list:
-    rows = set()
-    for entity_id in entity_ids or [None]:
-        for purpose in purposes or [None]:
-            rows.update(processor_rows(entity_id, purpose))
-    return sorted(rows, key=lambda row: (row.name.casefold(), row.role, row.service))
+    return answer_draft(record).content
 
 
 @dataclass(frozen=True)
@@ -76,53 +96,92 @@ def _sources(entity_ids: list[int]) -> set[int]:
     return set(db.session.scalars(select(Party.id).where(Party.kind == PartyKind.GROUP_ENTITY)))
 
 
-def _mechanisms_by_importer(route_ids: set[int]) -> dict[int, set[str]]:
-    """How the routes' transfers are safeguarded (today's stored verdicts), by importer, in plain words."""
-    return plain_safeguards(db.session(), TransferRoute.id.in_(route_ids)) if route_ids else {}
+def _processor_rows(found: ProcessorList) -> list[RecipientRow]:
+    return [RecipientRow(row.name, row.role, row.service, row.locations, row.when, row.safeguards) for row in found.rows]
 
 
-def recipient_rows(entity_ids: list[int], purposes: list[str]) -> list[RecipientRow]:
-    """The actual recipients, current and past, of data held by these entities for these purposes."""
+def recipients(entity_ids: list[int], purposes: list[str], on: Optional[date] = None) -> tuple[list[RecipientRow], list[Concern]]:
+    """The actual recipients, current, planned and past, of data held by these entities for these purposes."""
+    on = on or date.today()
+    sess = db.session()
     sources = _sources(entity_ids)
+    found = processor_list(entity_ids or None, purposes or None, on=on)
+    rows: list[RecipientRow] = _processor_rows(found)
+    concerns = list(found.concerns)
+    on_the_list = {row.party_id for row in found.rows}
+
+    # Everyone else the entities in scope send data to or engage: controllers, group companies, and
+    # processors the subject-facing list leaves out (an Art. 15 answer names every actual recipient).
+    engagements = sess.scalars(select(Engagement).where(Engagement.engager_id.in_(sources), Engagement.status != Lifecycle.RETIRED)
+                               .options(selectinload(Engagement.locations), selectinload(Engagement.engaged))).all()
+    all_routes = sess.scalars(select(TransferRoute).where(TransferRoute.exporter_id.in_(sources)).options(
+        selectinload(TransferRoute.exporter), selectinload(TransferRoute.importer),
+        selectinload(TransferRoute.destination_organisation))).all()
+    live = [route for route in all_routes if route.status != Lifecycle.RETIRED and _matches(purposes, route.purpose)]
+    by_party: dict[tuple[int, bool], tuple[list[Engagement], list[TransferRoute]]] = defaultdict(lambda: ([], []))
+    for engagement in engagements:
+        if engagement.engaged_id in on_the_list or not _matches(purposes, engagement.purpose, engagement.service):
+            continue
+        by_party[engagement.engaged_id, is_upcoming(engagement, on)][0].append(engagement)
+    for route in live:
+        if route.importer_id not in on_the_list:
+            by_party[route.importer_id, is_upcoming(route, on)][1].append(route)
+    safeguards = Safeguards(sess, on, [route for _key, (_e, routes) in by_party.items() for route in routes])
+    concerns += safeguards.concerns([route for _key, (_e, routes) in by_party.items() for route in routes], sess)
+    parties = {party.id: party for party in sess.scalars(select(Party).where(Party.id.in_({key[0] for key in by_party})))} \
+        if by_party else {}
+    for (party_id, upcoming), (party_engagements, routes) in sorted(by_party.items()):
+        party = parties[party_id]
+        name = display_name(party)
+        where, how = safeguards.places(routes, {location.country_code for engagement in party_engagements
+                                                for location in engagement.locations},
+                                       party.location_code if party.kind != PartyKind.INTERNATIONAL_ORGANISATION else None,
+                                       concerns, name)
+        if party.kind == PartyKind.INTERNATIONAL_ORGANISATION or any(route.destination_organisation_id for route in routes):
+            where = where or party.legal_name
+        relationship = _relationship(party, party_engagements, routes)
+        purpose = "; ".join(dict.fromkeys([*(engagement.purpose or engagement.service for engagement in party_engagements),
+                                           *(route.purpose for route in routes if route.purpose)]))
+        period = "now"
+        if upcoming:
+            dates = [planned_start(item) for item in [*party_engagements, *routes]]
+            period = f"planned from {min((day for day in dates if day is not None), default=on).isoformat()}"
+        rows.append(RecipientRow(name, relationship, purpose, where, period, how))
+
+    rows += _past(sources, purposes, {row.name for row in rows}, all_routes, on)
+    order = {"now": 0}
+    rows.sort(key=lambda row: (order.get(row.period, 1 if row.period.startswith("planned") else 2), row.name.casefold(),
+                               row.relationship, row.purpose))
+    return rows, list(dict.fromkeys(concerns))
+
+
+def _relationship(party: Party, engagements: list[Engagement], routes: list[TransferRoute]) -> str:
+    labels = list(dict.fromkeys(engagement.relationship_type.label for engagement in engagements))
+    if labels:
+        return "; ".join(labels)
+    if party.kind == PartyKind.GROUP_ENTITY:
+        return "Group company"
+    if party.kind == PartyKind.INTERNATIONAL_ORGANISATION:
+        return "International organisation"
+    return "Independent controller" if any(route.importer_role.value == "controller" for route in routes) else "Processor"
+
+
+def _past(sources: set[int], purposes: list[str], current: set[str], all_routes: list[TransferRoute],
+          on: date) -> list[RecipientRow]:
+    """Every engagement or route the trail shows from an entity in scope, no longer live."""
+    parties: dict[int, Optional[Party]] = {}
+
+    def party(party_id: int) -> Optional[Party]:
+        if party_id not in parties:
+            parties[party_id] = db.session.get(Party, party_id)
+        return parties[party_id]
+
+    retired_by_target: dict[int, list[TransferRoute]] = defaultdict(list)
+    for route in all_routes:
+        if route.status == Lifecycle.RETIRED:
+            retired_by_target[route.importer_id].append(route)
+    safeguards = Safeguards(db.session(), on, [route for routes in retired_by_target.values() for route in routes])
     rows: set[RecipientRow] = set()
-    # Current processors and sub-processors, as the processor list shows them.
-    for row in processor_list_rows(entity_ids, purposes):
-        rows.add(RecipientRow(row.name, row.role, row.service, row.locations, "now", row.safeguards))
-    def name(party_id: int) -> str:
-        party = db.session.get(Party, party_id)  # the session's identity map: one query per recipient
-        return (party.trading_name or party.legal_name) if party else f"Party #{party_id}"
-
-    def where(party_id: int) -> str:
-        party = db.session.get(Party, party_id)
-        return country_name(party.location_code) if party and party.location_code else ""
-
-    routes = {route.id: route for route in db.session.scalars(select(TransferRoute).where(TransferRoute.exporter_id.in_(sources)))}
-    safeguards = _mechanisms_by_importer(set(routes))  # retired routes too: past recipients
-    current_pairs: set[tuple[int, str]] = set()
-    # Controllers (independent or joint) engaged by the entities in scope, today.
-    for engagement in db.session.scalars(select(Engagement).where(Engagement.engager_id.in_(sources),
-                                                                  Engagement.status != Lifecycle.RETIRED)):
-        relationship = engagement.relationship_type.value
-        current_pairs.add((engagement.engaged_id, relationship))
-        if relationship in ("processor", "sub_processor") or not _matches(purposes, engagement.purpose, engagement.service):
-            continue
-        rows.add(RecipientRow(name(engagement.engaged_id), RELATIONSHIPS[relationship], engagement.purpose or engagement.service,
-                              where(engagement.engaged_id), "now", "; ".join(sorted(safeguards.get(engagement.engaged_id, ())))
-                              or PLAIN_SAFEGUARDS["none_needed"]))
-    # Every live route from the entities in scope reaches a recipient (group companies included).
-    listed = {row.name for row in rows}
-    for route in routes.values():
-        if route.status == Lifecycle.RETIRED or not _matches(purposes, route.purpose):
-            continue
-        current_pairs.add((route.importer_id, "route"))
-        if name(route.importer_id) in listed:
-            continue
-        importer = db.session.get(Party, route.importer_id)
-        relationship = "Group company" if importer is not None and importer.kind == PartyKind.GROUP_ENTITY else (
-            "Independent controller" if route.importer_role.value == "controller" else "Processor")
-        rows.add(RecipientRow(name(route.importer_id), relationship, route.purpose or "", where(route.importer_id), "now",
-                              "; ".join(sorted(safeguards.get(route.importer_id, ()))) or PLAIN_SAFEGUARDS["none_needed"]))
-    # Past recipients: every engagement or route the trail shows from an entity in scope, no longer live.
     for record_type, source_key, target_key in (("engagements", "engager_id", "engaged_id"),
                                                 ("transfer_routes", "exporter_id", "importer_id")):
         for _record_id, versions in timeline.versions(record_type).items():
@@ -132,18 +191,29 @@ def recipient_rows(entity_ids: list[int], purposes: list[str]) -> list[Recipient
             for (source, target, relationship), fields in links.items():
                 if source not in sources or target is None:
                     continue
-                relationship = relationship or "route"
+                recipient = party(target)
                 purpose = fields.get("purpose") or fields.get("service") or ""
-                still_live = fields.get("status") != Lifecycle.RETIRED.value and (target, relationship) in current_pairs
-                if still_live or not _matches(purposes, purpose, fields.get("service")):
+                if not _matches(purposes, purpose, fields.get("service")):
                     continue
+                if recipient is None:
+                    name, label_default = f"Party #{target}", "Recipient"
+                else:
+                    name = display_name(recipient)
+                    label_default = "Group company" if recipient.kind == PartyKind.GROUP_ENTITY else (
+                        "Independent controller" if fields.get("importer_role") == "controller" else "Processor")
+                label = RELATIONSHIPS.get(relationship or "") or label_default
+                if fields.get("status") != Lifecycle.RETIRED.value and name in current:
+                    continue  # a link still live: its recipient is listed as receiving data now
                 ended = fields.get("ends_on")
-                label = RELATIONSHIPS.get(relationship) or (
-                    "Independent controller" if fields.get("importer_role") == "controller" else "Recipient")
-                rows.add(RecipientRow(name(target), label, purpose, where(target),
-                                      f"in the past (until {ended})" if ended else "in the past",
-                                      "; ".join(sorted(safeguards.get(target, ()))) or "as recorded at the time"))
-    return sorted(rows, key=lambda row: (row.period != "now", row.name.casefold(), row.relationship, row.purpose))
+                routes = retired_by_target.get(target, [])
+                if routes:
+                    _where, how = safeguards.places(routes, (), None, [], name)
+                else:
+                    how = NOT_RECORDED_THEN
+                where = country_name(recipient.location_code) if recipient is not None and recipient.location_code else ""
+                rows.add(RecipientRow(name, label, purpose, where,
+                                      f"in the past (until {ended})" if ended else "in the past", how))
+    return list(rows)
 
 
 def recipients_csv(rows: list[RecipientRow]) -> str:

@@ -1,7 +1,7 @@
 """The forms of the request pages: they check shape; the services check meaning."""
 
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 from wtforms.validators import Optional as OptionalValue
 
@@ -54,3 +54,11 @@ class StepForm(RecordForm):
 
     on = DateField("On", validators=[DataRequired(message="Give the date.")])
     text = TextAreaField("Reason", validators=[OptionalValue(), Length(max=4000)])
+
+
+class AnswerForm(StepForm):
+    """Sending the answer: the draft the person reviewed (its SHA-256), and, when the draft has points to
+    check, the decision to send it as it is."""
+
+    draft_sha256 = HiddenField()
+    send_anyway = BooleanField("Send it as it is: where no appropriate safeguard is in place, the answer says so")

@@ -246,10 +246,8 @@ def purge_if_due(record: SubjectRequest) -> SubjectRequest:
     return record
 
 
-def answer_request(record: SubjectRequest, sent_on: date, *, expected_version: Any) -> SubjectRequest:
-    """Build the answer from the register, keep its snapshot and SHA-256, and close the request."""
-    from .answers import answer_content
-
+def check_answerable(record: SubjectRequest) -> None:
+    """What must happen before any answer is sent (refused with the reason)."""
     errors: Errors = {}
     if record.request_type == RequestType.RECIPIENTS and record.identity_verified_on is None:
         _add(errors, "", "Verify the person's identity before answering an access request (Art. 12(6)).")
@@ -257,7 +255,17 @@ def answer_request(record: SubjectRequest, sent_on: date, *, expected_version: A
         _add(errors, "", "We act as processor for this request: record the controller's instructions first (Art. 28(3)(e)).")
     if errors:
         raise DomainError(errors)
-    content = answer_content(record)
+
+
+def answer_request(record: SubjectRequest, sent_on: date, *, expected_version: Any,
+                   content: Optional[str] = None) -> SubjectRequest:
+    """Send the answer (`content`, the draft the person reviewed; built from the register when not given),
+    keep its snapshot and SHA-256, and close the request."""
+    from .answers import answer_content
+
+    check_answerable(record)
+    if content is None:
+        content = answer_content(record)
     return update_request(record, {"answered_on": sent_on, "answer": {"content": content, "media_type": "text/csv",
                                                                        "sent_on": sent_on}},
                           expected_version=expected_version)

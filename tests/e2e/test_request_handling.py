@@ -42,7 +42,17 @@ def test_an_editor_answers_a_processor_list_request_and_the_snapshot_is_kept(pag
     expect(page.get_by_text("Acknowledge receipt: saved")).to_be_visible()
     expect(page.locator("h1 .badge")).to_have_text("Acknowledged")
 
-    page.get_by_role("button", name="Build and send the answer").click()
+    page.get_by_role("link", name="Build the draft answer").click()
+    draft = page.locator("section.draft")
+    expect(draft.get_by_role("cell", name="Lingua Translations SARL")).to_be_visible()
+    # No route records how data reaches the vendor: the editor is told before sending, with a link to fix it.
+    expect(draft.get_by_text("No transfer route to Lingua Translations SARL is recorded")).to_be_visible()
+    expect(draft.get_by_role("link", name=re.compile(r"engagement #\d+"))).to_be_visible()
+    expect(draft.get_by_role("cell", name=re.compile("how personal data reaches this place is not recorded"))).to_be_visible()
+    page.get_by_role("button", name="Send this answer").click()
+    expect(page.get_by_text("to check: fix them and rebuild the draft, or tick this")).to_be_visible()
+    page.get_by_label("Send it as it is").check()
+    page.get_by_role("button", name="Send this answer").click()
     expect(page.get_by_text("Answer: saved")).to_be_visible()
     expect(page.locator("h1 .badge")).to_have_text("Answered")
     answer = page.locator("section.answer")
