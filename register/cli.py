@@ -220,6 +220,9 @@ def export_processors_command(path: str, entity: str | None, purpose: str | None
         with as_of_session(_end_of(as_of)) as sess:
             found = processors.processor_list(scope, purposes, sess=sess, on=_end_of(as_of).date())
     else:
+        from .assessments import ensure_fresh
+
+        ensure_fresh()
         found = processors.processor_list(scope, purposes)
     if path.endswith(".csv"):
         with open(path, "w", encoding="utf-8", newline="") as target:

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField
 
-from .. import services
+from .. import assessments, services
 from ..auth import admin_required
 from ..coverage import parse_day
 from ..extensions import db
@@ -63,6 +63,7 @@ def _purpose() -> Optional[str]:
 
 
 def _processors(entity: Optional[Party], purpose: Optional[str]) -> processors.ProcessorList:
+    assessments.ensure_fresh()  # the list states today's verdicts, never yesterday's
     return processors.processor_list([entity.id] if entity else None, [purpose] if purpose else None)
 
 

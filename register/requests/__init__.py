@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import services
+from .. import assessments, services
 from ..auth import editor_required
 from ..extensions import db, get_or_404
 from ..forms import show_domain_errors
@@ -131,6 +131,7 @@ def view(record_id: int):
     record = request_services.purge_if_due(get_or_404(SubjectRequest, record_id))
     draft = None
     if request.args.get("draft") and current_user.can_edit and "answer" in available_steps(record, date.today()):
+        assessments.ensure_fresh()  # the answer states today's verdicts, never yesterday's
         draft = answers.answer_draft(record)
     return _render_view(record, draft=draft)
 
