@@ -49,7 +49,7 @@ class Route:
     exporter_kind: str
     status: Lifecycle
     starts_on: date | None
-    destination_country: str | None
+    destination: str  # a country's name, or an international organisation's
 
 
 def stored_verdicts() -> dict[int, tuple[str, dict[str, tuple[str, str, str | None]]]]:
@@ -75,7 +75,7 @@ def check_lines(surface: str, rows: dict[str, str], routes: list[Route], verdict
     references = {item.id: item.legal_reference for regime in law.regimes.values() for item in regime.adequacy}
     by_place: dict[tuple[str, str], list] = defaultdict(list)
     for route in routes:
-        by_place[route.importer_name, countries.country_name(route.destination_country)].append(verdicts[route.id][1])
+        by_place[route.importer_name, route.destination].append(verdicts[route.id][1])
     checked = 0
     for (name, place), regime_verdicts in by_place.items():
         line = line_for(rows[name], place)
@@ -104,7 +104,8 @@ def check_every_surface(client, with_trail: bool = True) -> None:
     client.get("/processors")  # the first view of the day stores today's verdicts
     verdicts = stored_verdicts()
     routes = [Route(route.id, route.uid, display_name(route.importer), route.importer_id, route.exporter.kind.value,
-                    route.status, route.starts_on, route.destination_country)
+                    route.status, route.starts_on, countries.country_name(route.destination_country)
+                    if route.destination_country else route.destination_organisation.legal_name)
               for route in db.session.scalars(select(TransferRoute).order_by(TransferRoute.id))]
     assert routes and set(verdicts) == {route.id for route in routes}
 
@@ -149,8 +150,7 @@ def check_every_surface(client, with_trail: bool = True) -> None:
     answer = {row.name: row.safeguards for row in answer_rows if row.period == "now"}
     # Processors as on the list; the other recipients (group companies, controllers) from the group's own routes.
     others = [route for route in routes if route.status == Lifecycle.ACTIVE and route.exporter_kind == "group_entity"
-              and (route.starts_on is None or route.starts_on <= TODAY) and route.destination_country
-              and route.importer_id not in listed]
+              and (route.starts_on is None or route.starts_on <= TODAY) and route.importer_id not in listed]
     assert check_lines("Art. 15 answer", answer, current + others, verdicts) > len(internal)
 
     # The change feed (read from the trail: the generated register is loaded without one) announces as

@@ -77,6 +77,7 @@ class Concern:
     routes: tuple[int, ...] = ()
     engagement_id: Optional[int] = None
     party_id: Optional[int] = None
+    severity: str = "attention"  # gap: the list or answer will say no appropriate safeguard is in place
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,9 @@ class Safeguards:
     def words(self, verdicts: list[tuple[str, str, str, Optional[str]]]) -> str:
         """What these verdicts (of the routes reaching one place) say, each tool once at its worst status."""
         worst: dict[tuple[str, str, Optional[str]], str] = {}
+        if any(regime for regime, _mechanism, _status, _adequacy in verdicts):
+            # Data from outside the three regimes goes there too: no transfer rule of theirs to state.
+            verdicts = [verdict for verdict in verdicts if verdict[0]]
         for regime, mechanism, status, adequacy_id in verdicts:
             key = (regime, mechanism, adequacy_id)
             if key not in worst or rules.rank(status) > rules.rank(worst[key]):
@@ -163,12 +167,20 @@ class Safeguards:
                concerns: list[Concern], subject: str) -> tuple[str, str]:
         """(where, how safeguarded) for a recipient reached by `routes` and processing in `locations`."""
         by_place: dict[str, list[TransferRoute]] = defaultdict(list)
+        names: dict[str, str] = {}
         for route in routes:
-            if route.destination_country:
-                by_place[route.destination_country].append(route)
+            # A place is a country, or an international organisation (a destination of its own).
+            place = route.destination_country or f"io:{route.destination_organisation_id}"
+            by_place[place].append(route)
+            if route.destination_organisation is not None:
+                names[place] = route.destination_organisation.legal_name
         places = list(dict.fromkeys([*sorted(by_place), *sorted(set(locations) - set(by_place))]))
         if not places and fallback:
             places = [fallback]
+
+        def name(place: str) -> str:
+            return names.get(place) or countries.country_name(place)
+
         unreached = [place for place in places if place not in by_place]
         elsewhere = assessments.assess_elsewhere(self.sess, self.on, [(route.id, place) for place in unreached
                                                                       for route in routes]) if routes else {}
@@ -181,14 +193,15 @@ class Safeguards:
                             for route in routes for verdict in elsewhere[(route.id, place)].regimes
                             ] or [("", "none", "out_of_scope", None)]
                 if any(status == "gap" for _regime, _mechanism, status, _adequacy in verdicts):
-                    concerns.append(Concern(f"{subject} processes data in {countries.country_name(place)}, which no "
+                    concerns.append(Concern(f"{subject} processes data in {name(place)}, which no "
                                             f"route records, and the safeguards of its routes do not cover it there: "
-                                            f"record that transfer", routes=tuple(route.id for route in routes)))
+                                            f"record that transfer", routes=tuple(route.id for route in routes),
+                                            severity="gap"))
             else:
                 verdicts = []  # no route: nothing the register can say of how data gets there
             # Places saying the same share a line.
-            lines.setdefault(self.words(verdicts), []).append(countries.country_name(place))
-        where = ", ".join(countries.country_name(place) for place in places)
+            lines.setdefault(self.words(verdicts), []).append(name(place))
+        where = ", ".join(name(place) for place in places)
         how = "\n".join(f"{', '.join(names)}: {sentence}" for sentence, names in lines.items())
         return where, how
 
@@ -215,7 +228,7 @@ class Safeguards:
             source = exporters[0] if len(exporters) == 1 else f"{len(exporters)} exporters"
             concerns.append(Concern(f"{source} → {importer} ({destination}): "
                                     f"{vocabulary.status_label(status).lower()}: {'; '.join(reasons)}",
-                                    routes=tuple(route.id for route in group)))
+                                    routes=tuple(route.id for route in group), severity=status))
         return concerns
 
 
@@ -330,8 +343,13 @@ def processor_list(entity_ids: Optional[list[int]] = None, purposes: Optional[li
         (result.upcoming if upcoming else result.current).append(row)
     result.current.sort(key=lambda row: row.name.casefold())
     result.upcoming.sort(key=lambda row: (row.planned_start, row.name.casefold()))
-    result.concerns = list(dict.fromkeys(result.concerns))
+    result.concerns = ordered(result.concerns)
     return result
+
+
+def ordered(concerns: list[Concern]) -> list[Concern]:
+    """Each concern once, gaps first."""
+    return sorted(dict.fromkeys(concerns), key=lambda concern: concern.severity != "gap")
 
 
 def write_xlsx(target, processors: ProcessorList, title: str) -> None:

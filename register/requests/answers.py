@@ -33,6 +33,7 @@ from ..exports.processors import (
     csv_text,
     display_name,
     is_upcoming,
+    ordered,
     planned_start,
     processor_list,
 )
@@ -137,8 +138,6 @@ def recipients(entity_ids: list[int], purposes: list[str], on: Optional[date] = 
                                                 for location in engagement.locations},
                                        party.location_code if party.kind != PartyKind.INTERNATIONAL_ORGANISATION else None,
                                        concerns, name)
-        if party.kind == PartyKind.INTERNATIONAL_ORGANISATION or any(route.destination_organisation_id for route in routes):
-            where = where or party.legal_name
         relationship = _relationship(party, party_engagements, routes)
         purpose = "; ".join(dict.fromkeys([*(engagement.purpose or engagement.service for engagement in party_engagements),
                                            *(route.purpose for route in routes if route.purpose)]))
@@ -152,7 +151,7 @@ def recipients(entity_ids: list[int], purposes: list[str], on: Optional[date] = 
     order = {"now": 0}
     rows.sort(key=lambda row: (order.get(row.period, 1 if row.period.startswith("planned") else 2), row.name.casefold(),
                                row.relationship, row.purpose))
-    return rows, list(dict.fromkeys(concerns))
+    return rows, ordered(concerns)
 
 
 def _relationship(party: Party, engagements: list[Engagement], routes: list[TransferRoute]) -> str:
