@@ -5,7 +5,6 @@ each test starts from an empty copy (SQLite: a copy of the migrated file; Postgr
 schema whose tables are truncated).
 """
 
-import contextvars
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 import helpers
+from helpers import IsolatedClient
 from register import create_app, services
 from register.audit import Actor
 from register.extensions import db
@@ -88,22 +88,6 @@ def database(request, tmp_path_factory) -> Database:
     directory = tmp_path_factory.mktemp(f"db-{request.param}")
     os.environ["REGISTER_INSTANCE_PATH"] = str(directory / "instance")
     return _build_schema(request.param, directory)
-
-
-class IsolatedClient(FlaskClient):
-    """Runs each request in its own app context, as in production.
-
-    Flask reuses an app context that is already pushed, so without this the test's context (and its
-    `g`: CSRF token, logged-in user) would leak from one request into the next. The test's own
-    database session ends its transaction around each request, so it then reads what was committed.
-    """
-
-    def open(self, *args, **kwargs):
-        kwargs.setdefault("buffered", True)  # read and close file downloads, as a WSGI server does
-        db.session.rollback()
-        response = contextvars.Context().run(super().open, *args, **kwargs)
-        db.session.rollback()
-        return response
 
 
 @pytest.fixture

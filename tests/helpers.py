@@ -1,5 +1,6 @@
 """Helpers for tests that drive the app like a browser does."""
 
+import contextvars
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,23 @@ from flask.testing import FlaskClient
 from bench.generate import LoadReport, Scale, load_register
 from register import create_app
 from register.extensions import db
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in its own app context, as in production.
+
+    Flask reuses an app context that is already pushed, so without this the test's context (and its
+    `g`: CSRF token, logged-in user) would leak from one request into the next. The test's own
+    database session ends its transaction around each request, so it then reads what was committed.
+    """
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)  # read and close file downloads, as a WSGI server does
+        db.session.rollback()
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.rollback()
+        return response
+
 
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 

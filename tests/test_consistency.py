@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from helpers import generated_register, login, post_form
+from helpers import IsolatedClient, generated_register, login, post_form
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -176,8 +176,6 @@ def test_every_surface_says_what_the_demo_registers_verdicts_say(app, auditor_cl
 
 
 def test_every_surface_says_what_a_generated_registers_verdicts_say(tmp_path):
-    from conftest import IsolatedClient
-
     with generated_register(tmp_path, SCALES["tiny"], TODAY) as (app, _report):
         app.test_client_class = IsolatedClient
         client = app.test_client()
