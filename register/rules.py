@@ -1,8 +1,8 @@
 """The transfer law: pure functions on plain values (no Flask, no database; dates passed in).
 
 Every judgement returns its reasons with the legal reference. Views, exports and the API only show
-what this module decides. The law is /work/shared/reference/transfer-law.md; the country facts come
-from data/countries.yaml (`CountryData`).
+what this module decides. The law is written up, with its sources, in docs/transfer-law.md; the country
+facts come from data/countries.yaml (`CountryData`).
 
 Conventions (decided here, once):
 - Last-day dates are inclusive: an adequacy decision's `valid_until`, a BCR membership's `bound_to`,
