@@ -10,7 +10,7 @@ from flask_login import login_required
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import joinedload
 
-from . import assessments, charts, countries
+from . import assessments, charts, countries, rules
 from .extensions import db
 from .models import Certificate, IsoEdition, Lifecycle, Party, RouteRegimeVerdict, RouteVerdict, TransferRoute
 
@@ -19,7 +19,6 @@ bp = Blueprint("coverage", __name__)
 STATUSES = ("gap", "attention", "covered", "out_of_scope")
 STATUS_LABELS = {"gap": "Gap", "attention": "Needs attention", "covered": "Covered", "out_of_scope": "Out of scope"}
 EXPIRY_WINDOWS = (30, 60, 90)
-DECISION_HORIZON_DAYS = 365
 LISTED = 25
 
 
@@ -111,19 +110,10 @@ def what_if_summary(on: date) -> Summary:
 
 
 def decisions_to_watch(on: date, by_decision: dict[str, int]) -> list[dict]:
-    """Adequacy decisions at risk or ending within a year of `on`, with the routes relying on each."""
-    watched = []
-    for regime in countries.current().regimes.values():
-        seen = set()
-        for instrument in regime.adequacy:
-            if instrument.id in seen or not instrument.in_force_on(on):
-                continue
-            ending = instrument.valid_until is not None and instrument.valid_until <= on + timedelta(days=DECISION_HORIZON_DAYS)
-            if instrument.at_risk or ending:
-                seen.add(instrument.id)
-                watched.append({"id": instrument.id, "regime": regime.code, "reference": instrument.legal_reference,
-                                "at_risk": instrument.at_risk, "until": instrument.valid_until if ending else None,
-                                "routes": by_decision.get(instrument.id, 0)})
+    """Adequacy decisions at risk or ending within a year of `on` (as the rules judge it), with the routes relying on each."""
+    watched = [{"id": item.id, "regime": item.regime, "reference": item.legal_reference, "at_risk": item.at_risk,
+                "until": item.coverage_ends_on, "routes": by_decision.get(item.id, 0)}
+               for item in rules.decisions_to_watch(countries.current(), on)]
     return sorted(watched, key=lambda item: -item["routes"])
 
 

@@ -531,6 +531,35 @@ def _index(law: CountryData) -> _LawIndex:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class WatchedDecision:
+    """An adequacy decision in force that a verdict relying on it flags: at risk, or coverage ending within a year."""
+
+    id: str
+    regime: str
+    legal_reference: str
+    at_risk: Optional[str]
+    coverage_ends_on: Optional[date]  # set when adequacy for the destination ends within a year, successors followed
+
+
+def decisions_to_watch(law: CountryData, on: date) -> list[WatchedDecision]:
+    """The adequacy decisions in force on `on` whose verdicts carry a risk (the same test as `_restricted`):
+    at risk, or adequacy for the destination ending within a year of `on` once successors are followed."""
+    watched: dict[tuple[str, str], WatchedDecision] = {}
+    horizon = _add_years(on, 1)
+    for code, rx in _index(law).regimes.items():
+        for instruments in rx.adequacy.values():
+            for instrument in instruments:
+                if (code, instrument.id) in watched or not instrument.in_force_on(on):
+                    continue
+                end = rx.coverage_end[instrument.id]
+                ending = end if end is not None and end <= horizon else None
+                if instrument.at_risk or ending:
+                    watched[code, instrument.id] = WatchedDecision(instrument.id, code, instrument.legal_reference,
+                                                                   instrument.at_risk, ending)
+    return list(watched.values())
+
+
 # --- assessing a route -------------------------------------------------------------------------
 
 

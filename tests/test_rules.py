@@ -849,3 +849,17 @@ def test_first_hop_regimes_still_follow_the_exporters_establishment():
     assert [item.regime for item in rules.first_hop_regimes("DE", LAW)] == ["EU"]
     assert [item.regime for item in rules.first_hop_regimes("GB", LAW)] == ["UK"]
     assert rules.first_hop_regimes("US", LAW) == [] and rules.first_hop_regimes(None, LAW) == []
+
+
+def test_the_decisions_the_dashboard_watches_are_those_whose_verdicts_flag_a_risk():
+    """An adequacy decision ends "within a year" only if adequacy for its destination does, successors
+    followed (as a route relying on it is judged): 2021/1772 ending 2025-12-27 is renewed by 2025/2574."""
+    def watched(on):
+        return {(item.regime, item.id): item for item in rules.decisions_to_watch(LAW, on)}
+
+    mid_2025 = watched(date(2025, 6, 1))
+    assert ("EU", "EU-GB-2021") not in mid_2025  # followed by the renewal: no break in adequacy
+    assert mid_2025[("EU", "EU-US-DPF")].at_risk  # under legal challenge
+    end_2031 = watched(date(2031, 1, 1))
+    assert end_2031[("EU", "EU-GB-2025-RENEWAL")].coverage_ends_on == date(2031, 12, 27)
+    assert ("EU", "EU-GB-2025-RENEWAL") not in watched(date(2030, 12, 26))  # more than a year before its last day
