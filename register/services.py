@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import countries
-from .audit import Actor, created, diff, event_values, mark_audited, record_event
+from .audit import Actor, created, diff, event_values, mark_audited, plain, record_event
 from .collector import rare_full_collections
 from .extensions import _begin_immediate, db
 from .models import (
@@ -55,6 +55,7 @@ from .models import (
     TransferRoute,
     User,
     route_instruments,
+    utcnow,
 )
 
 Errors = dict[str, list[str]]
@@ -637,6 +638,8 @@ class Spec:
     fixed: frozenset[str] = frozenset()
     # Values derived from the others when the caller leaves them out: (session, record, merged) -> values.
     complete: Optional[Callable[[Session, Any, dict], dict]] = None
+    # Each collection's value as given to its writer -> as its reader will give it back (`recorded`).
+    recorded: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
 
     @functools.cached_property
     def columns(self) -> dict[str, Any]:
@@ -650,6 +653,35 @@ class Spec:
 
 
 SPECS: dict[type, Spec] = {}
+
+
+class _Refused:
+    """A value the write would refuse: it equals no recorded value (`recorded`)."""
+
+    def __repr__(self) -> str:
+        return "REFUSED"
+
+
+REFUSED = _Refused()
+
+
+def recorded(model: type, values: dict) -> dict:
+    """The values the trail would record for these fields once written (what the record's snapshot
+    gives: the coerced value, a collection as its reader gives it), without writing anything; a value
+    the write would refuse is REFUSED. Merging a change made on an older version compares in these."""
+    spec = spec_for(model)
+    found = {}
+    for key, value in values.items():
+        try:
+            if key in spec.columns:
+                found[key] = plain(coercer(spec.columns[key])(value))
+            elif key in spec.recorded:
+                found[key] = plain(spec.recorded[key](value))
+            else:
+                found[key] = REFUSED
+        except (ValueError, TypeError, KeyError, AttributeError):
+            found[key] = REFUSED
+    return found
 
 
 def spec_for(model: type) -> Spec:
@@ -808,6 +840,10 @@ def update(record: Any, values: dict, *, expected_version: Any) -> Any:
     mark_audited(sess, record)
     _write(sess, spec, record, prepared)
     changes = diff(before, spec.snapshot(record))
+    if any(name in spec.collections for name in changes) and hasattr(record, "updated_at"):
+        # A collection lives in rows of its own: without this the record's row, and so its version, would
+        # stay as they were, and a form built before the change would still pass as current.
+        record.updated_at = utcnow()
     if changes and bulk is not None:
         # its event once written (flush_pending), with the version the write gives it, in file order
         bulk.updates.append((len(bulk.pending), record, changes))
@@ -1128,14 +1164,24 @@ def _read_locations(record: Engagement) -> list:
     return sorted(f"{location.country_code}:{location.activity.value}" for location in record.locations)
 
 
-def _write_locations(sess: Session, record: Engagement, value: list) -> None:
-    """Replace the processing locations; each is a country code or {country_code, activity}."""
+def _wanted_locations(value: list) -> dict[str, LocationActivity]:
+    """The processing locations asked for: each a country code or {country_code, activity}."""
     wanted: dict[str, LocationActivity] = {}
     for item in value or []:
         if isinstance(item, dict):
             wanted[item["country_code"].upper()] = LocationActivity(item.get("activity") or LocationActivity.STORAGE_AND_ACCESS)
         else:
             wanted[str(item).upper()] = LocationActivity.STORAGE_AND_ACCESS
+    return wanted
+
+
+def _recorded_locations(value: list) -> list:
+    return sorted(f"{code}:{activity.value}" for code, activity in _wanted_locations(value).items())
+
+
+def _write_locations(sess: Session, record: Engagement, value: list) -> None:
+    """Replace the processing locations; each is a country code or {country_code, activity}."""
+    wanted = _wanted_locations(value)
     if _as_row(sess, record):  # a new engagement a bulk unit inserts as rows (flush_pending)
         record.__dict__["locations"] = [EngagementLocation(country_code=code, activity=activity) for code, activity in wanted.items()]
         return
@@ -1199,8 +1245,16 @@ def _read_signatories(record: TransferInstrument) -> list:
     return sorted(f"{item.side.value}:{item.party_id}" for item in record.signatories)
 
 
+def _wanted_signatories(value: list) -> set[tuple[int, InstrumentSide]]:
+    return {(int(item["party_id"]), InstrumentSide(item["side"])) for item in value or []}
+
+
+def _recorded_signatories(value: list) -> list:
+    return sorted(f"{side.value}:{party_id}" for party_id, side in _wanted_signatories(value))
+
+
 def _write_signatories(sess: Session, record: TransferInstrument, value: list) -> None:
-    wanted = {(int(item["party_id"]), InstrumentSide(item["side"])) for item in value or []}
+    wanted = _wanted_signatories(value)
     for item in list(record.signatories):
         if (item.party_id, item.side) not in wanted:
             record.signatories.remove(item)
@@ -1235,13 +1289,24 @@ def _read_memberships(record: BcrApproval) -> list:
     ]
 
 
-def _write_memberships(sess: Session, record: BcrApproval, value: list) -> None:
+def _wanted_memberships(value: list) -> dict[tuple[int, date], Optional[date]]:
+    """(group entity, bound from) -> bound to, for each membership asked for."""
     wanted = {}
     for item in value or []:
         bound_from = _coerce(BcrMembership.__table__.c.bound_from, item["bound_from"])
         wanted[(int(item["group_entity_id"]), bound_from)] = _coerce(
             BcrMembership.__table__.c.bound_to, item.get("bound_to")
         )
+    return wanted
+
+
+def _recorded_memberships(value: list) -> list:
+    return [f"{entity_id}:{bound_from.isoformat()}:{bound_to.isoformat() if bound_to else ''}"
+            for (entity_id, bound_from), bound_to in sorted(_wanted_memberships(value).items())]
+
+
+def _write_memberships(sess: Session, record: BcrApproval, value: list) -> None:
+    wanted = _wanted_memberships(value)
     for item in list(record.memberships):
         key = (item.group_entity_id, item.bound_from)
         if key not in wanted:
@@ -1426,24 +1491,28 @@ SPECS.update(
         Engagement: Spec(
             Engagement,
             collections={"locations": (_read_locations, _write_locations)},
+            recorded={"locations": _recorded_locations},
             validate=_validate_engagement,
             required=("engager_id", "engaged_id", "service", "relationship_type"),
         ),
         TransferInstrument: Spec(
             TransferInstrument,
             collections={"signatories": (_read_signatories, _write_signatories)},
+            recorded={"signatories": _recorded_signatories},
             validate=_validate_instrument,
             required=("kind", "title"),
         ),
         BcrApproval: Spec(
             BcrApproval,
             collections={"memberships": (_read_memberships, _write_memberships)},
+            recorded={"memberships": _recorded_memberships},
             validate=_validate_bcr,
             required=("name", "regime", "bcr_type", "authority", "approved_on"),
         ),
         TransferRoute: Spec(
             TransferRoute,
             collections={"instrument_ids": (_read_instrument_ids, _write_instrument_ids)},
+            recorded={"instrument_ids": lambda value: sorted({whole_number(item) for item in value or []})},
             validate=_validate_route,
             required=("exporter_id", "importer_id", "exporter_role", "importer_role"),
         ),

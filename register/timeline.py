@@ -96,6 +96,50 @@ def versions(record_type: str) -> dict[int, list[dict]]:
     return states
 
 
+# --- one record at an earlier version ---------------------------------------------------------
+
+
+class _Unkept:
+    """A value the trail does not keep (a secret or personal data): only that it changed."""
+
+    def __repr__(self) -> str:
+        return "UNKEPT"
+
+
+UNKEPT = _Unkept()
+
+
+def events_since(record: Any, version: Any) -> list[AuditEvent]:
+    """The audit events of a record after a version (e.g. the one a form was built on), in order."""
+    try:
+        since = int(version)
+    except (TypeError, ValueError):
+        since = 0
+    return list(db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.record_type == record.__table__.name, AuditEvent.record_id == record.id,
+            AuditEvent.record_version > since,
+        ).order_by(AuditEvent.id)
+    ))
+
+
+def fields_before(current: dict, events: list[AuditEvent]) -> dict:
+    """A record's fields as they were before `events` (its latest events, in order): its fields now
+    (as the trail records them, audit.plain), each change those events made undone. What the trail does
+    not keep (audit.SECRET_FIELDS, audit.PERSONAL_FIELDS) is UNKEPT, unless it was empty."""
+    from .audit import PERSONAL_FIELDS, SECRET_FIELDS
+
+    fields = dict(current)
+    undone: set[str] = set()
+    for event in events:
+        for name, (before, _after) in event.changes.items():
+            if name in undone:
+                continue  # the first change after the version holds the value it had then
+            undone.add(name)
+            fields[name] = UNKEPT if before is not None and name in SECRET_FIELDS | PERSONAL_FIELDS else before
+    return fields
+
+
 def parse_moment(text: str) -> datetime:
     """A moment as people give it, in UTC: a date means the end of that day; a date and time, that time.
     Raises ValueError."""

@@ -77,8 +77,12 @@ def create():
 @bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
 @admin_required
 def edit(user_id: int):
+    from . import merge as merging
+    from .records.crud import form_labels, merging_form, saved_message
+
     user = get_or_404(User, user_id)
     form = UserForm(obj=user)
+    unmerged = None
     if request.method == "POST":
         form.version.data = request.form.get("version")  # as submitted, never the current one
     if form.validate_on_submit():
@@ -90,20 +94,28 @@ def edit(user_id: int):
             try:
                 with services.write_unit(web_actor()):
                     user = get_or_404(User, user_id)
-                    if not form.is_active.data and user.is_active:
+                    merge = merging.plan(user, form.version.data, values, answers=request.form,
+                                         label_of=lambda names: form_labels(form, names))
+                    values = dict(merge.values)
+                    if values.get("is_active") is False and user.is_active:
                         values["session_nonce"] = uuid.uuid4().hex  # end the user's sessions
-                    services.update(user, values, expected_version=form.version.data)
+                    services.update(user, values, expected_version=merge.version)
             except services.DomainError as error:
                 show_domain_errors(form, error)
+            except merging.Unmerged as error:
+                user = get_or_404(User, user_id)
+                unmerged = error.merge
+                merging_form(form, UserForm(formdata=None, obj=user), unmerged)
             except services.ConflictError:
                 return render_template("conflict.html", record=db.session.get(User, user_id),
                                        back=url_for("users.edit", user_id=user_id)), 409
             else:
-                flash(f"Saved {user.email}.", "success")
+                flash(saved_message(user.email, merge), "success")
                 return redirect(url_for("users.index"))
     elif not form.is_submitted():
         form.version.data = user.version
-    return render_template("users/form.html", form=form, user=user), 400 if form.errors else 200
+    status = 409 if unmerged else 400 if form.errors else 200
+    return render_template("users/form.html", form=form, user=user, merge=unmerged), status
 
 
 @bp.route("/<int:user_id>/reset-password", methods=["POST"])

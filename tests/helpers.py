@@ -5,6 +5,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from html.parser import HTMLParser
 from pathlib import Path
 
 import flask_migrate
@@ -48,6 +49,74 @@ def post_form(client: FlaskClient, path: str, data: dict, form_path: str | None 
     """Submit a form the way a browser does: with the token from the page that shows it."""
     token = csrf_token(client, form_path or path)
     return client.post(path, data={"csrf_token": token, **data}, **kwargs)
+
+
+class _Forms(HTMLParser):
+    """The values each form of a page would submit as it stands (what a browser sends unchanged)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.forms: list[dict[str, list[str]]] = []
+        self.select: dict | None = None
+        self.textarea: tuple[str, list[str]] | None = None
+
+    def add(self, name: str, value: str) -> None:
+        if self.forms:
+            self.forms[-1].setdefault(name, []).append(value)
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        name = attributes.get("name")
+        if tag == "form":
+            self.forms.append({})
+        elif tag == "input" and name and attributes.get("type", "text") not in ("submit", "button", "file", "reset"):
+            if attributes.get("type") in ("checkbox", "radio"):
+                if "checked" in attributes:
+                    self.add(name, attributes.get("value") or "on")
+            else:
+                self.add(name, attributes.get("value") or "")
+        elif tag == "select" and name:
+            self.select = {"name": name, "multiple": "multiple" in attributes, "first": None, "chosen": False}
+        elif tag == "option" and self.select is not None:
+            value = attributes.get("value") or ""
+            if self.select["first"] is None:
+                self.select["first"] = value
+            if "selected" in attributes:
+                self.add(self.select["name"], value)
+                self.select["chosen"] = True
+        elif tag == "textarea" and name:
+            self.textarea = (name, [])
+
+    def handle_data(self, data):
+        if self.textarea is not None:
+            self.textarea[1].append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "select" and self.select is not None:
+            if not self.select["chosen"] and not self.select["multiple"] and self.select["first"] is not None:
+                self.add(self.select["name"], self.select["first"])
+            self.select = None
+        elif tag == "textarea" and self.textarea is not None:
+            text = "".join(self.textarea[1])
+            # A browser drops the line break that opens a textarea (WTForms writes one).
+            self.add(self.textarea[0], text.removeprefix("\r\n") if text.startswith("\r\n") else text.removeprefix("\n"))
+            self.textarea = None
+
+
+def form_values(html: str) -> dict[str, list[str]]:
+    """What the page's record form (the one carrying a version) would submit as it stands."""
+    reader = _Forms()
+    reader.feed(html)
+    forms = [form for form in reader.forms if "version" in form]
+    assert forms, "no form with a version on the page"
+    return forms[0]
+
+
+def open_form(client: FlaskClient, path: str) -> dict[str, list[str]]:
+    """Open an edit page as a person does: the form's values as shown."""
+    page = client.get(path)
+    assert page.status_code == 200, page.status_code
+    return form_values(page.get_data(as_text=True))
 
 
 def login(client: FlaskClient, email: str, password: str):

@@ -87,6 +87,9 @@ def test_an_admin_changes_a_role_and_a_stale_form_gets_409(logged_in, make_user)
     assert db.session.get(User, target.id).role == Role.EDITOR
     stale = post_form(admin, f"/admin/users/{target.id}/edit", {**form, "name": "Stale", "role": "auditor"})
     assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    # The name changed on both sides is asked about; the role, left as the stale form found it, is not.
+    assert 'id="merge-name"' in page and 'id="merge-role"' not in page
     db.session.expire_all()
     assert db.session.get(User, target.id).name == "Promoted"
 

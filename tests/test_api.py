@@ -152,7 +152,7 @@ def test_an_editor_creates_changes_and_retires_with_versions(client, register, t
     changed = client.patch(f"/api/v1/third-parties/{vendor_id}", headers={**headers, "If-Match": '"1"'},
                            json={"vetting_status": "approved"})
     assert changed.status_code == 200 and changed.headers["ETag"] == '"2"'
-    stale = client.patch(f"/api/v1/third-parties/{vendor_id}", headers={**headers, "If-Match": '"1"'}, json={"website": "x"})
+    stale = client.patch(f"/api/v1/third-parties/{vendor_id}", headers={**headers, "If-Match": '"1"'}, json={"vetting_status": "rejected"})
     assert stale.status_code == 409 and stale.headers["ETag"] == '"2"'
     retired = client.post(f"/api/v1/third-parties/{vendor_id}/retire", headers=headers, json={"version": 2, "ends_on": "2026-12-31"})
     assert retired.status_code == 200 and retired.get_json()["data"]["status"] == "retired"
@@ -160,6 +160,43 @@ def test_an_editor_creates_changes_and_retires_with_versions(client, register, t
                                .order_by(AuditEvent.id)).all()
     assert [(e.action.value, e.source) for e in trail] == [("create", AuditSource.API), ("update", AuditSource.API),
                                                           ("retire", AuditSource.API)]
+
+
+def test_a_patch_on_an_older_version_applies_unless_a_field_it_sends_changed_meanwhile(client, register, token_for):
+    headers = token_for(Role.EDITOR)
+    vendor = f"/api/v1/third-parties/{register['vendor'].id}"
+    assert client.patch(vendor, headers={**headers, "If-Match": '"1"'}, json={"contact_name": "Dora Lindqvist"}).status_code == 200
+    stale = {**headers, "If-Match": '"1"'}
+
+    disjoint = client.patch(vendor, headers=stale, json={"website": "https://cloudy.example"})
+    assert disjoint.status_code == 200 and disjoint.headers["ETag"] == '"3"'
+    assert disjoint.get_json()["data"]["contact_name"] == "Dora Lindqvist"  # kept
+    last = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert (last.action.value, last.changes) == ("update", {"website": [None, "https://cloudy.example"]})
+
+    written = events()
+    overlapping = client.patch(vendor, headers=stale, json={"contact_name": "Dora L.", "notes": "Checked"})
+    assert overlapping.status_code == 409 and overlapping.headers["ETag"] == '"3"'
+    error = overlapping.get_json()["error"]
+    assert list(error["fields"]) == ["contact_name"] and '"Dora Lindqvist"' in error["fields"]["contact_name"][0]
+    assert events() == written  # nothing written, not even the field nobody else changed
+    assert client.get(vendor, headers=headers).get_json()["data"]["notes"] is None
+
+    # Changed meanwhile to the very value sent: nothing to decide.
+    assert client.patch(vendor, headers=stale, json={"contact_name": "  Dora Lindqvist "}).status_code == 200
+
+
+def test_a_patch_on_an_older_version_compares_collections_as_what_they_hold(client, register, token_for):
+    headers = token_for(Role.EDITOR)
+    engagement = f"/api/v1/engagements/{register['engagement'].id}"
+    assert client.patch(engagement, headers={**headers, "If-Match": '"1"'}, json={"locations": ["US", "IE"]}).headers["ETag"] == '"2"'
+    stale = {**headers, "If-Match": '"1"'}
+
+    same_places = client.patch(engagement, headers=stale, json={"locations": [{"country_code": "ie"}, "US"], "purpose": "Support"})
+    assert same_places.status_code == 200
+    other_places = client.patch(engagement, headers=stale, json={"locations": ["US"]})
+    assert other_places.status_code == 409 and list(other_places.get_json()["error"]["fields"]) == ["locations"]
+    assert sorted(place["country_code"] for place in client.get(engagement, headers=headers).get_json()["data"]["locations"]) == ["IE", "US"]
 
 
 @pytest.mark.parametrize(

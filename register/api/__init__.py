@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
 
-from .. import services
+from .. import merge, services
 from ..audit import Actor
 from ..extensions import MAX_ID, csrf, db, login_manager
 from ..models import ApiToken, AuditSource, Role, User, utcnow
@@ -166,9 +166,12 @@ def domain_error(error: services.DomainError):
 @bp.errorhandler(services.ConflictError)
 def conflict(error: services.ConflictError):
     current = getattr(error.record, "version", None)
+    headers = {"ETag": f'"{current}"'} if current else None
+    if isinstance(error, merge.FieldsChanged):
+        return problem(409, "Conflict", f"Fields you sent were changed meanwhile (the record is now at version {current}); "
+                       "nothing was written. Read it again and decide on these fields.", error.messages(), headers=headers)
     return problem(409, "Conflict", f"The record changed meanwhile (it is now at version {current}); nothing was "
-                   "written. Read it again and apply your change to the current version.",
-                   headers={"ETag": f'"{current}"'} if current else None)
+                   "written. Read it again and apply your change to the current version.", headers=headers)
 
 
 # --- the resources ----------------------------------------------------------------------------
@@ -233,7 +236,9 @@ def update_record(name: str, record_id: int):
     version = expected_version(body)
     with services.write_unit(api_actor()):
         record = _record(resource, record_id)
-        services.update(record, resources.incoming(resource, body), expected_version=version)
+        values = resources.incoming(resource, body)
+        # Only the fields sent change: on an older version too, unless one of them changed meanwhile.
+        services.update(record, values, expected_version=merge.rebase(record, version, values))
     record = _record(resource, record_id)
     return with_etag({"data": resources.serialize_many(resource, [record], None)[0]}, record)
 

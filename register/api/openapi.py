@@ -105,6 +105,11 @@ def responses(*codes: int, ok: dict | None = None) -> dict:
     return found
 
 
+def with_description(found: dict, code: int, description: str) -> dict:
+    found[str(code)] = {**found[str(code)], "description": description}
+    return found
+
+
 def filter_parameters(resource: resources.Resource) -> list[dict]:
     parameters = [
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10_000}},
@@ -129,6 +134,9 @@ ON_PARAMETER = {"name": "on", "in": "query", "description": "Assess on this date
 ID_PARAMETER = {"name": "record_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
 IF_MATCH = {"name": "If-Match", "in": "header", "description": "The ETag (version) the change is based on; or send \"version\"",
             "schema": {"type": "string", "pattern": '^(W/)?"?[0-9]+"?$'}}
+PATCH_CONFLICT = ("A field sent was changed since the If-Match version to another value: nothing written; `fields` names each "
+                  "with its value now (a change to other fields meanwhile is no conflict: the fields sent are applied on the "
+                  "current version)")
 
 
 @cache
@@ -181,7 +189,7 @@ def document() -> dict:
             "patch": {"tags": tag, "summary": f"Change a {resource.singular} (only the fields sent)", "operationId": f"update_{name}",
                       "parameters": [ID_PARAMETER, IF_MATCH],
                       "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}Update"}}}},
-                      "responses": responses(200, 400, 401, 403, 404, 409, 422, ok=one)},
+                      "responses": with_description(responses(200, 400, 401, 403, 404, 409, 422, ok=one), 409, PATCH_CONFLICT)},
         }
         paths[f"{base}/{{record_id}}"] = item
         if resource.can_retire:
@@ -194,7 +202,9 @@ def document() -> dict:
         "openapi": "3.0.3",
         "info": {"title": "Cross-border transfer and sub-processor register API", "version": "1.0.0",
                  "description": "Every register record, read and written through the same audited rules as the pages. "
-                                "Writes need the editor or admin role; a write based on an older version gets 409."},
+                                "Writes need the editor or admin role. A change (PATCH) sends only the fields it changes; based on an "
+                                "older version, it still applies unless a field it sends was changed meanwhile (409, the fields "
+                                "named); retiring on an older version gets 409."},
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}],
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",

@@ -8,13 +8,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField
+from wtforms import BooleanField, HiddenField
 
 from .. import assessments, services
 from ..auth import admin_required
 from ..coverage import parse_day
 from ..extensions import db
-from ..models import Lifecycle, Party, PartyKind, Setting, TransferRoute
+from ..models import AuditEvent, Lifecycle, Party, PartyKind, Setting, TransferRoute
 from ..records import crud, transfers
 from . import processors
 from .auditor import write_auditor_workbook
@@ -128,6 +128,8 @@ def public_processor_csv():
 
 class SettingsForm(FlaskForm):
     publish_processor_list = BooleanField("Publish the processor list at /public/processors (anyone can read it)")
+    # What the page showed ("on" or "off"): a box left as shown never undoes another admin's change.
+    shown = HiddenField()
 
 
 @bp.route("/admin/settings", methods=["GET", "POST"])
@@ -140,13 +142,24 @@ def settings():
         wanted = "on" if form.publish_processor_list.data else "off"
         with services.write_unit(web_actor()):
             setting = db.session.scalar(select(Setting).where(Setting.key == PUBLIC_LIST))
-            if setting is None:
+            now = setting.value if setting is not None else "off"
+            if form.shown.data in ("on", "off") and wanted == form.shown.data and now != wanted:
+                changed_by = db.session.scalar(select(AuditEvent.actor_label).where(
+                    AuditEvent.record_type == Setting.__tablename__, AuditEvent.record_id == setting.id)
+                    .order_by(AuditEvent.id.desc()).limit(1))
+                wanted = None
+            elif setting is None:
                 services.create(Setting, {"key": PUBLIC_LIST, "value": wanted})
             else:
                 services.update(setting, {"value": wanted}, expected_version=setting.version)
-        flash("The processor list is " + ("now public." if wanted == "on" else "no longer public."), "success")
+        if wanted is None:
+            flash(f"{changed_by} changed this setting meanwhile, and you left it as it was: the processor list stays "
+                  + ("public." if now == "on" else "not public."), "warning")
+        else:
+            flash("The processor list is " + ("now public." if wanted == "on" else "no longer public."), "success")
         return redirect(url_for("exports.settings"))
     form.publish_processor_list.data = public_list_enabled()
+    form.shown.data = "on" if form.publish_processor_list.data else "off"
     return render_template("exports/settings.html", form=form)
 
 

@@ -21,6 +21,7 @@ from wtforms import DateField
 from wtforms.validators import Optional as OptionalValue
 
 from .. import countries, services
+from .. import merge as merging
 from ..audit import Actor
 from ..auth import editor_required
 from ..extensions import db, get_or_404
@@ -87,6 +88,9 @@ class RecordPages:
     can_preview: bool = False
     # For long lists: the page's rows as plain tuples for these ids, instead of ORM objects.
     fetch_rows: Callable[[list[int]], dict[int, Any]] | None = None
+    # The form fields showing a value the services write under another name (merge.plan decides for
+    # each form field as one): {service field: (form fields)}; default, the field of the same name.
+    merge_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.prefix = f"/{self.name.replace('_', '-')}"
@@ -353,7 +357,7 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
         form = pages.form(data=pages.to_form(record) if pages.to_form else None, obj=None if pages.to_form else record)
         if pages.prepare_form:
             pages.prepare_form(form, record)
-        changed_meanwhile: list[AuditEvent] = []
+        unmerged: Optional[merging.Merge] = None
         status = 200
         if request.method == "POST":
             # The version the user's form was built on: never the record's current one.
@@ -363,27 +367,34 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
             try:
                 if pages.can_preview and "preview" in request.form:
                     preview = _preview(pages, form, record_id)
+                    if preview["merge"].is_stale:  # the form shows what others saved, as the preview does
+                        merging_form(form, current_form(pages, get_or_404(pages.model, record_id)), preview["merge"])
                 else:
                     with services.write_unit(web_actor()):
                         record = get_or_404(pages.model, record_id)
-                        services.update(record, _values(pages, form), expected_version=form.version.data)
+                        merge = merge_plan(pages, form, record)
+                        services.update(record, merge.values, expected_version=merge.version)
             except services.DomainError as error:
                 show_domain_errors(form, error)
-            except services.ConflictError:
+            except merging.Unmerged as error:
                 record = get_or_404(pages.model, record_id)
-                changed_meanwhile = events_since(record, form.version.data)
-                form.version.data = record.version  # saving again merges onto the current version
+                unmerged = error.merge
+                merging_form(form, current_form(pages, record), unmerged)
+                status = 409
+            except services.ConflictError:
+                # Saved by someone else between reading and writing: the next save merges with it.
+                form.form_errors.append("Someone else saved this record at the same moment: nothing was saved. Save again.")
                 status = 409
             else:
                 if preview is None:
-                    flash(f"Saved {record.label}.", "success")
+                    flash(saved_message(record.label, merge), "success")
                     return redirect(pages.url("view", record_id=record.id))
         elif request.method == "GET":
             form.version.data = record.version
         if status == 200 and (form.errors or form.form_errors):
             status = 400
-        return render_template(pages.form_template, pages=pages, form=form, record=record,
-                               changed_meanwhile=changed_meanwhile, preview=preview), status
+        return render_template(pages.form_template, pages=pages, form=form, record=record, merge=unmerged,
+                               preview=preview), status
 
     @editor_required
     def retire(record_id: int):
@@ -443,19 +454,58 @@ def register_pages(bp: Blueprint, pages: RecordPages) -> None:
 
 
 def _preview(pages: RecordPages, form: RecordForm, record_id: Optional[int]) -> dict:
-    """The verdict the record would get today: written, assessed, then rolled back."""
+    """The verdict the record would get today: written (merged, as a save would), assessed, then rolled back."""
     from datetime import date
 
     from .. import assessments
 
+    merge = None
     with services.write_unit(web_actor(), dry_run=True) as sess:
         if record_id is None:
             record = services.create(pages.model, _values(pages, form))
         else:
             record = get_or_404(pages.model, record_id)
-            services.update(record, _values(pages, form), expected_version=form.version.data)
+            merge = merge_plan(pages, form, record)
+            services.update(record, merge.values, expected_version=merge.version)
         today = date.today()
-        return {"on": today, "verdict": assessments.plain(assessments.assess(sess, today, [record.id])[record.id])}
+        verdict = assessments.plain(assessments.assess(sess, today, [record.id])[record.id])
+    return {"on": today, "verdict": verdict, "merge": merge, "kept": merge.kept_note() if merge is not None else ""}
+
+
+# --- merging a form built on an older version ---------------------------------------------------
+
+
+def merge_plan(pages: RecordPages, form: RecordForm, record: Any) -> merging.Merge:
+    """The form's change merged with what others saved since its version (merging.plan)."""
+    return merging.plan(record, form.version.data, _values(pages, form), answers=request.form,
+                        fields_of=lambda key: pages.merge_fields.get(key) or ((key,) if key in form._fields else ()),
+                        label_of=lambda names: form_labels(form, names))
+
+
+def form_labels(form: Any, names: tuple[str, ...]) -> str:
+    return " and ".join(form[name].label.text if name in form._fields else name.replace("_", " ") for name in names)
+
+
+def current_form(pages: RecordPages, record: Any) -> RecordForm:
+    """The form as the record now is (never the request's input)."""
+    form = pages.form(formdata=None, data=pages.to_form(record) if pages.to_form else None, obj=None if pages.to_form else record)
+    if pages.prepare_form:
+        pages.prepare_form(form, record)
+    return form
+
+
+def merging_form(form: Any, current: Any, merge: merging.Merge) -> None:
+    """The form a conflict is shown in: the fields whose current value stands show it (the record as
+    it is now), the others keep the person's input; its version stays the one it was built on."""
+    for name in merge.current_fields:
+        if name in form._fields and name in current._fields:
+            form._fields[name] = current._fields[name]
+            setattr(form, name, current._fields[name])
+
+
+def saved_message(label: str, merge: Optional[merging.Merge]) -> str:
+    kept = merge.kept_note() if merge is not None else ""
+    return f"Saved {label}." + (f" Meanwhile {kept}: kept as they saved it." if kept else "")
 
 
 def _values(pages: RecordPages, form: RecordForm) -> dict:
@@ -467,20 +517,6 @@ def _values(pages: RecordPages, form: RecordForm) -> dict:
 def _prefill(args: dict, form: RecordForm) -> dict:
     """Fields a link may pre-fill on a new record (e.g. "add a certificate" from a third party)."""
     return {name: args.get(name) for name in form._fields if name not in ("csrf_token", "version") and args.get(name)}
-
-
-def events_since(record: Any, version: Any) -> list[AuditEvent]:
-    """The audit events of a record after the version a form was built on."""
-    try:
-        since = int(version)
-    except (TypeError, ValueError):
-        since = 0
-    return list(db.session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.record_type == record.__table__.name, AuditEvent.record_id == record.id,
-            AuditEvent.record_version > since,
-        ).order_by(AuditEvent.id)
-    ))
 
 
 class RetireForm(RecordForm):

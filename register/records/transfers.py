@@ -268,6 +268,7 @@ BCR_PAGES = RecordPages(
                     lambda query, value: query.where(BcrApproval.regime == Regime(value))), status_filter(BcrApproval)],
     list_options=[selectinload(BcrApproval.memberships)], default_sort="name",
     to_values=_bcr_to_values, to_form=_bcr_to_form, view_template="records/bcr_view.html",
+    merge_fields={"memberships": ("members",)},
 )
 
 
@@ -365,6 +366,7 @@ INSTRUMENT_PAGES = RecordPages(
              status_filter(TransferInstrument)],
     default_sort="title", prepare_form=_bcr_choices, to_values=_instrument_to_values, to_form=_instrument_to_form,
     view_template="records/instrument_view.html", view_context=_instrument_view,
+    merge_fields={"signatories": ("exporters", "importers")},
 )
 
 
@@ -597,6 +599,7 @@ ROUTE_PAGES = RecordPages(
     ],
     default_sort="id", prepare_form=_instrument_choices, to_values=_route_to_values, to_form=_route_to_form, can_preview=True,
     view_template="records/route_view.html", view_context=_route_view,
+    merge_fields={"destination_country": ("destination",), "destination_organisation_id": ("destination",)},
 )
 
 

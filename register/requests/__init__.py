@@ -17,7 +17,8 @@ from ..auth import editor_required
 from ..extensions import db, get_or_404
 from ..forms import show_domain_errors
 from ..models import AuditEvent, Party, SubjectRequest
-from ..records.crud import events_since, web_actor
+from .. import merge as merging
+from ..records.crud import form_labels, merging_form, saved_message, web_actor
 from . import answers
 from . import operations as request_services
 from .forms import AnswerForm, RequestForm, StepForm
@@ -173,29 +174,48 @@ def edit(record_id: int):
         return redirect(url_for("requests.view", record_id=record_id)), 303
     form = RequestForm(data=_form_data(record))
     form.load_choices()
-    changed_meanwhile, status = [], 200
+    unmerged, status = None, 200
     if request.method == "POST":
         form.version.data = request.form.get("version")  # the version the user's form was built on
     if form.validate_on_submit():
         try:
             with services.write_unit(web_actor()):
                 record = get_or_404(SubjectRequest, record_id)
-                request_services.update_request(record, form.values(), expected_version=form.version.data)
+                merge = merging.plan(record, form.version.data, form.values(), answers=request.form,
+                                     fields_of=_fields_of, label_of=lambda names: _label_of(form, names))
+                request_services.update_request(record, merge.values, expected_version=merge.version)
         except services.DomainError as error:
             show_domain_errors(form, _on_form_fields(error))
-        except services.ConflictError:
+        except merging.Unmerged as error:
             record = get_or_404(SubjectRequest, record_id)
-            changed_meanwhile = events_since(record, form.version.data)
-            form.version.data = record.version
+            unmerged = error.merge
+            current = RequestForm(formdata=None, data=_form_data(record))
+            current.load_choices()
+            merging_form(form, current, unmerged)
+            status = 409
+        except services.ConflictError:
+            form.form_errors.append("Someone else saved this request at the same moment: nothing was saved. Save again.")
             status = 409
         else:
-            flash(f"Saved {record.label}.", "success")
+            flash(saved_message(record.label, merge), "success")
             return redirect(url_for("requests.view", record_id=record_id))
     elif request.method == "GET":
         form.version.data = record.version
     if status == 200 and (form.errors or form.form_errors):
         status = 400
-    return render_template("requests/form.html", form=form, record=record, changed_meanwhile=changed_meanwhile), status
+    return render_template("requests/form.html", form=form, record=record, merge=unmerged), status
+
+
+REQUESTER_FIELDS = ("requester_name", "requester_contact", "notes")
+
+
+def _fields_of(key: str) -> tuple[str, ...]:
+    """The form fields showing a value of the write (the requester's details are one value)."""
+    return REQUESTER_FIELDS if key == "requester" else (key,)
+
+
+def _label_of(form: RequestForm, names: tuple[str, ...]) -> str:
+    return "Requester's name, contact and notes" if names == REQUESTER_FIELDS else form_labels(form, names)
 
 
 def _form_data(record: SubjectRequest) -> dict:
@@ -223,16 +243,20 @@ def step(record_id: int, step: str):
         try:
             with services.write_unit(web_actor()):
                 record = get_or_404(SubjectRequest, record_id)
+                values = {date_field: form.on.data}
+                if text_field:
+                    values[text_field] = form.text.data
+                # A step records its own fields: on a page built before another change it still applies,
+                # unless someone recorded this same step meanwhile.
+                version = merging.rebase(record, form.version.data, values)
+                stale = version != services.whole_number(form.version.data)
                 if step == "answer":
                     request_services.check_answerable(record)
                     draft = _reviewed_draft(record, form)
-                    request_services.answer_request(record, form.on.data, expected_version=form.version.data,
+                    request_services.answer_request(record, form.on.data, expected_version=version,
                                                     content=draft.content)
                 else:
-                    values = {date_field: form.on.data}
-                    if text_field:
-                        values[text_field] = form.text.data
-                    request_services.update_request(record, values, expected_version=form.version.data)
+                    request_services.update_request(record, values, expected_version=version)
         except services.DomainError as error:
             draft = getattr(error, "draft", draft)
             for key, messages in error.errors.items():
@@ -242,11 +266,15 @@ def step(record_id: int, step: str):
                     target.errors = [*target.errors, *messages] if isinstance(target.errors, list) else list(messages)
                 else:
                     form.form_errors.extend(messages)
+        except merging.FieldsChanged as error:
+            flash(f"{record.label} changed meanwhile: {error.by_text()} already recorded this. Review it and try again.", "warning")
+            return redirect(url_for("requests.view", record_id=record_id)), 303
         except services.ConflictError:
             flash(f"{record.label} changed meanwhile: review it and try again.", "warning")
             return redirect(url_for("requests.view", record_id=record_id)), 303
         else:
-            flash(f"{STEPS[step][0]}: saved on {record.label}.", "success")
+            kept = " It had changed meanwhile: those changes are kept." if stale else ""
+            flash(f"{STEPS[step][0]}: saved on {record.label}.{kept}", "success")
             return redirect(url_for("requests.view", record_id=record_id))
     record = get_or_404(SubjectRequest, record_id)
     if step not in available_steps(record, date.today()):

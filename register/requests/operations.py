@@ -90,6 +90,12 @@ def _write_requester(sess: Session, record: SubjectRequest, value: Optional[dict
     record.personal.notes = (value.get("notes") or "").strip() or None
 
 
+def _recorded_requester(value: Optional[dict]) -> Optional[list]:
+    if value is None:
+        return None
+    return [value["name"].strip(), value["contact"].strip(), (value.get("notes") or "").strip() or None]
+
+
 def _read_answer(record: SubjectRequest) -> Optional[str]:
     return record.answer.sha256 if record.answer is not None else None
 
@@ -165,6 +171,8 @@ def _validate(sess: Session, record: Optional[SubjectRequest], values: dict, err
 services.SPECS[SubjectRequest] = Spec(
     SubjectRequest,
     collections={"requester": (_read_requester, _write_requester), "answer": (_read_answer, _write_answer)},
+    recorded={"requester": _recorded_requester,
+              "answer": lambda value: None if value is None else hashlib.sha256(value["content"].encode("utf-8")).hexdigest()},
     validate=_validate,
     required=("request_type", "channel", "received_on"),
 )
