@@ -52,6 +52,7 @@ REGIME_HOMES = {"EU": "the EEA", "UK": "the United Kingdom", "CH": "Switzerland"
 class RegimeOfData:
     regime: str
     reason: str
+    carried: bool = True
 
 
 def within_free_flow(code: str, law: CountryData) -> bool:
@@ -77,14 +78,46 @@ def first_hop_regimes(exporter_country: str | None, law: CountryData) -> list[Re
     carries that regime. An onward transfer instead inherits the regimes of its source route
     (Art. 44 GDPR "including onward transfers").
     """
-    if not exporter_country:
-        return []
+    return [item for item in regimes_of_data(exporter_country, law) if item.carried]
+
+
+def regimes_of_data(exporter_country: str | None, law: CountryData,
+                    source: Optional[tuple[int, Iterable[str]]] = None) -> list[RegimeOfData]:
+    """For every regime, whether a route's data is under it, and why: an onward transfer (`source`:
+    the source route's id and regimes) keeps the regimes of the data it received (Art. 44 GDPR
+    "including onward transfers"); a first hop carries those of the exporter's establishment
+    (GDPR / UK GDPR Art. 3(1); FADP Art. 3)."""
     found = []
+    if source is not None:
+        source_id, carried = source[0], frozenset(source[1])
+        for code, regime in law.regimes.items():
+            if code in carried:
+                reason = (f"Onward transfer of route #{source_id}: the data stays under the {regime.name}, as at its "
+                          f"origin (Art. 44 GDPR, 'including onward transfers').")
+            else:
+                reason = f"Onward transfer of route #{source_id}, whose data is not under the {regime.name}."
+            found.append(RegimeOfData(code, reason, code in carried))
+        return found
     for code, regime in law.regimes.items():
-        if regime.is_free_flow(exporter_country):
-            found.append(RegimeOfData(code, f"The exporter is established in {REGIME_HOMES.get(code, regime.name)} "
-                                            f"({exporter_country}): its data is under the {regime.name}."))
+        home = REGIME_HOMES.get(code, regime.name)
+        if exporter_country and regime.is_free_flow(exporter_country):
+            found.append(RegimeOfData(code, f"The exporter is established in {home} ({exporter_country}): its data "
+                                            f"is under the {regime.name}."))
+        elif exporter_country:
+            found.append(RegimeOfData(code, f"The exporter is established outside {home} ({exporter_country}): a first "
+                                            f"hop from it carries no {regime.name} data.", False))
+        else:
+            found.append(RegimeOfData(code, f"The exporter has no country of establishment: a first hop from it carries "
+                                            f"no {regime.name} data.", False))
     return found
+
+
+def roles_for(relationship: str) -> tuple[str, str, str]:
+    """(exporter's role, importer's role, why) on a route made under an engagement of this relationship
+    (GDPR Art. 4(7)-(8), Art. 28; EU SCC Clause 1)."""
+    exporter_role, importer_role = ROLES_BY_RELATIONSHIP[relationship]
+    return exporter_role, importer_role, (f"Under a {relationship.replace('_', ' ')} engagement the exporter acts as "
+                                          f"{exporter_role} and the importer as {importer_role} (GDPR Art. 4(7)-(8), Art. 28).")
 
 
 # --- the vocabulary the app filters on ---------------------------------------------------------

@@ -218,11 +218,13 @@ def create_record(name: str):
     resource = _resource(name)
     body = json_body()
     body.pop("version", None)
+    derived: dict = {}
     with services.write_unit(api_actor()):
-        record = services.create(resource.model, resources.incoming(resource, body))
+        record = services.create(resource.model, resources.incoming(resource, body), derived=derived)
     db.session.refresh(record)
     location = url_for("api.get_record", name=name, record_id=record.id)
-    return with_etag({"data": resources.serialize_many(resource, [record], None)[0]}, record, 201, location)
+    return with_etag({"data": resources.serialize_many(resource, [record], None)[0], "derived": resources.derived(derived)},
+                     record, 201, location)
 
 
 @bp.patch("/<name>/<int:record_id>")
@@ -231,11 +233,13 @@ def update_record(name: str, record_id: int):
     resource = _resource(name)
     body = json_body()
     version = expected_version(body)
+    derived: dict = {}
     with services.write_unit(api_actor()):
         record = _record(resource, record_id)
-        services.update(record, resources.incoming(resource, body), expected_version=version)
+        services.update(record, resources.incoming(resource, body), expected_version=version, derived=derived)
     record = _record(resource, record_id)
-    return with_etag({"data": resources.serialize_many(resource, [record], None)[0]}, record)
+    return with_etag({"data": resources.serialize_many(resource, [record], None)[0], "derived": resources.derived(derived)},
+                     record)
 
 
 @bp.post("/<name>/<int:record_id>/retire")
