@@ -1621,6 +1621,8 @@ def _validate_notice(sess: Session, record: Optional[ChangeNotice], values: dict
     if values.get("objection_received_on") is not None:
         if values.get("sent_on") is None:
             _add(errors, "objection_received_on", "An objection answers a notice: record when the notice was sent.")
+        elif values["objection_received_on"] > date.today():
+            _add(errors, "objection_received_on", "An objection cannot be received in the future.")
         _ordered(errors, values, "sent_on", "objection_received_on", "The objection cannot come before the notice.")
     outcome = values.get("outcome")
     if outcome in (NoticeOutcome.OBJECTION_RESOLVED, NoticeOutcome.OBJECTION_UPHELD) and values.get("objection_received_on") is None:

@@ -147,6 +147,21 @@ def test_an_editor_changes_a_request_and_a_stale_form_gets_409(logged_in, writer
     assert post_form(editor, f"/requests/{record_id}/edit", {**form, "channel": "phone"}).status_code == 409
 
 
+def test_a_date_in_the_future_is_refused_on_the_edit_form_and_in_a_step_too(logged_in, writer, register_content):
+    record_id = log_request(writer)
+    editor = logged_in(Role.EDITOR)
+    later = TODAY + timedelta(days=150)
+    form = {"request_type": "processor_list", "received_on": later.isoformat(), "channel": "post",
+            "requester_name": NAME, "requester_contact": EMAIL, "version": "1"}
+    edited = post_form(editor, f"/requests/{record_id}/edit", form)
+    assert edited.status_code == 400 and "A request cannot be received in the future." in edited.get_data(as_text=True)
+    acknowledged = step(editor, record_id, "acknowledge", on=later)
+    assert acknowledged.status_code == 400 and "Cannot be in the future." in acknowledged.get_data(as_text=True)
+    db.session.expire_all()
+    record = db.session.get(SubjectRequest, record_id)
+    assert (record.received_on, record.acknowledged_on, record.version) == (TODAY, None, 1)
+
+
 # --- the steps ----------------------------------------------------------------------------------
 
 
