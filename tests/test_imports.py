@@ -958,6 +958,37 @@ def test_routes_with_blank_destination_regimes_and_roles_take_the_defaults_the_a
     assert "Regimes" not in rows["Meridian Assist GmbH \u2192 Lion City Backups Pte. Ltd. (SG)"].changes
 
 
+def test_a_bulk_import_derives_the_defaults_from_memory_the_same_queries_for_20_routes_as_for_60(app, database, tmp_path):
+    from sqlalchemy import event
+
+    def queries_for(routes: int) -> tuple[int, set]:
+        uid = "0e0a7f3c-0000-4000-8000-{:012d}".format
+        importers = [{"Legal name": f"Vendor {number}", "Country code": "IN"} for number in range(routes)]
+        rows = [{"ID": uid(number), "Exporter": "Meridian Assist GmbH", "Importer": f"Vendor {number}",
+                 "Engagement ID": uid(10_000 + number), **({"Onward transfer of": uid(number - 1)} if number % 2 else {})}
+                for number in range(routes)]
+        engagements = [{"ID": uid(10_000 + number), "Engaged by": "Meridian Assist GmbH", "Engages": f"Vendor {number}",
+                        "Service": "Claims", "Relationship": "processor", "Processing locations": "IN"} for number in range(routes)]
+        path = write_book(tmp_path / f"routes-{routes}.xlsx", {
+            "Group entities": party_rows(GROUP_ENTITIES, [entity("Meridian Assist GmbH", "DE")]),
+            "Third parties": party_rows(THIRD_PARTIES, importers), "Engagements": party_rows(ENGAGEMENTS, engagements),
+            "Transfer routes": party_rows(ROUTES, rows)})
+        statements = []
+        listen = lambda _conn, _cursor, statement, *_args: statements.append(statement)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            outcome = do_import(path, dry_run=True)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
+        assert outcome.ok and {frozenset(row.changes) for row in outcome.rows if row.sheet == "Transfer routes"} == {
+            frozenset({"Regimes", "Destination code", "Exporter role", "Importer role"})}
+        reads = [statement for statement in statements if statement.lstrip().upper().startswith("SELECT")]
+        return len(reads), {" ".join(statement.split())[:60] for statement in reads}
+
+    (few, what), (many, _what) = queries_for(20), queries_for(60)
+    assert few == many, what
+
+
 def test_the_csv_export_imports_sheet_by_sheet_into_an_empty_register(app, database, writer, tmp_path):
     from register.exports.workbook import CsvBook
 
