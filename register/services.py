@@ -744,11 +744,12 @@ def _merged(spec: Spec, record: Any, prepared: dict) -> dict:
 
 def _complete(spec: Spec, sess: Session, record: Any, prepared: dict, merged: dict, errors: Errors,
               derived: Optional[dict]) -> None:
-    """Fill in the values a record derives from its others (only when its input coerced cleanly);
-    `derived`, when given, receives each value filled in with its reason."""
-    if spec.complete is None or errors:
+    """Fill in the values a record derives from its others; `derived`, when given, receives each value
+    filled in with its reason. A value that did not coerce is left out of `merged` (its error stands), so
+    that what can still be derived is, and is not reported missing besides."""
+    if spec.complete is None:
         return
-    found = spec.complete(sess, record, merged, frozenset(prepared))
+    found = spec.complete(sess, record, merged, frozenset(prepared) | frozenset(errors))  # (a value refused was given)
     for key, item in found.items():
         prepared[key] = merged[key] = item.value
     if derived is not None:

@@ -306,6 +306,9 @@ def test_what_the_request_gives_is_kept_and_the_destination_error_says_what_to_g
         "exporter_id": claims_chain["gmbh"], "importer_id": claims_chain["kaveri"], "destination_country": "IN",
         "destination_organisation_id": claims_chain["backups"]})
     assert both.status_code == 422 and "not both" in both.get_json()["error"]["fields"]["destination_country"][0]
+    bad_date = client.post("/api/v1/routes", headers=headers, json={
+        "exporter_id": claims_chain["gmbh"], "importer_id": claims_chain["kaveri"], "starts_on": "2026-13-01"})
+    assert list(bad_date.get_json()["error"]["fields"]) == ["starts_on"]  # not the roles it would have derived
     assert events() == before
 
 
