@@ -956,6 +956,19 @@ def test_routes_with_blank_destination_regimes_and_roles_take_the_defaults_the_a
     assert rows["Kaveri Data Services \u2192 Lion City Backups Pte. Ltd. (SG)"].changes["Regimes"][1].startswith(
         f"EU (derived: Onward transfer of route #{routes[first].id}")
     assert "Regimes" not in rows["Meridian Assist GmbH \u2192 Lion City Backups Pte. Ltd. (SG)"].changes
+    # A later file moves the first route to a UK exporter, its Regimes still blank: the regimes it took from
+    # its exporter follow the new one (as through the API); what the file states stays as stated.
+    moved = write_book(tmp_path / "moved.xlsx", {
+        "Group entities": party_rows(GROUP_ENTITIES, [entity("Meridian Assist UK Ltd", "GB")]),
+        "Transfer routes": party_rows(ROUTES, [{"ID": first, "Exporter": "Meridian Assist UK Ltd", "Importer": "Kaveri Data Services",
+                                                "Engagement ID": hosting, "Exporter role": "controller"}])})
+    again = do_import(moved)
+    assert again.applied, [(row.row, row.errors) for row in again.errors]
+    update = next(row for row in again.rows if row.sheet == "Transfer routes")
+    assert update.action == "update" and set(update.changes) == {"Exporter ID", "Regimes"}
+    assert update.changes["Regimes"][0] == "EU" and update.changes["Regimes"][1].startswith(
+        "UK (derived: The exporter is established in the United Kingdom (GB)")
+    assert db.session.get(TransferRoute, routes[first].id).regimes == ["UK"]
 
 
 def test_a_bulk_import_derives_the_defaults_from_memory_the_same_queries_for_20_routes_as_for_60(app, database, tmp_path):

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import services
 from ..audit import Actor, plain
+from ..exports.auditor import NO_REGIMES, REGIMES
 from ..models import (
     BcrApproval,
     Engagement,
@@ -36,7 +37,6 @@ from ..models import (
     TransferInstrument,
     TransferRoute,
 )
-from ..exports.auditor import NO_REGIMES, REGIMES
 from ..services import DomainError, coercer, name_key
 from . import countries as aliases
 from .formats import BY_NAME, ENGAGEMENTS, FORMATS, GROUP_ENTITIES, INSTRUMENTS, ROUTES, SKIPPED_SHEETS, THIRD_PARTIES, SheetFormat
@@ -458,10 +458,11 @@ class _Importer:
             # What the row states of the fields the record derives counts as given, changed or not (only
             # what it leaves out may follow a new exporter, importer or engagement).
             stated = {key: value for key, value in values.items() if key in derivable}
+            prior = {key: _current(record, key) for key in derivable}
             services.update(record, {**stated, **changed}, expected_version=record.version, derived=derived)
             changes = {sheet_format.column_of(key): [before[key], self._shown(key, value)] for key, value in changed.items()}
             if derived:
-                changes.update(self._derived_changes(sheet_format, derived, record))
+                changes.update(self._derived_changes(sheet_format, derived, prior))
             self.outcome.rows.append(RowOutcome(sheet_format.name, number, "update", label, changes))
             return record
         except DomainError as error:
@@ -469,22 +470,23 @@ class _Importer:
                      for key, messages in error.errors.items() for message in messages]
             return self._failed(sheet_format, number, label, found, own_uid)
 
-    def _derived_changes(self, sheet_format: SheetFormat, derived: dict, record: Any = None) -> dict[str, list]:
-        """The values the register filled in for a row, as the preview shows them: column -> [before, after (why)]."""
+    def _derived_changes(self, sheet_format: SheetFormat, derived: dict, prior: Optional[dict] = None) -> dict[str, list]:
+        """The values the register filled in for a row, as the preview shows them: column -> [before (an
+        update's `prior` values), after (why)]."""
         changes: dict[str, list] = {}
         regimes = [name for name in services.ROUTE_REGIME_FIELDS if name in derived]
         if regimes:
             carried = [code for code, name in zip(REGIMES, services.ROUTE_REGIME_FIELDS) if name in derived and derived[name].value]
             reasons = [derived[name].reason for name in regimes if derived[name].value] or [derived[regimes[0]].reason]
             before = " ".join(code for code, name in zip(REGIMES, services.ROUTE_REGIME_FIELDS)
-                              if getattr(record, name)) if record is not None else None
+                              if prior[name]) or NO_REGIMES if prior is not None else None
             changes["Regimes"] = [before, f"{' '.join(carried) or NO_REGIMES} (derived: {' '.join(reasons)})"]
         for name, item in derived.items():
             if name in services.ROUTE_REGIME_FIELDS or item.value is None and name in services.ROUTE_DESTINATION_FIELDS:
                 continue
             column = "Destination code" if name in services.ROUTE_DESTINATION_FIELDS else sheet_format.column_of(name)
             shown = self.party_label.get(item.value, item.value) if name == "destination_organisation_id" else self._shown(name, item.value)
-            before = self._shown(name, _current(record, name)) if record is not None else None
+            before = self._shown(name, prior[name]) if prior is not None else None
             changes[column] = [before, f"{shown} (derived: {item.reason})"]
         return changes
 
