@@ -16,7 +16,8 @@ bp = Blueprint("home", __name__)
 class Tally:
     """One kind of record: how many are live (proposed or active) and how many retired, and its list."""
 
-    label: str
+    label: str  # the list's title: "Transfer routes"
+    singular: str
     live: int
     retired: int
     list_url: str
@@ -35,13 +36,13 @@ def register_counts() -> list[Tally]:
         return found
 
     parties = split(db.session.execute(select(Party.kind, Party.status, func.count()).group_by(Party.kind, Party.status)))
-    tallies = [(kind.label, parties.get(kind, (0, 0)), PAGES_BY_KIND[kind]) for kind in PartyKind]
-    for label, model, pages in (("Engagement", Engagement, ENGAGEMENT_PAGES), ("Instrument", TransferInstrument, INSTRUMENT_PAGES),
-                                ("Transfer route", TransferRoute, ROUTE_PAGES)):
+    tallies = [(parties.get(kind, (0, 0)), PAGES_BY_KIND[kind]) for kind in PartyKind]
+    for model, pages in ((Engagement, ENGAGEMENT_PAGES), (TransferInstrument, INSTRUMENT_PAGES), (TransferRoute, ROUTE_PAGES)):
         counts = split((None, status, count) for status, count in
                        db.session.execute(select(model.status, func.count()).group_by(model.status)))
-        tallies.append((label, counts.get(None, (0, 0)), pages))
-    return [Tally(label, live, retired, pages.url("index")) for label, (live, retired), pages in tallies]
+        tallies.append((counts.get(None, (0, 0)), pages))
+    return [Tally(pages.title, pages.singular[:1].upper() + pages.singular[1:], live, retired, pages.url("index"))
+            for (live, retired), pages in tallies]
 
 
 @bp.route("/")
