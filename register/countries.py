@@ -31,6 +31,12 @@ ID = re.compile(r"[A-Z0-9][A-Z0-9-]*")
 ORGANISATION_ID = re.compile(r"[A-Z][A-Z0-9-]{2,31}")  # fits parties.organisation_code
 FACT_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")  # fits scope_facts.fact_key
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Keys a file written for an earlier version may still hold, with what to write instead.
+RENAMED_KEYS = MappingProxyType({
+    "verify_for_exporters": "renamed applicability_in_doubt_for (with exporters and doubt): say so only when it is "
+                            "unconfirmed whether the decision applies at all to those exporters (their routes then "
+                            "need attention); a point about details goes in verify",
+})
 
 
 class CountriesFileError(ValueError):
@@ -77,11 +83,12 @@ class ScopeCondition:
 
 
 @dataclass(frozen=True)
-class ExporterCaveat:
-    """A review note that applies only to routes from some exporters' countries."""
+class ApplicabilityDoubt:
+    """Whether a decision applies at all to exporters in some countries is unconfirmed (countries.yaml
+    `applicability_in_doubt_for`): a route from there cannot simply rely on it (rules._adequacy)."""
 
     exporters: frozenset[str]
-    verify: str
+    doubt: str
 
 
 @dataclass(frozen=True)
@@ -99,19 +106,17 @@ class AdequacyInstrument:
     requires_dpf: Optional[str]
     at_risk: Optional[str]
     verify: tuple[str, ...]
-    exporter_caveat: Optional[ExporterCaveat]
+    applicability_in_doubt: Optional[ApplicabilityDoubt]
     note: Optional[str]
 
     def in_force_on(self, day: date) -> bool:
         """Whether `day` falls between entry into force and the last valid day, both included."""
         return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
 
-    def verify_notes(self, exporter_country: Optional[str] = None) -> tuple[str, ...]:
-        """The review notes that apply to a route from an exporter in `exporter_country`."""
-        caveat = self.exporter_caveat
-        if caveat is not None and exporter_country in caveat.exporters:
-            return self.verify + (caveat.verify,)
-        return self.verify
+    def doubt_for(self, exporter_country: Optional[str]) -> Optional[str]:
+        """Why the decision may not apply to a route from an exporter in `exporter_country` (None: no doubt)."""
+        doubt = self.applicability_in_doubt
+        return doubt.doubt if doubt is not None and exporter_country in doubt.exporters else None
 
 
 @dataclass(frozen=True)
@@ -214,11 +219,14 @@ _NO_ORGANISATIONS: Mapping[str, Organisation] = MappingProxyType({})
 class _Entry:
     """One mapping of the file with its place in it, so that every error names the entry and key."""
 
-    def __init__(self, label: str, where: str, value: object, required: tuple[str, ...], optional: tuple[str, ...] = ()):
+    def __init__(self, label: str, where: str, value: object, required: tuple[str, ...], optional: tuple[str, ...] = (),
+                 renamed: Mapping[str, str] = MappingProxyType({})):
         self.label, self.where = label, where
         if not isinstance(value, dict):
             raise self.error("", f"expected a mapping of keys, got {_shown(value)}")
         for key in value:
+            if key in renamed:
+                raise self.error(str(key), renamed[key])
             if key not in required and key not in optional:
                 expected = ", ".join(required + optional)
                 raise self.error(str(key), f"unknown key (expected one of: {expected})")
@@ -507,7 +515,8 @@ def _read_instruments(
         regime.label, f"{regime.at('adequacy')}{_entry_name(raw, index)}", raw,
         ("id", "legal_reference", "from"),
         ("destination", "destinations", "adopted", "until", "scope", "requires_dpf", "at_risk", "verify",
-         "verify_for_exporters", "note"),
+         "applicability_in_doubt_for", "note"),
+        renamed=RENAMED_KEYS,
     )
     instrument_id = entry.text("id")
     if not ID.fullmatch(instrument_id):
@@ -549,15 +558,17 @@ def _read_instruments(
     if requires_dpf is not None and requires_dpf not in DPF_FRAMEWORKS:
         raise entry.error("requires_dpf", f"expected one of {', '.join(DPF_FRAMEWORKS)}, got {requires_dpf!r}")
 
-    caveat = None
-    if entry.has("verify_for_exporters"):
-        raw_caveat = entry.value["verify_for_exporters"]
-        caveat_entry = _Entry(entry.label, entry.at("verify_for_exporters"), raw_caveat, ("exporters", "verify"))
-        exporters = caveat_entry.codes("exporters")
+    doubt = None
+    if entry.has("applicability_in_doubt_for"):
+        # Doubt whether the decision applies at all to some exporters (not a detail of it: those go in
+        # `verify`): their routes need attention and look for another tool.
+        doubt_entry = _Entry(entry.label, entry.at("applicability_in_doubt_for"), entry.value["applicability_in_doubt_for"],
+                             ("exporters", "doubt"))
+        exporters = doubt_entry.codes("exporters")
         for position, exporter in enumerate(exporters):
             if exporter not in free_flow:
-                raise caveat_entry.error(f"exporters[{position}]", f"{exporter} is not in the free-flow area of {regime_code}")
-        caveat = ExporterCaveat(exporters=frozenset(exporters), verify=caveat_entry.text("verify"))
+                raise doubt_entry.error(f"exporters[{position}]", f"{exporter} is not in the free-flow area of {regime_code}")
+        doubt = ApplicabilityDoubt(exporters=frozenset(exporters), doubt=doubt_entry.text("doubt"))
 
     instrument = AdequacyInstrument(
         id=instrument_id,
@@ -571,7 +582,7 @@ def _read_instruments(
         requires_dpf=requires_dpf,
         at_risk=entry.optional_text("at_risk"),
         verify=entry.texts("verify"),
-        exporter_caveat=caveat,
+        applicability_in_doubt=doubt,
         note=entry.optional_text("note"),
     )
     return [replace(instrument, destination=destination) for destination in destinations]

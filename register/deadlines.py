@@ -19,6 +19,9 @@ Conventions (decided here, once):
   the later of receipt and identity verification. The earlier of the two is the answer's due date.
 - The extended due date is the earlier of the notice's (its 30 days + 2 months) and the law's (receipt +
   3 months). An extension counts only if the person was told on or before the first due date.
+- The deadline that binds (`next_deadline`) is the open one due first, until one has passed; then the
+  overdue one whose breach weighs most: the answer (Art. 12(3) and the notice) before the
+  acknowledgement (the notice's promise alone). Every overdue deadline is listed (`overdue`).
 """
 
 from __future__ import annotations
@@ -79,6 +82,11 @@ class Deadline:
     label: str
     due_on: date
     reference: str
+    # What missing it weighs: the answer (the law's and the notice's) more than the acknowledgement.
+    gravity: int = 1
+
+
+ANSWER_GRAVITY = 2
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,8 @@ class Clocks:
     answer_by_law: Deadline
     answer_by: Deadline  # the earlier of the two
     extended_answer_by: Optional[Deadline]  # only once an extension was validly recorded
-    next_deadline: Optional[Deadline]  # None when the request is closed
+    next_deadline: Optional[Deadline]  # the one that binds (see the conventions); None when the request is closed
+    overdue: tuple[Deadline, ...]  # the open deadlines that have passed, the gravest first
     is_overdue: bool
     is_due_soon: bool
     purge_on: Optional[date]  # when the requester's personal data must be erased
@@ -101,9 +110,9 @@ def answer_deadlines(dates: RequestDates) -> tuple[Deadline, Deadline, Deadline]
     """(notice, law, earlier): the first answer deadline under each clock and the one that binds."""
     start = max(dates.received_on, dates.identity_verified_on or dates.received_on)
     notice = Deadline("Answer (privacy notice: 30 days of receipt and identity verification)",
-                      start + timedelta(days=NOTICE_ANSWER_DAYS), NOTICE)
+                      start + timedelta(days=NOTICE_ANSWER_DAYS), NOTICE, ANSWER_GRAVITY)
     law = Deadline("Answer (one month of receipt)", add_months(dates.received_on, LAW_ANSWER_MONTHS),
-                   f"{ART_12_3}; {MONTHS_RULE}")
+                   f"{ART_12_3}; {MONTHS_RULE}", ANSWER_GRAVITY)
     return notice, law, min(notice, law, key=lambda deadline: deadline.due_on)
 
 
@@ -113,8 +122,8 @@ def extended_deadline(dates: RequestDates) -> Deadline:
     by_notice = add_months(notice.due_on, EXTENSION_MONTHS)
     by_law = add_months(dates.received_on, LAW_ANSWER_MONTHS + EXTENSION_MONTHS)
     if by_notice <= by_law:
-        return Deadline("Extended answer (privacy notice: 2 further months)", by_notice, NOTICE)
-    return Deadline("Extended answer (two further months)", by_law, f"{ART_12_3}; {MONTHS_RULE}")
+        return Deadline("Extended answer (privacy notice: 2 further months)", by_notice, NOTICE, ANSWER_GRAVITY)
+    return Deadline("Extended answer (two further months)", by_law, f"{ART_12_3}; {MONTHS_RULE}", ANSWER_GRAVITY)
 
 
 def extension_problems(dates: RequestDates, told_on: Optional[date], today: date) -> list[str]:
@@ -151,7 +160,12 @@ def request_clocks(dates: RequestDates, today: date, holidays: Iterable[date] = 
         if dates.acknowledged_on is None:
             open_deadlines.append(acknowledge)
         open_deadlines.append(answer)
-    upcoming = min(open_deadlines, key=lambda deadline: deadline.due_on) if open_deadlines else None
+    overdue = tuple(sorted((deadline for deadline in open_deadlines if deadline.due_on < today),
+                           key=lambda deadline: (-deadline.gravity, deadline.due_on)))
+    if overdue:
+        upcoming = overdue[0]
+    else:
+        upcoming = min(open_deadlines, key=lambda deadline: deadline.due_on) if open_deadlines else None
     notes = []
     if dates.identity_verified_on is None and closed_on is None:
         notes.append("Identity not verified yet: the notice's 30 days may start later, the law's month does not.")
@@ -161,9 +175,9 @@ def request_clocks(dates: RequestDates, today: date, holidays: Iterable[date] = 
         notes.append("Acknowledged late.")
     return Clocks(
         acknowledge_by=acknowledge, answer_by_notice=notice, answer_by_law=law, answer_by=first,
-        extended_answer_by=extended, next_deadline=upcoming,
-        is_overdue=upcoming is not None and upcoming.due_on < today,
-        is_due_soon=upcoming is not None and today <= upcoming.due_on <= today + timedelta(days=DUE_SOON_DAYS),
+        extended_answer_by=extended, next_deadline=upcoming, overdue=overdue,
+        is_overdue=bool(overdue),
+        is_due_soon=not overdue and upcoming is not None and upcoming.due_on <= today + timedelta(days=DUE_SOON_DAYS),
         purge_on=closed_on + timedelta(days=KEEP_PERSONAL_DATA_DAYS) if closed_on else None,
         notes=notes,
     )

@@ -1,5 +1,7 @@
 """The home page: the register at a glance."""
 
+from dataclasses import dataclass
+
 from flask import Blueprint, render_template
 from flask_login import login_required
 from sqlalchemy import func, select
@@ -10,24 +12,46 @@ from .models import AuditEvent, Engagement, Lifecycle, Party, PartyKind, Transfe
 bp = Blueprint("home", __name__)
 
 
-def register_counts() -> dict[str, int]:
-    """Live records per kind (one query per table)."""
-    party_counts = dict(
-        db.session.execute(
-            select(Party.kind, func.count()).where(Party.status != Lifecycle.RETIRED).group_by(Party.kind)
-        ).all()
-    )
-    counts = {kind.label: party_counts.get(kind, 0) for kind in PartyKind}
-    for label, model in (("Engagement", Engagement), ("Instrument", TransferInstrument), ("Transfer route", TransferRoute)):
-        counts[label] = db.session.scalar(select(func.count()).select_from(model).where(model.status != Lifecycle.RETIRED))
-    return counts
+@dataclass(frozen=True)
+class Tally:
+    """One kind of record: how many are live (proposed or active) and how many retired, and its list."""
+
+    label: str  # the list's title: "Transfer routes"
+    singular: str
+    live: int
+    retired: int
+    list_url: str
+
+
+def register_counts() -> list[Tally]:
+    """Live and retired records per kind (one query per table), each with the list that shows them."""
+    from .records.parties import PAGES_BY_KIND
+    from .records.transfers import ENGAGEMENT_PAGES, INSTRUMENT_PAGES, ROUTE_PAGES
+
+    def split(rows) -> dict:
+        found: dict = {}
+        for key, status, count in rows:
+            live, retired = found.get(key, (0, 0))
+            found[key] = (live, retired + count) if status == Lifecycle.RETIRED else (live + count, retired)
+        return found
+
+    parties = split(db.session.execute(select(Party.kind, Party.status, func.count()).group_by(Party.kind, Party.status)))
+    tallies = [(parties.get(kind, (0, 0)), PAGES_BY_KIND[kind]) for kind in PartyKind]
+    for model, pages in ((Engagement, ENGAGEMENT_PAGES), (TransferInstrument, INSTRUMENT_PAGES), (TransferRoute, ROUTE_PAGES)):
+        counts = split((None, status, count) for status, count in
+                       db.session.execute(select(model.status, func.count()).group_by(model.status)))
+        tallies.append((counts.get(None, (0, 0)), pages))
+    return [Tally(pages.title, pages.singular[:1].upper() + pages.singular[1:], live, retired, pages.url("index"))
+            for (live, retired), pages in tallies]
 
 
 @bp.route("/")
 @login_required
 def index():
+    from .records.crud import LIVE
+
     recent = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(10)).all()
-    return render_template("home.html", counts=register_counts(), recent=recent)
+    return render_template("home.html", counts=register_counts(), recent=recent, live=LIVE)
 
 
 @bp.route("/healthz")

@@ -19,7 +19,11 @@ Conventions (decided here, once):
   not establish adequacy: another tool is looked for; with none, the route stays on adequacy with
   status attention so that someone confirms the fact.
 - VERIFY notes of the law (countries.yaml `verify`, and the points the reference leaves open) are
-  always returned as `review_notes` and never change the status on their own.
+  always returned as `review_notes` and never change the status on their own. The one exception is a
+  doubt whether a decision applies at all to the route's exporter (countries.yaml
+  `applicability_in_doubt_for`, e.g. 2026/179 for EEA-EFTA exporters): treated as an unknown scope
+  fact (attention, another tool looked for), since relying on a decision that may not apply is no
+  detail.
 - A cannot-comply TIA voids every Art. 46/47 tool of the regime; a recorded derogation may then be
   relied on (Art. 49(1) applies "in the absence of" safeguards), else the status is gap.
 - An adequacy decision at risk (EU-US DPF) or ending within a year is attention unless BCR or
@@ -48,6 +52,7 @@ REGIME_HOMES = {"EU": "the EEA", "UK": "the United Kingdom", "CH": "Switzerland"
 class RegimeOfData:
     regime: str
     reason: str
+    carried: bool = True
 
 
 def within_free_flow(code: str, law: CountryData) -> bool:
@@ -73,14 +78,46 @@ def first_hop_regimes(exporter_country: str | None, law: CountryData) -> list[Re
     carries that regime. An onward transfer instead inherits the regimes of its source route
     (Art. 44 GDPR "including onward transfers").
     """
-    if not exporter_country:
-        return []
+    return [item for item in regimes_of_data(exporter_country, law) if item.carried]
+
+
+def regimes_of_data(exporter_country: str | None, law: CountryData,
+                    source: Optional[tuple[int, Iterable[str]]] = None) -> list[RegimeOfData]:
+    """For every regime, whether a route's data is under it, and why: an onward transfer (`source`:
+    the source route's id and regimes) keeps the regimes of the data it received (Art. 44 GDPR
+    "including onward transfers"); a first hop carries those of the exporter's establishment
+    (GDPR / UK GDPR Art. 3(1); FADP Art. 3)."""
     found = []
+    if source is not None:
+        source_id, carried = source[0], frozenset(source[1])
+        for code, regime in law.regimes.items():
+            if code in carried:
+                reason = (f"Onward transfer of route #{source_id}: the data stays under the {regime.name}, as at its "
+                          f"origin (Art. 44 GDPR, 'including onward transfers').")
+            else:
+                reason = f"Onward transfer of route #{source_id}, whose data is not under the {regime.name}."
+            found.append(RegimeOfData(code, reason, code in carried))
+        return found
     for code, regime in law.regimes.items():
-        if regime.is_free_flow(exporter_country):
-            found.append(RegimeOfData(code, f"The exporter is established in {REGIME_HOMES.get(code, regime.name)} "
-                                            f"({exporter_country}): its data is under the {regime.name}."))
+        home = REGIME_HOMES.get(code, regime.name)
+        if exporter_country and regime.is_free_flow(exporter_country):
+            found.append(RegimeOfData(code, f"The exporter is established in {home} ({exporter_country}): its data "
+                                            f"is under the {regime.name}."))
+        elif exporter_country:
+            found.append(RegimeOfData(code, f"The exporter is established outside {home} ({exporter_country}): a first "
+                                            f"hop from it carries no {regime.name} data.", False))
+        else:
+            found.append(RegimeOfData(code, f"The exporter has no country of establishment: a first hop from it carries "
+                                            f"no {regime.name} data.", False))
     return found
+
+
+def roles_for(relationship: str) -> tuple[str, str, str]:
+    """(exporter's role, importer's role, why) on a route made under an engagement of this relationship
+    (GDPR Art. 4(7)-(8), Art. 28; EU SCC Clause 1)."""
+    exporter_role, importer_role = ROLES_BY_RELATIONSHIP[relationship]
+    return exporter_role, importer_role, (f"Under a {relationship.replace('_', ' ')} engagement the exporter acts as "
+                                          f"{exporter_role} and the importer as {importer_role} (GDPR Art. 4(7)-(8), Art. 28).")
 
 
 # --- the vocabulary the app filters on ---------------------------------------------------------
@@ -439,9 +476,10 @@ class _RegimeIndex:
             instrument.id: _coverage_end(instrument, by_destination[instrument.destination])
             for instrument in regime.adequacy
         }
-        # The destinations whose adequacy reads the exporter's country (a caveat for some exporters)
-        # or whether the route carries HR data (a DPF entry's data types).
-        self.reads_exporter_country = frozenset(item.destination for item in regime.adequacy if item.exporter_caveat)
+        # The destinations whose adequacy reads the exporter's country (a doubt whether it applies to
+        # some exporters) or whether the route carries HR data (a DPF entry's data types).
+        self.reads_exporter_country = frozenset(item.destination for item in regime.adequacy
+                                                if item.applicability_in_doubt)
         self.reads_hr_data = frozenset(item.destination for item in regime.adequacy if item.requires_dpf)
         notes: dict[str, tuple[str, ...]] = {}
         for group in regime.outside + regime.not_adequate:
@@ -450,20 +488,16 @@ class _RegimeIndex:
         self.destination_notes = notes
         self.none_needed: dict[str, tuple[RegimeAssessment, tuple[RegimeAssessment]]] = {}
         # Review notes name what they are about: a note on a route must stand on its own.
-        self._instrument_notes: dict[tuple[str, bool], tuple[str, ...]] = {}
+        self._instrument_notes: dict[str, tuple[str, ...]] = {}
         self._article_notes = {basis.article: tuple(f"{basis.article}: {note}" for note in basis.verify)
                                for basis in regime.adequacy_articles}
 
-    def instrument_notes(self, instrument: AdequacyInstrument, exporter_country: Optional[str]) -> tuple[str, ...]:
-        """The VERIFY notes of an adequacy instrument for a route from `exporter_country`, each naming the decision."""
-        caveat = instrument.exporter_caveat
-        applies = caveat is not None and exporter_country in caveat.exporters
-        key = (instrument.id, applies)
-        found = self._instrument_notes.get(key)
+    def instrument_notes(self, instrument: AdequacyInstrument) -> tuple[str, ...]:
+        """The VERIFY notes of an adequacy instrument, each naming the decision."""
+        found = self._instrument_notes.get(instrument.id)
         if found is None:
-            found = tuple(f"{instrument.legal_reference} ({instrument.id}): {note}"
-                          for note in instrument.verify_notes(exporter_country))
-            self._instrument_notes[key] = found
+            found = tuple(f"{instrument.legal_reference} ({instrument.id}): {note}" for note in instrument.verify)
+            self._instrument_notes[instrument.id] = found
         return found
 
     def article_notes(self, basis: LegalBasis) -> tuple[str, ...]:
@@ -873,8 +907,9 @@ def _restricted(rx: _RegimeIndex, shared: _Route) -> RegimeAssessment:
     is_onward, has_hr_data (a DPF entry's data types: only where adequacy requires the DPF), the
     instruments (and then the roles), the TIAs, and of the parties: both when the importer is a group
     entity (their BCR memberships), else what `Batch.profile` lists of the importer and the exporter's
-    country (only where an adequacy decision has a caveat for some exporters). `Batch` shares verdicts by exactly these: a fact newly read here must join
-    its key, or the test that compares batched and single verdicts fails.
+    country (only where it is in doubt whether an adequacy decision applies to some exporters). `Batch`
+    shares verdicts by exactly these: a fact newly read here must join its key, or the test that
+    compares batched and single verdicts fails.
     """
     route, on, destination = shared.route, shared.on, shared.destination
     notes: list[str] = list(rx.destination_notes.get(destination, ()))
@@ -1036,6 +1071,13 @@ def _adequacy(rx: _RegimeIndex, shared: _Route) -> tuple[Optional[_Candidate], O
             continue
         doubts = [f"scope fact {condition.fact} is unknown for the importer - confirm it ({reference} covers only "
                   f"recipients answering '{condition.required_answer}')" for condition, _ in unknown]
+        exporter_country = route.exporter.country
+        doubt = instrument.doubt_for(exporter_country)
+        if doubt is not None:
+            # Not a detail of the decision: whether it covers this exporter at all (countries.yaml
+            # applicability_in_doubt_for). Relied on only once confirmed, like an unknown scope fact.
+            doubts.append(f"{reference} may not apply to an exporter in {exporter_country}: {doubt} - confirm "
+                          f"it before relying on the decision")
         if instrument.requires_dpf:
             failure, doubt = _dpf_check(instrument.requires_dpf, importer, route.has_hr_data)
             if failure:
@@ -1045,7 +1087,7 @@ def _adequacy(rx: _RegimeIndex, shared: _Route) -> tuple[Optional[_Candidate], O
                 doubts.append(doubt)
         candidate = _Candidate("adequacy", reference, 0)
         candidate.adequacy_id = instrument.id
-        candidate.notes = [*rx.instrument_notes(instrument, route.exporter.country), *rx.article_notes(article)]
+        candidate.notes = [*rx.instrument_notes(instrument), *rx.article_notes(article)]
         if doubts:
             if uncertain is None:
                 for doubt in doubts:

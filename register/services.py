@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Optional
+from typing import Any, Mapping, NamedTuple, Optional
 
 from flask import current_app, has_app_context
 from sqlalchemy import Boolean, Date, Integer, String, Text, event, func, inspect, select
@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import countries
+from . import countries, rules
 from .audit import Actor, created, diff, event_values, mark_audited, plain, record_event
 from .collector import rare_full_collections
 from .extensions import _begin_immediate, db
@@ -46,6 +46,7 @@ from .models import (
     NoticeOutcome,
     Party,
     PartyKind,
+    PartyRole,
     Relationship,
     ScopeFact,
     Setting,
@@ -69,6 +70,14 @@ class DomainError(Exception):
     def __init__(self, errors: Errors):
         super().__init__("; ".join(f"{k or 'record'}: {' '.join(v)}" for k, v in errors.items()))
         self.errors = errors
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A value the register filled in because the write left it out, and why (shown to the caller)."""
+
+    value: Any
+    reason: str
 
 
 class ConflictError(Exception):
@@ -188,6 +197,9 @@ class Bulk:
         self._last_id: dict[str, int] = {}
         self._upstream: Optional[dict[int, dict[int, "_Link"]]] = None
         self._upstream_of: dict[int, int] = {}
+        self._engagements: Optional[dict[int, EngagementFacts]] = None
+        self._live_pairs: dict[tuple[int, int], set[int]] = {}
+        self._route_regimes: Optional[dict[int, tuple[bool, bool, bool]]] = None
 
     # records
     def get(self, model: type, record_id: int) -> Any:
@@ -238,7 +250,11 @@ class Bulk:
             key = (record.kind, name_key(record.legal_name or ""), record.country_code)
             self._names.setdefault(key, set()).add(record.id)
             self._name_of[record.id] = key
+        if isinstance(record, TransferRoute) and self._route_regimes is not None:
+            self._route_regimes[record.id] = _regime_flags(record)
         if isinstance(record, Engagement):
+            if self._engagements is not None:
+                self._note_engagement(EngagementFacts.of(record))
             if self._edges is not None:
                 self._drop_edge(record.id)
                 if record.status != Lifecycle.RETIRED:
@@ -246,6 +262,40 @@ class Bulk:
             if self._upstream is not None:
                 self._note_link(record.id, record.engager_id, record.engaged_id, record.relationship_type, record.authorisation,
                                 record.status)
+
+    # what a route's defaults read (route_defaults): engagements, and the regimes of source routes
+    def engagement(self, engagement_id: int) -> Optional["EngagementFacts"]:
+        self._load_engagements()
+        return self._engagements.get(engagement_id)
+
+    def live_engagements(self, engager_id: int, engaged_id: int) -> list["EngagementFacts"]:
+        self._load_engagements()
+        return [self._engagements[item] for item in sorted(self._live_pairs.get((engager_id, engaged_id), ()))]
+
+    def _load_engagements(self) -> None:
+        if self._engagements is not None:
+            return
+        self._engagements = {}
+        for row in self.sess.execute(select(*EngagementFacts.COLUMNS)):
+            self._note_engagement(EngagementFacts(*row))
+        for record in self._pending_rows(Engagement):  # not in the database yet
+            self._note_engagement(EngagementFacts.of(record))
+
+    def _note_engagement(self, facts: "EngagementFacts") -> None:
+        former = self._engagements.get(facts.id)
+        if former is not None:
+            self._live_pairs.get((former.engager_id, former.engaged_id), set()).discard(facts.id)
+        self._engagements[facts.id] = facts
+        if facts.status != Lifecycle.RETIRED:
+            self._live_pairs.setdefault((facts.engager_id, facts.engaged_id), set()).add(facts.id)
+
+    def route_regimes(self, route_id: int) -> Optional[tuple[bool, bool, bool]]:
+        if self._route_regimes is None:
+            self._route_regimes = {row[0]: (bool(row[1]), bool(row[2]), bool(row[3])) for row in self.sess.execute(
+                select(TransferRoute.id, TransferRoute.carries_eu_data, TransferRoute.carries_uk_data, TransferRoute.carries_ch_data))}
+            for record in self._pending_rows(TransferRoute):  # not in the database yet
+                self._route_regimes[record.id] = _regime_flags(record)
+        return self._route_regimes.get(route_id)
 
     # who engages a party for processing (notices.clients_served walks it up)
     def upstream(self, party_id: int) -> list["_Link"]:
@@ -636,8 +686,11 @@ class Spec:
     required: tuple[str, ...] = ()
     # Fields a caller may not set (set by the service itself).
     fixed: frozenset[str] = frozenset()
-    # Values derived from the others when the caller leaves them out: (session, record, merged) -> values.
-    complete: Optional[Callable[[Session, Any, dict], dict]] = None
+    # Values derived from the others when the caller leaves them out:
+    # (session, record, merged values, the fields the write gives) -> {field: Derived}.
+    complete: Optional[Callable[[Session, Any, dict, frozenset[str]], dict[str, "Derived"]]] = None
+    # The fields `complete` may fill in, and how (the API's documentation says so).
+    derivable: Mapping[str, str] = field(default_factory=dict)
     # Each collection's value as given to its writer -> as its reader will give it back (`recorded`).
     recorded: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
 
@@ -721,13 +774,18 @@ def _merged(spec: Spec, record: Any, prepared: dict) -> dict:
     return {**current, **prepared}
 
 
-def _complete(spec: Spec, sess: Session, record: Any, prepared: dict, merged: dict, errors: Errors) -> None:
-    """Fill in the values a record derives from its others (only when its input coerced cleanly)."""
-    if spec.complete is None or errors:
+def _complete(spec: Spec, sess: Session, record: Any, prepared: dict, merged: dict, errors: Errors,
+              derived: Optional[dict]) -> None:
+    """Fill in the values a record derives from its others; `derived`, when given, receives each value
+    filled in with its reason. A value that did not coerce is left out of `merged` (its error stands), so
+    that what can still be derived is, and is not reported missing besides."""
+    if spec.complete is None:
         return
-    derived = spec.complete(sess, record, merged)
-    prepared.update(derived)
-    merged.update(derived)
+    found = spec.complete(sess, record, merged, frozenset(prepared) | frozenset(errors))  # (a value refused was given)
+    for key, item in found.items():
+        prepared[key] = merged[key] = item.value
+    if derived is not None:
+        derived.update(found)
 
 
 def _validate(spec: Spec, sess: Session, record: Any, merged: dict, errors: Errors) -> None:
@@ -775,14 +833,16 @@ def constraint_errors(error: IntegrityError) -> Errors:
     return {"": ["The database refused this change."]}
 
 
-def create(model: type, values: dict, *, uid: Optional[str] = None) -> Any:
-    """Create a record from field values; one audit event. `uid` keeps a stable identifier (imports)."""
+def create(model: type, values: dict, *, uid: Optional[str] = None, derived: Optional[dict] = None) -> Any:
+    """Create a record from field values; one audit event. `uid` keeps a stable identifier (imports).
+    Fields left out (absent, not None) may be derived from the others (`Spec.complete`): `derived`,
+    when given, receives each with its reason."""
     sess = session()
     spec = spec_for(model)
     errors: Errors = {}
     prepared = _prepare(spec, None, values, errors)
     merged = _merged(spec, None, prepared)
-    _complete(spec, sess, None, prepared, merged, errors)
+    _complete(spec, sess, None, prepared, merged, errors, derived)
     for name in spec.required:
         if merged.get(name) in (None, "", []) and name not in errors:
             _add(errors, name, "This field is required.")
@@ -818,8 +878,9 @@ def create(model: type, values: dict, *, uid: Optional[str] = None) -> Any:
     return record
 
 
-def update(record: Any, values: dict, *, expected_version: Any) -> Any:
-    """Change a record's fields if it is still at `expected_version`; one audit event (none if nothing changed)."""
+def update(record: Any, values: dict, *, expected_version: Any, derived: Optional[dict] = None) -> Any:
+    """Change a record's fields if it is still at `expected_version`; one audit event (none if nothing changed).
+    `derived` as for `create` (a field left out may follow the fields it derives from)."""
     sess = session()
     check_version(record, expected_version)
     bulk = _bulk(sess)
@@ -829,7 +890,7 @@ def update(record: Any, values: dict, *, expected_version: Any) -> Any:
     errors: Errors = {}
     prepared = _prepare(spec, record, values, errors)
     merged = _merged(spec, record, prepared)
-    _complete(spec, sess, record, prepared, merged, errors)
+    _complete(spec, sess, record, prepared, merged, errors, derived)
     for name in spec.required:
         if name in prepared and merged.get(name) in (None, "", []) and name not in errors:
             _add(errors, name, "This field is required.")
@@ -1329,8 +1390,11 @@ def _validate_route(sess: Session, record: Optional[TransferRoute], values: dict
         _add(errors, "importer_id", "The importer must differ from the exporter.")
     has_country = values.get("destination_country") is not None
     has_organisation = values.get("destination_organisation_id") is not None
-    if has_country == has_organisation:
-        _add(errors, "destination_country", "Give the destination: a country or an international organisation, not both.")
+    if has_country and has_organisation:
+        _add(errors, "destination_country", "Give one destination: a country or an international organisation, not both.")
+    elif not has_country and not has_organisation:
+        _add(errors, "destination_country", "Give the destination: the country the data goes to, or the international "
+                                            "organisation that receives it.")
     elif has_country:
         _country(errors, values, "destination_country")
     else:
@@ -1377,10 +1441,209 @@ def _write_instrument_ids(sess: Session, record: TransferRoute, value: list) -> 
     record.instruments = list(sess.scalars(select(TransferInstrument).where(TransferInstrument.id.in_(wanted)))) if wanted else []
 
 
+# What a route is unless it says otherwise. One function for every write path: the route form
+# pre-fills from it (records.lookup_route_defaults), and a create (API, import) fills in from it what
+# the caller leaves out; an update lets a field left out follow its inputs when it held their default.
+
+ROUTE_REGIME_FIELDS = ("carries_eu_data", "carries_uk_data", "carries_ch_data")
+ROUTE_DESTINATION_FIELDS = ("destination_country", "destination_organisation_id")
+_FLAG_OF_REGIME = dict(zip(("EU", "UK", "CH"), ROUTE_REGIME_FIELDS))
+_PAIRED = object()  # route_defaults: the route runs under the engagement linking its parties, if any
+
+
+class EngagementFacts(NamedTuple):
+    """What a route's defaults read of an engagement."""
+
+    id: int
+    engager_id: int
+    engaged_id: int
+    relationship_type: Relationship
+    purpose: Optional[str]
+    service: Optional[str]
+    status: Optional[Lifecycle]
+
+    COLUMNS = (Engagement.id, Engagement.engager_id, Engagement.engaged_id, Engagement.relationship_type,
+               Engagement.purpose, Engagement.service, Engagement.status)
+
+    @classmethod
+    def of(cls, record: Engagement) -> "EngagementFacts":
+        return cls(record.id, record.engager_id, record.engaged_id, record.relationship_type, record.purpose,
+                   record.service, record.status or Lifecycle.ACTIVE)  # (the column's default, not yet set in a bulk unit)
+
+
+def _regime_flags(record: Any) -> tuple[bool, bool, bool]:
+    return tuple(bool(getattr(record, name)) for name in ROUTE_REGIME_FIELDS)
+
+
+def route_defaults(sess: Session, exporter_id: Optional[int], importer_id: Optional[int],
+                   source_route_id: Optional[int] = None, engagement_id: Any = _PAIRED) -> dict[str, Derived]:
+    """A route's defaults from its parties, each with its reason: the destination (the importer's
+    country, or the international organisation it is), the regimes of its data (rules.regimes_of_data:
+    the source route's for an onward transfer, else the exporter's establishment), the engagement of
+    the importer by the exporter (the one live, or the one active among several), and from the
+    route's engagement (`engagement_id`, or that one) the roles and the purpose. In a bulk unit every fact
+    is read from its memory (no query per row)."""
+    found = {**destination_default(sess, importer_id), **_regimes_default(sess, exporter_id, source_route_id)}
+    paired = _paired_engagement(sess, exporter_id, importer_id)
+    if paired is not None:
+        found["engagement_id"] = paired[1]
+    if engagement_id is _PAIRED:
+        engagement = paired[0] if paired is not None else None
+    else:
+        engagement = _engagement_facts(sess, engagement_id) if engagement_id is not None else None
+    found.update(_engagement_defaults(engagement))
+    return found
+
+
+def destination_default(sess: Session, importer_id: Optional[int]) -> dict[str, Derived]:
+    importer = _get(sess, Party, importer_id) if importer_id is not None else None
+    if importer is None:
+        return {}
+    if importer.kind == PartyKind.INTERNATIONAL_ORGANISATION:
+        return {"destination_organisation_id": Derived(importer.id, f"The importer is an international organisation "
+                                                                    f"({importer.organisation_code}): the destination.")}
+    if importer.country_code is None:
+        return {}
+    return {"destination_country": Derived(importer.country_code, f"The importer, {importer.legal_name}, is established in "
+                                                                  f"{importer.country_code}: the data goes there.")}
+
+
+def _destination_of(values: Any) -> tuple:
+    get = values.get if isinstance(values, dict) else lambda name: getattr(values, name)
+    return tuple(get(name) for name in ROUTE_DESTINATION_FIELDS)
+
+
+def _regimes_default(sess: Session, exporter_id: Optional[int], source_route_id: Optional[int]) -> dict[str, Derived]:
+    source = None
+    if source_route_id is not None:
+        bulk = _bulk(sess)
+        if bulk is not None:
+            flags = bulk.route_regimes(source_route_id)
+        else:
+            record = sess.get(TransferRoute, source_route_id)
+            flags = _regime_flags(record) if record is not None else None
+        if flags is None:
+            return {}
+        source = (source_route_id, [regime for regime, carried in zip(_FLAG_OF_REGIME, flags) if carried])
+    else:
+        exporter = _get(sess, Party, exporter_id) if exporter_id is not None else None
+        if exporter is None:
+            return {}
+    country = None if source is not None else exporter.country_code
+    return {_FLAG_OF_REGIME[item.regime]: Derived(item.carried, item.reason)
+            for item in rules.regimes_of_data(country, countries.current(), source) if item.regime in _FLAG_OF_REGIME}
+
+
+def _engagement_facts(sess: Session, engagement_id: int) -> Optional[EngagementFacts]:
+    bulk = _bulk(sess)
+    if bulk is not None:
+        return bulk.engagement(engagement_id)
+    record = sess.get(Engagement, engagement_id)
+    return EngagementFacts.of(record) if record is not None else None
+
+
+def _paired_engagement(sess: Session, exporter_id: Optional[int], importer_id: Optional[int]) -> Optional[tuple[EngagementFacts, Derived]]:
+    """The engagement of the importer by the exporter a route between them runs under, with the reason:
+    the one live (not retired) engagement, or among several the one active (None: none, or no one)."""
+    if exporter_id is None or importer_id is None:
+        return None
+    bulk = _bulk(sess)
+    if bulk is not None:
+        live = bulk.live_engagements(exporter_id, importer_id)
+    else:
+        live = [EngagementFacts(*row) for row in sess.execute(
+            select(*EngagementFacts.COLUMNS).where(Engagement.engager_id == exporter_id, Engagement.engaged_id == importer_id,
+                                                   Engagement.status != Lifecycle.RETIRED).order_by(Engagement.id).limit(20))]
+    if len(live) == 1:
+        which = "The one live engagement"
+    else:
+        live = [engagement for engagement in live if engagement.status == Lifecycle.ACTIVE]
+        which = "The one active engagement"
+        if len(live) != 1:
+            return None
+    engagement = live[0]
+    return engagement, Derived(engagement.id, f"{which} of the importer by the exporter: #{engagement.id} ({engagement.service}).")
+
+
+def _engagement_defaults(engagement: Optional[EngagementFacts]) -> dict[str, Derived]:
+    if engagement is None or engagement.relationship_type is None:
+        return {}
+    exporter_role, importer_role, why = rules.roles_for(Relationship(engagement.relationship_type).value)
+    reason = f"Engagement #{engagement.id}: {why[0].lower()}{why[1:]}"
+    found = {"exporter_role": Derived(PartyRole(exporter_role), reason),
+             "importer_role": Derived(PartyRole(importer_role), reason)}
+    if engagement.purpose or engagement.service:
+        found["purpose"] = Derived(engagement.purpose or engagement.service,
+                                   f"The {'purpose' if engagement.purpose else 'service'} of engagement #{engagement.id}.")
+    return found
+
+
+# The fields a route derives when a write leaves them out, as the API documents them.
+ROUTE_DERIVABLE = {
+    **{name: "Left out (all three regimes): the source route's regimes for an onward transfer, else those of the "
+             "exporter's establishment." for name in ROUTE_REGIME_FIELDS},
+    **{name: "Left out (both destination fields): the importer's country, or the international organisation it is."
+       for name in ROUTE_DESTINATION_FIELDS},
+    "engagement_id": "Left out: the engagement of the importer by the exporter, if there is one live (or one active) engagement.",
+    "exporter_role": "Left out: the role the route's engagement gives the exporter.",
+    "importer_role": "Left out: the role the route's engagement gives the importer.",
+    "purpose": "Left out: the purpose (else the service) of the route's engagement.",
+}
+
+
+def _complete_route(sess: Session, record: Optional[TransferRoute], values: dict, given: frozenset[str]) -> dict[str, Derived]:
+    """A new route takes the defaults (route_defaults) of what it leaves out: the regimes only when all
+    three are left out, the destination when both fields are (an explicit false or null is kept). On
+    a change, a field left out follows new inputs when it held the default of the old ones."""
+    if record is not None:
+        return _followed_route_defaults(sess, record, values, given)
+    regimes, destination = not given & set(ROUTE_REGIME_FIELDS), not given & set(ROUTE_DESTINATION_FIELDS)
+    others = {name for name in ("engagement_id", "exporter_role", "importer_role", "purpose") if name not in given}
+    if not (regimes or destination or others):
+        return {}
+    wanted = others | (set(ROUTE_REGIME_FIELDS) if regimes else set()) | (set(ROUTE_DESTINATION_FIELDS) if destination else set())
+    found = route_defaults(sess, values.get("exporter_id"), values.get("importer_id"), values.get("source_route_id"),
+                           values["engagement_id"] if "engagement_id" in given else _PAIRED)
+    return {name: item for name, item in found.items() if name in wanted}
+
+
+def _followed_route_defaults(sess: Session, record: TransferRoute, values: dict, given: frozenset[str]) -> dict[str, Derived]:
+    moved = {name for name in ("exporter_id", "importer_id", "source_route_id", "engagement_id")
+             if name in given and values.get(name) != getattr(record, name)}
+    if not moved:
+        return {}
+    found: dict[str, Derived] = {}
+    if "importer_id" in moved and not given & set(ROUTE_DESTINATION_FIELDS):
+        before = destination_default(sess, record.importer_id)
+        after = destination_default(sess, values.get("importer_id"))
+        if after and _destination_of(record) == _destination_of({name: item.value for name, item in before.items()}):
+            (reason,) = {item.reason for item in after.values()}
+            found.update({name: after.get(name, Derived(None, reason)) for name in ROUTE_DESTINATION_FIELDS})
+    if moved & {"exporter_id", "source_route_id"} and not given & set(ROUTE_REGIME_FIELDS):
+        before = _regimes_default(sess, record.exporter_id, record.source_route_id)
+        if before and _regime_flags(record) == tuple(before[name].value for name in ROUTE_REGIME_FIELDS):
+            found.update(_regimes_default(sess, values.get("exporter_id"), values.get("source_route_id")))
+    engagement_id = values.get("engagement_id")
+    if moved & {"exporter_id", "importer_id"} and "engagement_id" not in given and record.engagement_id is not None:
+        before = _paired_engagement(sess, record.exporter_id, record.importer_id)
+        if before is not None and before[0].id == record.engagement_id:
+            after = _paired_engagement(sess, values.get("exporter_id"), values.get("importer_id"))
+            found["engagement_id"] = after[1] if after is not None else Derived(
+                None, f"Engagement #{record.engagement_id} does not link the new parties, and no one live engagement does.")
+            engagement_id = found["engagement_id"].value
+    if engagement_id != record.engagement_id:
+        old = _engagement_defaults(_engagement_facts(sess, record.engagement_id) if record.engagement_id else None)
+        new = _engagement_defaults(_engagement_facts(sess, engagement_id) if engagement_id is not None else None)
+        for name in ("exporter_role", "importer_role", "purpose"):
+            if name not in given and name in old and name in new and getattr(record, name) == old[name].value:
+                found[name] = new[name]
+    return found
+
+
 # --- sub-processor change notices ---------------------------------------------------------------
 
 
-def _complete_notice(sess: Session, record: Optional[ChangeNotice], values: dict) -> dict:
+def _complete_notice(sess: Session, record: Optional[ChangeNotice], values: dict, given: frozenset[str]) -> dict:
     """A new notice is about the engagement's sub-processor of the moment; the objection deadline
     defaults to the sending day plus the client's notice period, and follows a corrected sending day
     when it was the derived one."""
@@ -1388,7 +1651,7 @@ def _complete_notice(sess: Session, record: Optional[ChangeNotice], values: dict
     if record is None and values.get("sub_processor_id") is None and values.get("engagement_id") is not None:
         engagement = sess.get(Engagement, values["engagement_id"])
         if engagement is not None:
-            derived["sub_processor_id"] = engagement.engaged_id
+            derived["sub_processor_id"] = Derived(engagement.engaged_id, "The sub-processor the engagement names now.")
     client = sess.get(Party, values["client_id"]) if values.get("client_id") is not None else None
     if values.get("sent_on") is None or client is None or client.notice_period_days is None:
         return derived
@@ -1398,7 +1661,9 @@ def _complete_notice(sess: Session, record: Optional[ChangeNotice], values: dict
     moved = record is not None and record.sent_on is not None and record.sent_on != values["sent_on"] and (
         deadline == objection_deadline(record.sent_on, client.notice_period_days))
     if deadline is None or moved:
-        derived["objection_deadline"] = objection_deadline(values["sent_on"], client.notice_period_days)
+        derived["objection_deadline"] = Derived(
+            objection_deadline(values["sent_on"], client.notice_period_days),
+            f"The sending day plus {client.legal_name}'s notice period ({client.notice_period_days} days).")
     return derived
 
 
@@ -1422,6 +1687,8 @@ def _validate_notice(sess: Session, record: Optional[ChangeNotice], values: dict
     if values.get("objection_received_on") is not None:
         if values.get("sent_on") is None:
             _add(errors, "objection_received_on", "An objection answers a notice: record when the notice was sent.")
+        elif values["objection_received_on"] > date.today():
+            _add(errors, "objection_received_on", "An objection cannot be received in the future.")
         _ordered(errors, values, "sent_on", "objection_received_on", "The objection cannot come before the notice.")
     outcome = values.get("outcome")
     if outcome in (NoticeOutcome.OBJECTION_RESOLVED, NoticeOutcome.OBJECTION_UPHELD) and values.get("objection_received_on") is None:
@@ -1515,9 +1782,12 @@ SPECS.update(
             recorded={"instrument_ids": lambda value: sorted({whole_number(item) for item in value or []})},
             validate=_validate_route,
             required=("exporter_id", "importer_id", "exporter_role", "importer_role"),
+            complete=_complete_route,
+            derivable=ROUTE_DERIVABLE,
         ),
         ChangeNotice: Spec(ChangeNotice, validate=_validate_notice, complete=_complete_notice,
-                           required=("client_id", "engagement_id", "outcome"), fixed=frozenset({"sub_processor_id"})),
+                           required=("client_id", "engagement_id", "outcome"), fixed=frozenset({"sub_processor_id"}),
+                           derivable={"objection_deadline": "Left out: the sending day plus the client's notice period."}),
         TransferImpactAssessment: Spec(
             TransferImpactAssessment,
             validate=_validate_tia,
@@ -1533,4 +1803,4 @@ SPECS.update(
     }
 )
 
-__all__ = ["Actor", "ConflictError", "DomainError", "create", "retire", "update", "write_unit"]
+__all__ = ["Actor", "ConflictError", "Derived", "DomainError", "create", "retire", "route_defaults", "update", "write_unit"]

@@ -262,6 +262,93 @@ def test_unknown_ids_and_resources_are_404(client, register, token_for):
     assert client.get(f"/api/v1/routes/{2**64}", headers=headers).status_code == 404
 
 
+# --- what the register fills in ----------------------------------------------------------------
+
+
+@pytest.fixture
+def claims_chain(writer) -> dict:
+    """A German group entity engaging an Indian vendor, which engages a Singapore sub-processor; no tools."""
+
+    def build():
+        gmbh = services.create(GroupEntity, {"legal_name": "Meridian Assist GmbH", "country_code": "DE"})
+        kaveri = services.create(ThirdParty, {"legal_name": "Kaveri Data Services", "country_code": "IN"})
+        backups = services.create(ThirdParty, {"legal_name": "Lion City Backups Pte. Ltd.", "country_code": "SG"})
+        claims = services.create(Engagement, {"engager_id": gmbh.id, "engaged_id": kaveri.id, "service": "Claims processing",
+                                              "relationship_type": "processor", "locations": ["IN"]})
+        services.create(Engagement, {"engager_id": kaveri.id, "engaged_id": backups.id, "service": "Backups",
+                                     "relationship_type": "sub_processor", "locations": ["SG"]})
+        return {"gmbh": gmbh.id, "kaveri": kaveri.id, "backups": backups.id, "claims": claims.id}
+
+    return writer(build)
+
+
+def test_a_first_hop_sent_without_regimes_carries_its_exporters_and_gets_the_gap_it_deserves(client, claims_chain, token_for):
+    response = client.post("/api/v1/routes", headers=token_for(Role.EDITOR),
+                           json={"exporter_id": claims_chain["gmbh"], "importer_id": claims_chain["kaveri"]})
+    assert response.status_code == 201, response.get_json()
+    route, derived = response.get_json()["data"], response.get_json()["derived"]
+    assert (route["carries_eu_data"], route["carries_uk_data"], route["carries_ch_data"]) == (True, False, False)
+    assert (route["destination_country"], route["engagement_id"], route["exporter_role"], route["importer_role"], route["purpose"]) == (
+        "IN", claims_chain["claims"], "controller", "processor", "Claims processing")
+    assert route["assessment"]["status"] == "gap"  # EU data to India with no tool, not "out of scope"
+    # The answer says what the register filled in, and why.
+    assert set(derived) == {"carries_eu_data", "carries_uk_data", "carries_ch_data", "destination_country", "engagement_id",
+                            "exporter_role", "importer_role", "purpose"}
+    assert derived["carries_eu_data"] == {"value": True, "reason": "The exporter is established in the EEA (DE): its data is "
+                                                                    "under the EU GDPR."}
+    assert derived["carries_uk_data"]["value"] is False and derived["destination_country"]["value"] == "IN"
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.record_type == "transfer_routes"))
+    assert event.changes["carries_eu_data"] == [None, True]  # the trail holds what was written
+
+
+def test_an_onward_route_keeps_its_source_routes_regimes_and_follows_a_new_source(client, claims_chain, token_for, writer):
+    headers = token_for(Role.EDITOR)
+    first = client.post("/api/v1/routes", headers=headers,
+                        json={"exporter_id": claims_chain["gmbh"], "importer_id": claims_chain["kaveri"]}).get_json()["data"]
+    onward = client.post("/api/v1/routes", headers=headers, json={
+        "exporter_id": claims_chain["kaveri"], "importer_id": claims_chain["backups"], "source_route_id": first["id"]})
+    assert onward.status_code == 201, onward.get_json()
+    data, derived = onward.get_json()["data"], onward.get_json()["derived"]
+    assert data["carries_eu_data"] is True and data["assessment"]["status"] == "gap"  # Art. 44: EU data, even from India
+    assert data["destination_country"] == "SG" and (data["exporter_role"], data["importer_role"]) == ("processor", "processor")
+    assert f"route #{first['id']}" in derived["carries_eu_data"]["reason"]
+    # Its source route changes to one carrying UK data only: the regimes it took from the source follow.
+    uk = writer(lambda: services.create(TransferRoute, {
+        "exporter_id": services.create(GroupEntity, {"legal_name": "Meridian UK Ltd", "country_code": "GB"}).id,
+        "importer_id": claims_chain["kaveri"], "carries_uk_data": True, "exporter_role": "controller",
+        "importer_role": "processor"}))
+    moved = client.patch(f"/api/v1/routes/{data['id']}", headers={**headers, "If-Match": '"1"'}, json={"source_route_id": uk.id})
+    assert moved.status_code == 200, moved.get_json()
+    assert [moved.get_json()["data"][f"carries_{code}_data"] for code in ("eu", "uk", "ch")] == [False, True, False]
+    assert set(moved.get_json()["derived"]) == {"carries_eu_data", "carries_uk_data", "carries_ch_data"}
+
+
+def test_what_the_request_gives_is_kept_and_the_destination_error_says_what_to_give(client, claims_chain, token_for):
+    headers = token_for(Role.EDITOR)
+    said_no = client.post("/api/v1/routes", headers=headers, json={
+        "exporter_id": claims_chain["gmbh"], "importer_id": claims_chain["kaveri"], "carries_eu_data": False,
+        "destination_country": "US", "exporter_role": "processor", "importer_role": "processor"})
+    assert said_no.status_code == 201, said_no.get_json()
+    data, derived = said_no.get_json()["data"], said_no.get_json()["derived"]
+    assert (data["carries_eu_data"], data["carries_uk_data"], data["carries_ch_data"]) == (False, False, False)
+    assert (data["destination_country"], data["exporter_role"]) == ("US", "processor")
+    assert data["assessment"]["status"] == "out_of_scope" and set(derived) == {"engagement_id", "purpose"}
+    before = events()
+    neither = client.post("/api/v1/routes", headers=headers, json={
+        "exporter_id": claims_chain["gmbh"], "importer_id": claims_chain["kaveri"], "destination_country": None})
+    assert neither.status_code == 422
+    assert neither.get_json()["error"]["fields"]["destination_country"] == [
+        "Give the destination: the country the data goes to, or the international organisation that receives it."]
+    both = client.post("/api/v1/routes", headers=headers, json={
+        "exporter_id": claims_chain["gmbh"], "importer_id": claims_chain["kaveri"], "destination_country": "IN",
+        "destination_organisation_id": claims_chain["backups"]})
+    assert both.status_code == 422 and "not both" in both.get_json()["error"]["fields"]["destination_country"][0]
+    bad_date = client.post("/api/v1/routes", headers=headers, json={
+        "exporter_id": claims_chain["gmbh"], "importer_id": claims_chain["kaveri"], "starts_on": "2026-13-01"})
+    assert list(bad_date.get_json()["error"]["fields"]) == ["starts_on"]  # not the roles it would have derived
+    assert events() == before
+
+
 # --- tokens and cookies --------------------------------------------------------------------------
 
 
@@ -351,6 +438,8 @@ def test_responses_match_the_document(client, register, token_for):
     check(client.post("/api/v1/clients", headers=headers, json={"legal_name": "Insurer AG", "country_code": "DE"}),
           "/api/v1/clients", "post")
     check(client.post("/api/v1/clients", headers=headers, json={"legal_name": "Insurer AG"}), "/api/v1/clients", "post")
+    check(client.post("/api/v1/routes", headers=headers, json={"exporter_id": register["hq"].id, "importer_id": register["vendor"].id}),
+          "/api/v1/routes", "post")
     check(client.get("/api/v1/routes/999999", headers=headers), "/api/v1/routes/{record_id}", "get")
 
 

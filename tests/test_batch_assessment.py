@@ -152,7 +152,7 @@ def families() -> dict[str, list[rules.RouteFacts]]:
     blocked = rules.TiaFacts(assessed_on=D("2020-01-01"), outcome="cannot_comply")
     return {
         "HR data (the DPF entry's data types)": [route("US", us_vendor, germany, hr=hr) for hr in (False, True, False)],
-        "the exporter's country (an exporter caveat)": [
+        "the exporter's country (whether the decision applies to it)": [
             route("BR", vendor("BR", scope={"br_lgpd_covered": "yes"}), exporter) for exporter in (germany, norway)],
         "the roles (the SCC module)": [route("IN", indian_vendor, germany, roles=roles, tools=[scc])
                                        for roles in (("controller", "processor"), ("processor", "processor"))],

@@ -143,10 +143,12 @@ def test_partial_decisions_carry_their_scope_conditions(data, regime, destinatio
     assert {condition.fact: condition.required_answer for condition in instrument.scope} == scope
 
 
-def test_brazil_asks_for_review_only_for_norwegian_icelandic_and_liechtenstein_exporters(data):
+def test_brazils_decision_is_in_doubt_only_for_norwegian_icelandic_and_liechtenstein_exporters(data):
     (instrument,) = data.regimes["EU"].adequacy_for("BR")
-    assert len(instrument.verify_notes("NO")) == len(instrument.verify_notes("DE")) + 1
-    assert instrument.exporter_caveat.exporters == {"NO", "IS", "LI"}
+    assert instrument.applicability_in_doubt.exporters == {"NO", "IS", "LI"}
+    assert "EEA Agreement" in instrument.doubt_for("NO") and instrument.doubt_for("DE") is None
+    # Its entry into force is a detail in doubt for every exporter: a review note.
+    assert any("Entry into force" in note for note in instrument.verify)
 
 
 def test_an_entry_into_force_taken_from_the_adoption_date_is_flagged_for_review(data):
@@ -288,6 +290,14 @@ BROKEN = {
     "adequacy for a country listed as not adequate": ("      - codes: [JP, KR]\n", "      - codes: [JP, KR, GB]\n",
                                                       "regimes.CH.not_adequate[0].codes: GB also has an adequacy entry in CH"),
     "regime missing": ("\n  CH:\n    name: Swiss FADP", "\n  XCH:\n    name: Swiss FADP", "regimes.XCH: unknown key"),
+    "applicability in doubt for an exporter outside the area": (
+        "exporters: [NO, IS, LI]", "exporters: [NO, IS, CH]",
+        "regimes.EU.adequacy[EU-BR].applicability_in_doubt_for.exporters[2]: CH is not in the free-flow area of EU"),
+    "applicability in doubt without saying why": (
+        "          doubt: Incorporation", "          verify: Incorporation",
+        "regimes.EU.adequacy[EU-BR].applicability_in_doubt_for.verify: unknown key (expected one of: exporters, doubt)"),
+    "the key's former name": ("        applicability_in_doubt_for:", "        verify_for_exporters:",
+                              "regimes.EU.adequacy[EU-BR].verify_for_exporters: renamed applicability_in_doubt_for"),
     "text with an unquoted colon": ("note: Not in DPO Annex 1.", "note: Not in: DPO Annex 1.",
                                     "a text containing ': ' must be quoted"),
 }

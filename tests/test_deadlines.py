@@ -76,6 +76,25 @@ def test_an_extension_is_recorded_only_before_the_first_deadline_with_the_date_t
         assert clocks.next_deadline.due_on == min(clocks.acknowledge_by.due_on, D(extended))
 
 
+RECEIVED = rules.RequestDates(received_on=D("2026-03-02"))  # a Monday: acknowledge by 9 March, answer by 1 April
+ACKNOWLEDGED = rules.RequestDates(received_on=D("2026-03-02"), acknowledged_on=D("2026-03-03"))
+ACKNOWLEDGE, ANSWER = "Acknowledge (5 working days)", "Answer (privacy notice: 30 days of receipt and identity verification)"
+
+
+@pytest.mark.parametrize(("dates", "today", "binding", "overdue"), [
+    pytest.param(RECEIVED, "2026-03-05", ACKNOWLEDGE, [], id="nothing has passed: the deadline due first"),
+    pytest.param(RECEIVED, "2026-03-10", ACKNOWLEDGE, [ACKNOWLEDGE], id="the acknowledgement is late, the answer not due yet"),
+    pytest.param(RECEIVED, "2026-04-02", ANSWER, [ANSWER, ACKNOWLEDGE],
+                 id="both passed: the answer binds (Art. 12(3) and the notice; the acknowledgement is the notice's alone), both overdue"),
+    pytest.param(ACKNOWLEDGED, "2026-04-02", ANSWER, [ANSWER], id="acknowledged: only the answer is overdue"),
+])
+def test_the_deadline_that_binds_is_the_gravest_overdue_else_the_one_due_first(dates, today, binding, overdue):
+    clocks = rules.request_clocks(dates, D(today))
+    assert clocks.next_deadline.label == binding
+    assert [deadline.label for deadline in clocks.overdue] == overdue
+    assert clocks.is_overdue == bool(overdue)
+
+
 def test_overdue_and_due_this_week_follow_the_next_open_deadline():
     dates = rules.RequestDates(received_on=D("2026-03-02"), acknowledged_on=D("2026-03-03"))
     assert rules.request_clocks(dates, D("2026-03-20")).is_due_soon is False

@@ -22,7 +22,7 @@ from register.exports.auditor import write_auditor_workbook
 from register.extensions import db
 from register.imports import countries as aliases
 from register.imports import plan
-from register.imports.formats import ENGAGEMENTS, GROUP_ENTITIES, THIRD_PARTIES
+from register.imports.formats import ENGAGEMENTS, GROUP_ENTITIES, ROUTES, THIRD_PARTIES
 from register.imports.plan import run_import
 from register.imports import reader
 from register.imports.reader import Limits
@@ -914,6 +914,92 @@ def test_routes_and_engagements_without_ids_update_by_natural_key_keeping_what_t
     # The route kept no engagement: the file's blank Engagement ID clears it (a blank cell is a value).
     assert route.engagement_id is None
     assert {(item.country_code, item.activity.value) for item in engagement.locations} == {("IN", "access"), ("SG", "storage_and_access")}
+
+
+def test_routes_with_blank_destination_regimes_and_roles_take_the_defaults_the_api_gives_and_the_preview_says_so(app, tmp_path):
+    """A German entity's first hop to an Indian vendor, and the vendor's onward transfer to Singapore, with
+    no regimes: EU data both (the exporter's establishment; the source route's, Art. 44), so gaps, not
+    'out of scope'. 'none' says the data is under no regime."""
+    first, onward = "0e0a7f3c-0000-4000-8000-000000000001", "0e0a7f3c-0000-4000-8000-000000000002"
+    hosting, backups = "0e0a7f3c-0000-4000-8000-0000000000e1", "0e0a7f3c-0000-4000-8000-0000000000e2"
+    path = write_book(tmp_path / "routes.xlsx", {
+        "Group entities": party_rows(GROUP_ENTITIES, [entity("Meridian Assist GmbH", "DE")]),
+        "Third parties": party_rows(THIRD_PARTIES, [{"Legal name": "Kaveri Data Services", "Country code": "IN"},
+                                                    {"Legal name": "Lion City Backups Pte. Ltd.", "Country code": "SG"}]),
+        "Engagements": party_rows(ENGAGEMENTS, [
+            {"ID": hosting, "Engaged by": "Meridian Assist GmbH", "Engages": "Kaveri Data Services", "Service": "Claims processing",
+             "Relationship": "processor", "Processing locations": "IN"},
+            {"ID": backups, "Engaged by": "Kaveri Data Services", "Engages": "Lion City Backups Pte. Ltd.", "Service": "Backups",
+             "Relationship": "sub_processor", "Processing locations": "SG"}]),
+        "Transfer routes": party_rows(ROUTES, [
+            {"ID": first, "Exporter": "Meridian Assist GmbH", "Importer": "Kaveri Data Services", "Engagement ID": hosting},
+            {"ID": onward, "Exporter": "Kaveri Data Services", "Importer": "Lion City Backups Pte. Ltd.", "Engagement ID": backups,
+             "Onward transfer of": first},
+            {"Exporter": "Meridian Assist GmbH", "Importer": "Lion City Backups Pte. Ltd.", "Regimes": "none",
+             "Exporter role": "controller", "Importer role": "processor"}]),
+    })
+    outcome = do_import(path)
+    assert outcome.applied, [(row.row, row.errors) for row in outcome.errors]
+    routes = {route.uid: route for route in db.session.scalars(select(TransferRoute))}
+    shown = {(route.exporter.legal_name, route.importer.legal_name): (route.regimes, route.destination_country, route.exporter_role.value,
+                                                                      route.importer_role.value, route.verdict.status)
+             for route in routes.values()}
+    assert shown == {
+        ("Meridian Assist GmbH", "Kaveri Data Services"): (["EU"], "IN", "controller", "processor", "gap"),
+        ("Kaveri Data Services", "Lion City Backups Pte. Ltd."): (["EU"], "SG", "processor", "processor", "gap"),
+        ("Meridian Assist GmbH", "Lion City Backups Pte. Ltd."): ([], "SG", "controller", "processor", "out_of_scope"),
+    }
+    rows = {row.label: row for row in outcome.rows if row.sheet == "Transfer routes"}
+    said = rows["Meridian Assist GmbH \u2192 Kaveri Data Services (IN)"].changes
+    assert said["Regimes"][1].startswith("EU (derived: The exporter is established in the EEA (DE)")
+    assert said["Destination code"][1].startswith("IN (derived:") and said["Exporter role"][1].startswith("controller (derived:")
+    assert rows["Kaveri Data Services \u2192 Lion City Backups Pte. Ltd. (SG)"].changes["Regimes"][1].startswith(
+        f"EU (derived: Onward transfer of route #{routes[first].id}")
+    assert "Regimes" not in rows["Meridian Assist GmbH \u2192 Lion City Backups Pte. Ltd. (SG)"].changes
+    # A later file moves the first route to a UK exporter, its Regimes still blank: the regimes it took from
+    # its exporter follow the new one (as through the API); what the file states stays as stated.
+    moved = write_book(tmp_path / "moved.xlsx", {
+        "Group entities": party_rows(GROUP_ENTITIES, [entity("Meridian Assist UK Ltd", "GB")]),
+        "Transfer routes": party_rows(ROUTES, [{"ID": first, "Exporter": "Meridian Assist UK Ltd", "Importer": "Kaveri Data Services",
+                                                "Engagement ID": hosting, "Exporter role": "controller"}])})
+    again = do_import(moved)
+    assert again.applied, [(row.row, row.errors) for row in again.errors]
+    update = next(row for row in again.rows if row.sheet == "Transfer routes")
+    assert update.action == "update" and set(update.changes) == {"Exporter ID", "Regimes"}
+    assert update.changes["Regimes"][0] == "EU" and update.changes["Regimes"][1].startswith(
+        "UK (derived: The exporter is established in the United Kingdom (GB)")
+    assert db.session.get(TransferRoute, routes[first].id).regimes == ["UK"]
+
+
+def test_a_bulk_import_derives_the_defaults_from_memory_the_same_queries_for_20_routes_as_for_60(app, database, tmp_path):
+    from sqlalchemy import event
+
+    def queries_for(routes: int) -> tuple[int, set]:
+        uid = "0e0a7f3c-0000-4000-8000-{:012d}".format
+        importers = [{"Legal name": f"Vendor {number}", "Country code": "IN"} for number in range(routes)]
+        rows = [{"ID": uid(number), "Exporter": "Meridian Assist GmbH", "Importer": f"Vendor {number}",
+                 "Engagement ID": uid(10_000 + number), **({"Onward transfer of": uid(number - 1)} if number % 2 else {})}
+                for number in range(routes)]
+        engagements = [{"ID": uid(10_000 + number), "Engaged by": "Meridian Assist GmbH", "Engages": f"Vendor {number}",
+                        "Service": "Claims", "Relationship": "processor", "Processing locations": "IN"} for number in range(routes)]
+        path = write_book(tmp_path / f"routes-{routes}.xlsx", {
+            "Group entities": party_rows(GROUP_ENTITIES, [entity("Meridian Assist GmbH", "DE")]),
+            "Third parties": party_rows(THIRD_PARTIES, importers), "Engagements": party_rows(ENGAGEMENTS, engagements),
+            "Transfer routes": party_rows(ROUTES, rows)})
+        statements = []
+        listen = lambda _conn, _cursor, statement, *_args: statements.append(statement)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            outcome = do_import(path, dry_run=True)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
+        assert outcome.ok and {frozenset(row.changes) for row in outcome.rows if row.sheet == "Transfer routes"} == {
+            frozenset({"Regimes", "Destination code", "Exporter role", "Importer role"})}
+        reads = [statement for statement in statements if statement.lstrip().upper().startswith("SELECT")]
+        return len(reads), {" ".join(statement.split())[:60] for statement in reads}
+
+    (few, what), (many, _what) = queries_for(20), queries_for(60)
+    assert few == many, what
 
 
 def test_the_csv_export_imports_sheet_by_sheet_into_an_empty_register(app, database, writer, tmp_path):

@@ -24,7 +24,7 @@ from register.models import (
 )
 from register.records.crud import html_text, register_state
 
-COUNT = re.compile(r'<p class="muted result-count">([\d,]+\+?) transfer routes?</p>')
+COUNT = re.compile(r'<p class="muted result-count">([\d,]+\+?) transfer routes?[,<]')
 
 
 def shown_count(client, path: str) -> str:
@@ -52,6 +52,20 @@ def routes(writer):
         return {"hq": hq, "certified": certified, "other": other, "routes": made}
 
     return writer(build)
+
+
+def test_the_home_page_counts_live_records_and_the_lists_say_what_they_count(logged_in, writer, routes):
+    route = db.session.get(TransferRoute, routes["routes"][0].id)
+    writer(lambda: services.retire(route, expected_version=route.version))
+    client = logged_in(Role.AUDITOR)
+    home = client.get("/").get_data(as_text=True)
+    tile = re.search(r'<a class="tile-count" href="(/routes/\?status=live)">(\d+)</a>\s*<span class="tile-label">Transfer routes?, live'
+                     r'</span>\s*<a class="tile-more" href="/routes/\?status=retired">and (\d+) retired</a>', home)
+    assert tile and tile.group(2, 3) == ("1", "1"), home
+    assert shown_count(client, tile.group(1)) == "1"  # the figure the tile shows is the list it leads to
+    everything = client.get("/routes/").get_data(as_text=True)
+    assert "2 transfer routes, retired ones included" in everything
+    assert "retired ones included" not in client.get("/routes/?status=active").get_data(as_text=True)
 
 
 def test_a_lists_count_follows_every_write_through_the_services(logged_in, writer, routes):

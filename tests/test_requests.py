@@ -159,6 +159,21 @@ def test_an_editor_changes_a_request_and_a_stale_form_gets_409(logged_in, writer
     assert post_form(editor, f"/requests/{record_id}/edit", {**form, "channel": "phone"}).status_code == 409
 
 
+def test_a_date_in_the_future_is_refused_on_the_edit_form_and_in_a_step_too(logged_in, writer, register_content):
+    record_id = log_request(writer)
+    editor = logged_in(Role.EDITOR)
+    later = TODAY + timedelta(days=150)
+    form = {"request_type": "processor_list", "received_on": later.isoformat(), "channel": "post",
+            "requester_name": NAME, "requester_contact": EMAIL, "version": "1"}
+    edited = post_form(editor, f"/requests/{record_id}/edit", form)
+    assert edited.status_code == 400 and "A request cannot be received in the future." in edited.get_data(as_text=True)
+    acknowledged = step(editor, record_id, "acknowledge", on=later)
+    assert acknowledged.status_code == 400 and "Cannot be in the future." in acknowledged.get_data(as_text=True)
+    db.session.expire_all()
+    record = db.session.get(SubjectRequest, record_id)
+    assert (record.received_on, record.acknowledged_on, record.version) == (TODAY, None, 1)
+
+
 # --- the steps ----------------------------------------------------------------------------------
 
 
@@ -327,6 +342,18 @@ def test_the_queue_shows_what_is_due_first_and_highlights_overdue_and_this_week(
     assert "Log a request" not in page  # auditors read only
     dashboard = auditor.get("/dashboard").get_data(as_text=True)
     assert "3 open requests" in dashboard and "1 overdue" in dashboard
+
+
+def test_a_request_whose_answer_is_overdue_shows_the_answer_deadline_and_that_both_are_overdue(logged_in, writer, register_content):
+    record_id = log_request(writer, received_on=TODAY - timedelta(days=40))  # never acknowledged, never answered
+    auditor = logged_in(Role.AUDITOR)
+    queue = " ".join(auditor.get("/requests/").get_data(as_text=True).split())
+    row = re.search(rf'<tr class="overdue"> <td><a href="/requests/{record_id}">.*?</tr>', queue).group(0)
+    assert "<td>Answer (" in row and "also overdue: Acknowledge (5 working days), due" in row and "both overdue" in row
+    page = " ".join(auditor.get(f"/requests/{record_id}").get_data(as_text=True).split())
+    binding = re.search(r'<p class="binding-deadline">(.*?)</p> <p>(.*?)</p>', page)
+    assert "Binding: <strong>Answer (" in binding.group(1) and "overdue" in binding.group(1)
+    assert binding.group(2).startswith("Also overdue: Acknowledge (5 working days), due")
 
 
 def test_auditors_download_the_log_without_any_personal_data(logged_in, writer, register_content):

@@ -426,14 +426,31 @@ def test_verify_notes_are_review_notes_not_a_downgrade():
     assert any("2013/65/EU" in note and "not confirmed" in note for note in found.review_notes)
 
 
-@pytest.mark.parametrize("exporter_country, has_caveat", [
-    pytest.param("NO", True, id="NO->BR: EEA incorporation of 2026/179 unconfirmed (VERIFY)"),
-    pytest.param("DE", False, id="DE->BR: no EEA-incorporation caveat"),
-])
-def test_the_brazil_caveat_applies_to_efta_exporters_only(exporter_country, has_caveat):
-    found = verdict(route("BR", exporter=party(exporter_country), importer=BR_LGPD))
-    assert found.mechanism == "adequacy"
-    assert any("Norway" in note for note in found.review_notes) == has_caveat
+# Reference s. 2 (BR row): for NO/IS/LI exporters the EEA incorporation of 2026/179 is unconfirmed
+# (VERIFY). Whether the decision applies at all is in doubt, not a detail of it: attention, as for an
+# unknown scope fact, and another tool the route has is relied on instead.
+BRAZIL = [
+    pytest.param("NO", (), "adequacy", "attention", id="NO->BR: 2026/179 may not apply (EEA incorporation unconfirmed) -> attention"),
+    pytest.param("IS", (), "adequacy", "attention", id="IS->BR: the same doubt for Iceland"),
+    pytest.param("LI", (), "adequacy", "attention", id="LI->BR: the same doubt for Liechtenstein"),
+    pytest.param("NO", (scc(2),), "scc", "covered", id="NO->BR with SCCs: relies on the SCCs, not on the doubtful decision"),
+    pytest.param("FR", (), "adequacy", "covered", id="FR->BR: an EU exporter is covered by 2026/179"),
+    pytest.param("DE", (scc(2),), "adequacy", "covered", id="DE->BR with SCCs: adequacy comes first"),
+]
+
+
+@pytest.mark.parametrize("exporter_country, tools, mechanism, status", BRAZIL)
+def test_doubt_whether_brazils_decision_applies_to_an_efta_exporter_is_attention(exporter_country, tools, mechanism, status):
+    found = verdict(route("BR", exporter=party(exporter_country), importer=BR_LGPD, tools=tools))
+    expect(found, mechanism, status)
+    in_doubt = exporter_country in ("NO", "IS", "LI")
+    said = texts(found)
+    # The doubt is the reason (attention when relied on, info beside the SCCs), not a review note.
+    assert ("EEA Agreement" in said and "2026/179" in said) == in_doubt, said
+    assert not any("EEA Agreement" in note for note in found.review_notes)
+    # The details still in doubt for everyone stay review notes.
+    assert any("2026/179" in note and "Entry into force" in note for note in found.review_notes) == (mechanism == "adequacy")
+
 
 
 def test_a_swiss_route_before_the_revised_fadp_carries_a_review_note():

@@ -52,7 +52,7 @@ def chain(writer):
             TransferRoute,
             {"exporter_id": hq.id, "importer_id": vendor.id, "destination_country": "US", "carries_eu_data": True,
              "exporter_role": "controller", "importer_role": "processor", "engagement_id": engagement.id,
-             "instrument_ids": [scc.id]},
+             "purpose": None, "instrument_ids": [scc.id]},
         )
         return {"hq": hq, "vendor": vendor, "engagement": engagement, "scc": scc, "route": route}
 

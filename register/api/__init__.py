@@ -221,11 +221,13 @@ def create_record(name: str):
     resource = _resource(name)
     body = json_body()
     body.pop("version", None)
+    derived: dict = {}
     with services.write_unit(api_actor()):
-        record = services.create(resource.model, resources.incoming(resource, body))
+        record = services.create(resource.model, resources.incoming(resource, body), derived=derived)
     db.session.refresh(record)
     location = url_for("api.get_record", name=name, record_id=record.id)
-    return with_etag({"data": resources.serialize_many(resource, [record], None)[0]}, record, 201, location)
+    return with_etag({"data": resources.serialize_many(resource, [record], None)[0], "derived": resources.derived(derived)},
+                     record, 201, location)
 
 
 @bp.patch("/<name>/<int:record_id>")
@@ -234,13 +236,15 @@ def update_record(name: str, record_id: int):
     resource = _resource(name)
     body = json_body()
     version = expected_version(body)
+    derived: dict = {}
     with services.write_unit(api_actor()):
         record = _record(resource, record_id)
         values = resources.incoming(resource, body)
         # Only the fields sent change: on an older version too, unless one of them changed meanwhile.
-        services.update(record, values, expected_version=merge.rebase(record, version, values))
+        services.update(record, values, expected_version=merge.rebase(record, version, values), derived=derived)
     record = _record(resource, record_id)
-    return with_etag({"data": resources.serialize_many(resource, [record], None)[0]}, record)
+    return with_etag({"data": resources.serialize_many(resource, [record], None)[0], "derived": resources.derived(derived)},
+                     record)
 
 
 @bp.post("/<name>/<int:record_id>/retire")

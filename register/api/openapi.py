@@ -64,8 +64,11 @@ def input_schema(resource: resources.Resource, for_create: bool) -> dict:
     columns = spec.columns
     properties = {name: COLLECTION_SCHEMAS[name] if name in spec.collections else column_schema(columns[name])
                   for name in resource.writable}
+    for name, how in spec.derivable.items():
+        if name in properties:
+            properties[name] = {**properties[name], "description": how}
     schema = {"type": "object", "additionalProperties": False, "properties": properties}
-    required = [name for name in spec.required if name in properties] if for_create else []
+    required = [name for name in spec.required if name in properties and name not in spec.derivable] if for_create else []
     if required:
         schema["required"] = required
         for name in required:
@@ -160,6 +163,10 @@ def document() -> dict:
                                           "legal_reference": {"type": "string"}, "reasons": {"type": "array"},
                                           "tia": {"type": "object"}, "review_notes": {"type": "array"}}}},
                                       "reasons": {"type": "array"}}},
+        "Derived": {"type": "object", "description": "The values the register filled in because the request left them "
+                                                     "out (each with its reason); an explicit false or null is kept",
+                    "additionalProperties": {"type": "object", "required": ["value", "reason"],
+                                             "properties": {"value": {}, "reason": {"type": "string"}}}},
         "Retire": {"type": "object", "additionalProperties": False,
                    "properties": {"ends_on": {**ISO_DATE, "nullable": True}, "version": {"type": "integer"}}},
     }
@@ -171,6 +178,8 @@ def document() -> dict:
         update["properties"] = {**update["properties"], "version": {"type": "integer", "description": "Or send If-Match"}}
         schemas[f"{name}Update"] = update
         one = {"type": "object", "required": ["data"], "properties": {"data": {"$ref": f"#/components/schemas/{name}"}}}
+        written = {"type": "object", "required": ["data", "derived"], "properties": {
+            "data": {"$ref": f"#/components/schemas/{name}"}, "derived": {"$ref": "#/components/schemas/Derived"}}}
         many = {"type": "object", "required": ["data", "meta"], "properties": {
             "data": {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}}, "meta": {"$ref": "#/components/schemas/Meta"}}}
         base = f"/api/v1/{resource.name}"
@@ -180,7 +189,7 @@ def document() -> dict:
                     "parameters": filter_parameters(resource), "responses": responses(200, 401, 422, ok=many)},
             "post": {"tags": tag, "summary": f"Create a {resource.singular}", "operationId": f"create_{name}",
                      "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}Create"}}}},
-                     "responses": responses(201, 400, 401, 403, 422, ok=one)},
+                     "responses": responses(201, 400, 401, 403, 422, ok=written)},
         }
         item = {
             "get": {"tags": tag, "summary": f"Get a {resource.singular}", "operationId": f"get_{name}",
@@ -189,7 +198,7 @@ def document() -> dict:
             "patch": {"tags": tag, "summary": f"Change a {resource.singular} (only the fields sent)", "operationId": f"update_{name}",
                       "parameters": [ID_PARAMETER, IF_MATCH],
                       "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}Update"}}}},
-                      "responses": with_description(responses(200, 400, 401, 403, 404, 409, 422, ok=one), 409, PATCH_CONFLICT)},
+                      "responses": with_description(responses(200, 400, 401, 403, 404, 409, 422, ok=written), 409, PATCH_CONFLICT)},
         }
         paths[f"{base}/{{record_id}}"] = item
         if resource.can_retire:

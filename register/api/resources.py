@@ -84,9 +84,14 @@ def serialize_many(resource: Resource, records: list, on: Optional[date]) -> lis
     return [{**serialize(resource, record), **extras.get(record.id, {})} for record in records]
 
 
+def derived(found: dict[str, services.Derived]) -> dict:
+    """What a write filled in because the request left it out: {field: {"value", "reason"}}."""
+    return {name: {"value": plain(item.value), "reason": item.reason} for name, item in sorted(found.items())}
+
+
 def incoming(resource: Resource, body: dict) -> dict:
     """A client's values, refused whole if it tries to set what only the register sets."""
-    computed = ("assessment", "vetting", "chain") + (("kind",) if resource.party_kind is not None else ())
+    computed = ("assessment", "vetting", "chain", "derived") + (("kind",) if resource.party_kind is not None else ())
     read_only = [key for key in body if key in READ_ONLY or key in computed]
     if read_only:
         raise services.DomainError({key: ["Read-only: set by the register."] for key in read_only})

@@ -27,6 +27,8 @@ from .workbook import XlsxBook
 
 CHUNK = 1000
 REGIMES = ("EU", "UK", "CH")
+# The Regimes cell of a route whose data is under none of them (a blank cell imports as "not given").
+NO_REGIMES = "none"
 MECHANISM_WORDS = {
     "none_needed": "no transfer tool needed (free-flow area)", "adequacy": "adequacy decision", "bcr": "binding corporate rules",
     "scc": "EU standard contractual clauses", "uk_idta": "UK international data transfer agreement",
@@ -249,7 +251,7 @@ def _routes_sheets(sess: Session, book, on: date, route_ids: Optional[list[int]]
             reasons = [reason for item in assessment.regimes for reason in item.reasons] + list(assessment.reasons)
             routes_sheet.append([
                 route.uid, exporter_row[1], exporter_row[0], exporter_row[2], importer_row[1], importer_row[0], destination,
-                destination_code, restricted, " ".join(sorted(route_facts.regimes)), route.exporter_role.value,
+                destination_code, restricted, " ".join(sorted(route_facts.regimes)) or NO_REGIMES, route.exporter_role.value,
                 route.importer_role.value, uids.get(route.source_route_id) if route.source_route_id else None,
                 engagement_uids.get(route.engagement_id) if route.engagement_id else None, route.purpose,
                 route.data_subject_categories, route.data_categories, route.has_special_category_data,

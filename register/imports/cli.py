@@ -38,7 +38,9 @@ def print_outcome(outcome: Outcome, verbose: bool) -> None:
             fields = "; ".join(f"{column}: {before!r} -> {after!r}" for column, (before, after) in row.changes.items())
             click.echo(f"update {row.sheet}, row {row.row} ({row.label}): {fields}")
         elif verbose and row.action == "create":
-            click.echo(f"create {row.sheet}, row {row.row} ({row.label})")
+            # a new record's fields are the row's, but for those the register filled in (a route's defaults)
+            derived = "; ".join(f"{column}: {after}" for column, (_before, after) in row.changes.items())
+            click.echo(f"create {row.sheet}, row {row.row} ({row.label})" + (f": {derived}" if derived else ""))
 
 
 @click.command("import")

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import services
 from ..audit import Actor, plain
+from ..exports.auditor import NO_REGIMES, REGIMES
 from ..models import (
     BcrApproval,
     Engagement,
@@ -437,25 +438,57 @@ class _Importer:
         if errors:
             return self._failed(sheet_format, number, label, errors, own_uid)
         model = sheet_format.model
+        # A blank cell is no value, except where the record would derive one: there (an engagement, a
+        # purpose) blank says "none", as the export writes it. Cells blank for "not given" are left
+        # out before (a destination, regimes, roles).
+        derivable = services.spec_for(model).derivable
+        derived: dict = {}
         try:
             if record is None:
-                created = services.create(model, {k: v for k, v in values.items() if v is not None},
-                                          uid=uid or str(uuid.uuid4()))
-                self.outcome.rows.append(RowOutcome(sheet_format.name, number, "create", label))
+                created = services.create(model, {k: v for k, v in values.items() if v is not None or k in derivable},
+                                          uid=uid or str(uuid.uuid4()), derived=derived)
+                self.outcome.rows.append(RowOutcome(sheet_format.name, number, "create", label,
+                                                    self._derived_changes(sheet_format, derived) if derived else _NONE))
                 return created
             changed = {key: value for key, value in values.items() if _differs(record, key, value)}
             if not changed:
                 self.outcome.rows.append(RowOutcome(sheet_format.name, number, "unchanged", label))
                 return record
             before = {key: self._shown(key, _current(record, key)) for key in changed}
-            services.update(record, changed, expected_version=record.version)
+            # What the row states of the fields the record derives counts as given, changed or not (only
+            # what it leaves out may follow a new exporter, importer or engagement).
+            stated = {key: value for key, value in values.items() if key in derivable}
+            prior = {key: _current(record, key) for key in derivable}
+            services.update(record, {**stated, **changed}, expected_version=record.version, derived=derived)
             changes = {sheet_format.column_of(key): [before[key], self._shown(key, value)] for key, value in changed.items()}
+            if derived:
+                changes.update(self._derived_changes(sheet_format, derived, prior))
             self.outcome.rows.append(RowOutcome(sheet_format.name, number, "update", label, changes))
             return record
         except DomainError as error:
             found = [(sheet_format.column_of(key) if key else "", message)
                      for key, messages in error.errors.items() for message in messages]
             return self._failed(sheet_format, number, label, found, own_uid)
+
+    def _derived_changes(self, sheet_format: SheetFormat, derived: dict, prior: Optional[dict] = None) -> dict[str, list]:
+        """The values the register filled in for a row, as the preview shows them: column -> [before (an
+        update's `prior` values), after (why)]."""
+        changes: dict[str, list] = {}
+        regimes = [name for name in services.ROUTE_REGIME_FIELDS if name in derived]
+        if regimes:
+            carried = [code for code, name in zip(REGIMES, services.ROUTE_REGIME_FIELDS) if name in derived and derived[name].value]
+            reasons = [derived[name].reason for name in regimes if derived[name].value] or [derived[regimes[0]].reason]
+            before = " ".join(code for code, name in zip(REGIMES, services.ROUTE_REGIME_FIELDS)
+                              if prior[name]) or NO_REGIMES if prior is not None else None
+            changes["Regimes"] = [before, f"{' '.join(carried) or NO_REGIMES} (derived: {' '.join(reasons)})"]
+        for name, item in derived.items():
+            if name in services.ROUTE_REGIME_FIELDS or item.value is None and name in services.ROUTE_DESTINATION_FIELDS:
+                continue
+            column = "Destination code" if name in services.ROUTE_DESTINATION_FIELDS else sheet_format.column_of(name)
+            shown = self.party_label.get(item.value, item.value) if name == "destination_organisation_id" else self._shown(name, item.value)
+            before = self._shown(name, prior[name]) if prior is not None else None
+            changes[column] = [before, f"{shown} (derived: {item.reason})"]
+        return changes
 
     def _failed(self, sheet_format: SheetFormat, number: int, label: str, errors: list, uid: Optional[str]) -> None:
         if uid:
@@ -667,13 +700,21 @@ class _Importer:
                    errors: list) -> None:
         exporter = self._party_ref(cells.get("Exporter ID"), cells.get("Exporter"), "Exporter ID", "Exporter", errors)
         importer = self._party_ref(cells.get("Importer ID"), cells.get("Importer"), "Importer ID", "Importer", errors)
-        values.update(exporter_id=exporter, importer_id=importer, destination_country=None, destination_organisation_id=None)
+        values.update(exporter_id=exporter, importer_id=importer)
         destination_text = _text(cells.get("Destination code")) or _text(cells.get("Destination"))
         column = "Destination code" if _text(cells.get("Destination code")) else "Destination"
         destination = None
         if destination_text is None:
-            errors.append(("Destination code", "Give the destination: a country or an international organisation."))
+            # Not given: the route's default (the importer's country or organisation), as through the API;
+            # the route is matched by it too.
+            derived = services.destination_default(self.sess, importer)
+            if "destination_country" in derived:
+                destination = destination_text = derived["destination_country"].value
+            elif "destination_organisation_id" in derived:
+                destination = f"#{derived['destination_organisation_id'].value}"
+                destination_text = self.party_label.get(derived["destination_organisation_id"].value)
         else:
+            values.update(destination_country=None, destination_organisation_id=None)
             code, problem = self._resolve(destination_text, organisations=True)
             if problem:
                 errors.append((column, problem))
@@ -684,11 +725,17 @@ class _Importer:
                 values["destination_country"] = destination = code
             else:
                 errors.append((column, f"The international organisation {code} is not in the register: record it first."))
-        regimes = (_text(cells.get("Regimes")) or "").upper().replace(",", " ").split()
-        for regime in regimes:
-            if regime not in ("EU", "UK", "CH"):
-                errors.append(("Regimes", f"Unknown regime {regime!r}: EU, UK or CH, separated by spaces."))
-        values.update(carries_eu_data="EU" in regimes, carries_uk_data="UK" in regimes, carries_ch_data="CH" in regimes)
+        regimes_text = _text(cells.get("Regimes"))
+        if regimes_text is not None:  # blank: not given, the route's default (as through the API)
+            regimes = [] if regimes_text.casefold() == NO_REGIMES else regimes_text.upper().replace(",", " ").split()
+            for regime in regimes:
+                if regime not in ("EU", "UK", "CH"):
+                    errors.append(("Regimes", f"Unknown regime {regime!r}: EU, UK or CH separated by spaces, or "
+                                              f"{NO_REGIMES!r}."))
+            values.update(carries_eu_data="EU" in regimes, carries_uk_data="UK" in regimes, carries_ch_data="CH" in regimes)
+        for role in ("exporter_role", "importer_role"):
+            if values.get(role) is None:
+                values.pop(role, None)  # blank: not given, the role the route's engagement gives
         engagement_uid = _text(cells.get("Engagement ID"))
         values["engagement_id"] = None
         if engagement_uid:

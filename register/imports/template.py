@@ -37,6 +37,9 @@ INSTRUCTIONS = [
     "Parties in other sheets (Engaged by, Exporter, Instrument signatories...) by their ID, or their exact legal name.",
     "Several values in one cell (processing locations, instruments, signatories): separate them with ';' (locations also ',').",
     "Yes/No columns: Yes or No. Dates: YYYY-MM-DD or a date cell.",
+    "Transfer routes: leave Destination, Regimes or the roles blank and a new route takes the register's defaults",
+    "  (the importer's country; the exporter's regimes, or the source route's for an onward transfer; the roles of",
+    "  its engagement): the preview shows what was filled in. Regimes 'none': the data is under none of them.",
     "Clients, international organisations and BCR approvals are not imported: record them in the register first.",
     "Not accepted: formulas (paste values), merged cells, hidden sheets, renamed or extra columns, password protection.",
     "All or nothing: the preview lists every row's change and every error by row and column; nothing is written until",
@@ -69,7 +72,7 @@ def _lists() -> dict[str, list[str]]:
         "Derogation ground": [item.label for item in DerogationGround],
         "Role": [item.value for item in PartyRole],
         "Special-category basis": [item.label for item in SpecialCategoryBasis],
-        "Regimes": ["EU", "UK", "CH", "EU UK", "EU CH", "UK CH", "EU UK CH"],
+        "Regimes": ["EU", "UK", "CH", "EU UK", "EU CH", "UK CH", "EU UK CH", "none"],
     }
 
 

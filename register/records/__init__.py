@@ -4,12 +4,13 @@ from flask import Blueprint, jsonify, request
 from flask_login import login_required
 from sqlalchemy import select
 
-from .. import countries, rules
+from .. import services
+from ..audit import plain
 from ..extensions import db
-from ..models import Engagement, Lifecycle, Party, PartyKind, TransferRoute
+from ..models import Party, PartyKind
 from . import parties, transfers
 from .crud import _searchable, register_pages
-from .fields import party_label
+from .fields import DestinationField, party_label
 
 bp = Blueprint("records", __name__)
 ALL_PAGES = [*parties.ALL_PAGES, *transfers.ALL_PAGES]
@@ -36,32 +37,27 @@ def lookup_parties():
 
 
 def route_defaults(exporter_id: int | None, importer_id: int | None, source_route_id: int | None = None) -> dict:
-    """What a new route between two parties usually is: destination, regimes, roles, engagement."""
-    exporter = db.session.get(Party, exporter_id) if exporter_id else None
-    importer = db.session.get(Party, importer_id) if importer_id else None
+    """What the route form pre-fills for these parties: the defaults every write path uses
+    (services.route_defaults), in the form's words, with their reasons."""
+    found = services.route_defaults(db.session(), exporter_id, importer_id, source_route_id)
     defaults: dict = {"reasons": []}
-    if importer is not None:
-        if importer.kind == PartyKind.INTERNATIONAL_ORGANISATION:
-            defaults["destination"] = f"io:{importer.id}"
-        elif importer.country_code:
-            defaults["destination"] = importer.country_code
-    source = db.session.get(TransferRoute, source_route_id) if source_route_id else None
-    if source is not None:
-        defaults["regimes"] = [regime.value for regime in source.regimes]
-        defaults["reasons"].append(f"Onward transfer: the data keeps the regimes of route #{source.id} (Art. 44 GDPR).")
-    elif exporter is not None:
-        found = rules.first_hop_regimes(exporter.country_code, countries.current())
-        defaults["regimes"] = [item.regime for item in found]
-        defaults["reasons"] += [item.reason for item in found]
-    if exporter is not None and importer is not None:
-        engagement = db.session.scalar(
-            select(Engagement).where(Engagement.engager_id == exporter.id, Engagement.engaged_id == importer.id,
-                                     Engagement.status != Lifecycle.RETIRED).order_by(Engagement.id).limit(1)
-        )
-        if engagement is not None:
-            exporter_role, importer_role = rules.ROLES_BY_RELATIONSHIP[engagement.relationship_type.value]
-            defaults.update(engagement_id=engagement.id, exporter_role=exporter_role, importer_role=importer_role,
-                            purpose=engagement.purpose or engagement.service)
+    for name in ("destination_country", "destination_organisation_id"):
+        if name in found:
+            item = found[name]
+            defaults["destination"] = DestinationField.value_of(*((item.value, None) if name == "destination_country" else (None, item.value)))
+            defaults["reasons"].append(item.reason)
+    regimes = [(code, found[name]) for code, name in zip(("EU", "UK", "CH"), services.ROUTE_REGIME_FIELDS) if name in found]
+    if regimes:
+        defaults["regimes"] = [code for code, item in regimes if item.value]
+        defaults["reasons"] += [item.reason for _code, item in regimes if item.value] or [regimes[0][1].reason]
+    if "engagement_id" in found:
+        defaults["engagement_id"] = found["engagement_id"].value
+        defaults["reasons"].append(found["engagement_id"].reason)
+    for name in ("exporter_role", "importer_role", "purpose"):
+        if name in found:
+            defaults[name] = plain(found[name].value)
+    if "exporter_role" in found:
+        defaults["reasons"].append(found["exporter_role"].reason)
     return defaults
 
 

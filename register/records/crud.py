@@ -523,10 +523,15 @@ class RetireForm(RecordForm):
     ends_on = DateField("End date", validators=[OptionalValue()], description="Leave empty for today.")
 
 
+# The status filter's value for records not retired (proposed or active): what the home page counts.
+LIVE = "live"
+
+
 def status_filter(model: type) -> Filter:
-    """Filter a list by lifecycle status."""
-    return Filter("status", "Status", lambda: [(s.value, s.label) for s in Lifecycle],
-                  lambda query, value: query.where(model.status == Lifecycle(value)))
+    """Filter a list by lifecycle status, or to the live records (not retired)."""
+    return Filter("status", "Status", lambda: [(LIVE, "Live (proposed or active)")] + [(s.value, s.label) for s in Lifecycle],
+                  lambda query, value: query.where(model.status != Lifecycle.RETIRED) if value == LIVE
+                  else query.where(model.status == Lifecycle(value)))
 
 
 # --- showing a record -------------------------------------------------------------------------
