@@ -743,12 +743,21 @@ def constraint_errors(error: IntegrityError) -> Errors:
     return {"": ["The database refused this change."]}
 
 
-def create(model: type, values: dict, *, uid: Optional[str] = None) -> Any:
-    """Create a record from field values; one audit event. `uid` keeps a stable identifier (imports)."""
+def create(model: type, values: dict, *, uid: Optional[str] = None, recorded: Optional[dict] = None) -> Any:
+    """Create a record from field values; one audit event. `uid` keeps a stable identifier (imports).
+
+    `recorded`: fixed fields as another register recorded them (an import moving a register in: the
+    sub-processor a notice told of, who may since have been replaced); otherwise the record derives them.
+    """
     sess = session()
     spec = spec_for(model)
     errors: Errors = {}
     prepared = _prepare(spec, None, values, errors)
+    for name, value in (recorded or {}).items():
+        if name not in spec.fixed:
+            _add(errors, name, "Unknown field.")
+        elif value is not None:
+            prepared[name] = value
     merged = _merged(spec, None, prepared)
     _complete(spec, sess, None, prepared, merged, errors)
     for name in spec.required:
@@ -1383,7 +1392,7 @@ def _validate_scope_fact(sess: Session, record: Any, values: dict, errors: Error
 
 
 def _validate_tia(sess: Session, record: Any, values: dict, errors: Errors) -> None:
-    if values.get("route_id") is not None and sess.get(TransferRoute, values["route_id"]) is None:
+    if values.get("route_id") is not None and not _exists(sess, TransferRoute, values["route_id"]):
         _add(errors, "route_id", f"No route with id {values['route_id']}.")
     _ordered(errors, values, "assessed_on", "next_review_on", "The next review cannot be before the assessment.")
 
