@@ -491,8 +491,10 @@ class _Importer:
         taking effect once the change notices are in, memberships of approvals only the register holds,
         routes whose source route came later in their sheet."""
         position = FORMATS.index(upto) if upto is not None else len(FORMATS)
-        if upto is CHANGE_NOTICES:
-            services.flush_pending(self.sess)  # a notice's checks read its engagement from the database
+        if upto in (CHANGE_NOTICES, TIAS):
+            # A bulk unit inserts engagements and routes as rows after the records its session flushes:
+            # those that notices and TIAs point at are written first (and a notice's checks read its engagement).
+            services.flush_pending(self.sess)
         if position > FORMATS.index(CHANGE_NOTICES) and self.deferred_activations:
             self._activate()
         if position > FORMATS.index(BCR_APPROVALS) and self.memberships:
