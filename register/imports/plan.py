@@ -1,10 +1,10 @@
 """Importing a workbook: match each row to a record, write the differences, all or nothing.
 
 `run_import` reads the sheets in dependency order (formats.FORMATS: parties, what they own,
-engagements and their notices, BCR approvals, instruments, routes, TIAs), and for each row: converts the cells (countries through the alias table,
-choices by value or label), resolves its references (by ID, else by name), matches it to a record
-(by ID, else by natural key) and creates or updates that record through the audited services, all
-inside ONE write unit. Any error anywhere, or a dry run, rolls the whole unit back: the outcome lists
+engagements and their notices, BCR approvals, instruments, routes, TIAs), and for each row: converts
+the cells (countries through the alias table, choices by value or label), resolves its references (by
+ID, else by name), matches it to a record (by ID, else by natural key) and creates or updates that
+record through the audited services, all inside ONE write unit. Any error anywhere, or a dry run, rolls the whole unit back: the outcome lists
 per row what was (or would be) created, updated (with the fields) or left unchanged, and every error
 by row and column.
 """
@@ -27,9 +27,6 @@ from .. import countries, services
 from ..audit import Actor, plain
 from ..models import (
     BcrApproval,
-    Certificate,
-    ChangeNotice,
-    DpfCertification,
     Engagement,
     InstrumentParty,
     InstrumentSide,
@@ -37,8 +34,6 @@ from ..models import (
     LocationActivity,
     Party,
     PartyKind,
-    ScopeFact,
-    TransferImpactAssessment,
     TransferInstrument,
     TransferRoute,
 )
@@ -344,7 +339,6 @@ class _Importer:
         self.deferred_activations: list[tuple[int, int, RowOutcome, dict]] = []
         # BCR memberships by their approval (("uid", ID) or ("label", name)): [(row, label, membership)]
         self.memberships: dict[tuple[str, str], list[tuple[int, str, dict]]] = {}
-        self.membership_rows: set[tuple[str, str]] = set()
         # where each ID of the file was given (sheet, row), and the IDs of rows that failed
         self.file_uids: dict[str, tuple[str, int]] = {}
         self.failed: set[str] = set()
