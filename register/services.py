@@ -154,9 +154,10 @@ BULK_BATCH = 500
 # Ids taken from a PostgreSQL sequence at a time (those a unit leaves unused are gaps, as a rollback's are).
 BULK_IDS = 500
 # Records a bulk unit inserts itself, as rows, instead of through the ORM's unit of work: they are the
-# many (routes, engagements), the checks read what they need of them from `Bulk`'s own indexes, and no
-# other record points at them in memory. Every creation event is inserted the same way.
-BULK_ROWS = (TransferRoute, Engagement)
+# many (routes, engagements, and the vendors' certificates and DPF entries, the routes' TIAs), the
+# checks read what they need of them from `Bulk`'s own indexes, and no other record points at them in
+# memory. Every creation event is inserted the same way.
+BULK_ROWS = (TransferRoute, Engagement, Certificate, DpfCertification, ScopeFact, TransferImpactAssessment)
 
 
 class Bulk:
@@ -350,10 +351,11 @@ def flush_pending(sess: Optional[Session] = None) -> None:
             rows.setdefault(type(record).__table__, []).append(row)
             snapshots.append({**{key: row[key] for key in spec.columns},
                               **{name: reader(record) for name, (reader, _writer) in spec.collections.items()}})
+            labelled: tuple[str, ...] = ()  # the others' labels name no other record
             if isinstance(record, TransferRoute):
                 links += [{"route_id": record.id, "instrument_id": instrument.id} for instrument in record.instruments]
                 labelled = ("exporter", "importer", "destination_organisation")
-            else:
+            elif isinstance(record, Engagement):
                 places += [{"engagement_id": record.id, "country_code": location.country_code, "activity": location.activity}
                            for location in record.locations]
                 labelled = ("engager", "engaged")

@@ -438,6 +438,9 @@ class _Importer:
             BCR_MEMBERSHIPS.name: self._membership_row, BCR_APPROVALS.name: self._approval_row,
             INSTRUMENTS.name: self._instrument_row, ROUTES.name: self._route_row,
         }.get(sheet_format.name, self._owned_row)
+        # Two rows for one record are rows of one sheet: the previous sheet's keys (its deferred rows
+        # written by now, `settle`) are not looked up again.
+        self.natural_keys.clear()
         # the columns read (not the computed ones), and how each field's cell is converted; a field
         # whose (optional) column the file lacks is not written: the register keeps its value
         read = [(index, header) for index, header in enumerate(header for _letter, header in sheet.headers)
@@ -479,6 +482,10 @@ class _Importer:
                     self.sess.expunge_all()
                 self.progress(f"Checking {sheet_format.name}", count, sheet.approximate_rows)
         self.progress(f"Checking {sheet_format.name}", count, count)
+        # What only this sheet's rows look up: an owned record is matched by its own sheet's rows alone.
+        if sheet_format.name in OWNED:
+            self.owned_uid[sheet_format.name].clear()
+            self.owned_key[sheet_format.name].clear()
 
     def settle(self, upto: Optional[SheetFormat]) -> None:
         """Before the sheet `upto` (None: at the end), what waited for the sheets before it: sub-processors
