@@ -5,7 +5,10 @@ these machines are shared and noisy, and a ratio survives that better than secon
 """
 
 import re
+from itertools import zip_longest
+from typing import Optional
 
+from register.imports.reader import Limits
 from register.models import Role
 
 from .generate import SCALES
@@ -260,12 +263,13 @@ WORKBOOK_RATIO_TARGET = 8.0
 WORKBOOK_PEAK_TARGET_MIB = 150
 
 
-def _export_child(bench: Bench, mode: str, output) -> dict:
+def _export_child(bench: Bench, mode: str, output, database: Optional[str] = None) -> dict:
+    """The workbook (or its csv baseline) of the bench's register, or of the register in `database`."""
     import json
     import subprocess
     import sys
 
-    database = bench.app.config["SQLALCHEMY_DATABASE_URI"]
+    database = database or bench.app.config["SQLALCHEMY_DATABASE_URI"]
     done = subprocess.run([sys.executable, "-m", "bench.export_child", bench.app.instance_path, database, mode, str(output)],
                           capture_output=True, text=True, check=True, timeout=1800)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -297,8 +301,7 @@ def _import_child(bench: Bench, mode: str, workbook, target: str) -> dict:
     import subprocess
     import sys
 
-    source = bench.app.config["SQLALCHEMY_DATABASE_URI"]
-    done = subprocess.run([sys.executable, "-m", "bench.import_child", bench.app.instance_path, source, target, str(workbook), mode],
+    done = subprocess.run([sys.executable, "-m", "bench.import_child", bench.app.instance_path, target, str(workbook), mode],
                           capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"import child failed: {done.stderr[-2000:]}")
@@ -330,3 +333,72 @@ def import_workbook(bench: Bench) -> Outcome:
     if not result["ok"]:
         lines.append(f"refused: {result['file_error'] or ''} {'; '.join(result['errors'])}"[:600])
     return Outcome(result["seconds"], "s", passed, "\n".join(lines))
+
+
+# Round trip: the register's workbook imports as it is (README, Import). Export the generated register,
+# import the workbook into an empty register, export that one, and compare the two workbooks cell by
+# cell. No issue sets a time for the whole; it is given against reading the workbook's cells once with
+# openpyxl (the import measure's baseline), and the measure passes when the workbooks are the same.
+def compare_workbooks(first, second) -> tuple[int, list[str]]:
+    """Cells compared and the differences (at most 20) between two workbooks, every sheet streamed with the
+    importer's reader, but the Summary's generation time."""
+    from register.imports.reader import open_book
+
+    books = []
+    try:
+        for path in (first, second):
+            names = open_book(path, path.name, set(), Limits()).sheets  # just the sheets' names
+            books.append(open_book(path, path.name, {sheet.name for sheet in names}, Limits()))
+        cells, differences = 0, []
+        names = [[sheet.name for sheet in book.sheets] for book in books]
+        if names[0] != names[1]:
+            return 0, [f"sheets {names[0]} != {names[1]}"]
+        for one, other in zip(*(book.sheets for book in books)):
+            if one.headers != other.headers:
+                differences.append(f"{one.name}: headers differ")
+                continue
+            rows = (list(one.rows), list(other.rows)) if one.name == "Summary" else (one.rows, other.rows)
+            if one.name == "Summary":
+                rows = tuple([row for row in side if row[1][:1] != ["Generated at (UTC)"]] for side in rows)
+            ended = object()
+            for left, right in zip_longest(*rows, fillvalue=ended):
+                if left != right and len(differences) < 20:
+                    differences.append(f"{one.name} row {left[0] if left is not ended else right[0]}: "
+                                       f"{'' if left is ended else left[1]!r:.200} != {'' if right is ended else right[1]!r:.200}")
+                cells += len(left[1]) if left is not ended else 0
+        return cells, differences
+    finally:
+        for book in books:
+            book.close()
+
+
+@measure("round trip: export, import into an empty register, export again",
+         "the same workbook again (time informative, x openpyxl reading it)")
+def round_trip(bench: Bench) -> Outcome:
+    import time
+
+    if not bench.database.startswith("sqlite"):
+        return Outcome(0, "s", True, "measured on SQLite only (the child processes open the same files)")
+    bench.register()
+    first, second = bench.workdir / "round-trip-first.xlsx", bench.workdir / "round-trip-second.xlsx"
+    rebuilt = f"sqlite:///{bench.workdir / 'round-trip.sqlite'}"
+    exported = _export_child(bench, "xlsx", first)
+    imported = _import_child(bench, "import", first, rebuilt)
+    again = _export_child(bench, "xlsx", second, database=rebuilt)
+    started = time.perf_counter()
+    cells, differences = compare_workbooks(first, second)
+    compared = time.perf_counter() - started
+    baseline = _import_child(bench, "read", first, rebuilt)
+    total = exported["seconds"] + imported["seconds"] + again["seconds"] + compared
+    same = imported["ok"] and not differences
+    lines = [
+        f"{'the same workbook' if same else 'DIFFERENT'}: {cells:,} cells compared; {imported['counts']['create']:,} records "
+        f"created; {total / baseline['seconds']:.1f}x reading the workbook's cells once with openpyxl "
+        f"({baseline['seconds']:.1f} s)",
+        f"export {exported['seconds']:.1f} s (peak {exported['peak_mib']:.0f} MiB), import {imported['seconds']:.1f} s "
+        f"(peak {imported['peak_mib']:.0f} MiB), export again {again['seconds']:.1f} s, compare {compared:.1f} s",
+    ]
+    if not imported["ok"]:
+        lines.append(f"refused: {imported['file_error'] or ''} {'; '.join(imported['errors'])}"[:600])
+    lines += differences[:5]
+    return Outcome(total, "s", same, "\n".join(lines))

@@ -164,9 +164,10 @@ BULK_BATCH = 500
 # Ids taken from a PostgreSQL sequence at a time (those a unit leaves unused are gaps, as a rollback's are).
 BULK_IDS = 500
 # Records a bulk unit inserts itself, as rows, instead of through the ORM's unit of work: they are the
-# many (routes, engagements), the checks read what they need of them from `Bulk`'s own indexes, and no
-# other record points at them in memory. Every creation event is inserted the same way.
-BULK_ROWS = (TransferRoute, Engagement)
+# many (routes, engagements, and the vendors' certificates and DPF entries, the routes' TIAs), the
+# checks read what they need of them from `Bulk`'s own indexes, and no other record points at them in
+# memory. Every creation event is inserted the same way.
+BULK_ROWS = (TransferRoute, Engagement, Certificate, DpfCertification, ScopeFact, TransferImpactAssessment)
 
 
 class Bulk:
@@ -401,10 +402,11 @@ def flush_pending(sess: Optional[Session] = None) -> None:
             rows.setdefault(type(record).__table__, []).append(row)
             snapshots.append({**{key: row[key] for key in spec.columns},
                               **{name: reader(record) for name, (reader, _writer) in spec.collections.items()}})
+            labelled: tuple[str, ...] = ()  # the others' labels name no other record
             if isinstance(record, TransferRoute):
                 links += [{"route_id": record.id, "instrument_id": instrument.id} for instrument in record.instruments]
                 labelled = ("exporter", "importer", "destination_organisation")
-            else:
+            elif isinstance(record, Engagement):
                 places += [{"engagement_id": record.id, "country_code": location.country_code, "activity": location.activity}
                            for location in record.locations]
                 labelled = ("engager", "engaged")
@@ -833,14 +835,24 @@ def constraint_errors(error: IntegrityError) -> Errors:
     return {"": ["The database refused this change."]}
 
 
-def create(model: type, values: dict, *, uid: Optional[str] = None, derived: Optional[dict] = None) -> Any:
+def create(model: type, values: dict, *, uid: Optional[str] = None, derived: Optional[dict] = None,
+           as_recorded: Optional[dict] = None) -> Any:
     """Create a record from field values; one audit event. `uid` keeps a stable identifier (imports).
     Fields left out (absent, not None) may be derived from the others (`Spec.complete`): `derived`,
-    when given, receives each with its reason."""
+    when given, receives each with its reason.
+
+    `as_recorded`: fixed fields as another register recorded them (an import moving a register in: the
+    sub-processor a notice told of, who may since have been replaced); otherwise the record derives them.
+    """
     sess = session()
     spec = spec_for(model)
     errors: Errors = {}
     prepared = _prepare(spec, None, values, errors)
+    for name, value in (as_recorded or {}).items():
+        if name not in spec.fixed:
+            _add(errors, name, "Unknown field.")
+        elif value is not None:
+            prepared[name] = value
     merged = _merged(spec, None, prepared)
     _complete(spec, sess, None, prepared, merged, errors, derived)
     for name in spec.required:
@@ -1715,7 +1727,7 @@ def _validate_scope_fact(sess: Session, record: Any, values: dict, errors: Error
 
 
 def _validate_tia(sess: Session, record: Any, values: dict, errors: Errors) -> None:
-    if values.get("route_id") is not None and sess.get(TransferRoute, values["route_id"]) is None:
+    if values.get("route_id") is not None and not _exists(sess, TransferRoute, values["route_id"]):
         _add(errors, "route_id", f"No route with id {values['route_id']}.")
     _ordered(errors, values, "assessed_on", "next_review_on", "The next review cannot be before the assessment.")
 

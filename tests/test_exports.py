@@ -17,14 +17,17 @@ from register import countries, rules, services
 from register.assessments import load_facts
 from register.exports.workbook import RISKY_STARTS
 from register.extensions import db
-from register.models import Certificate, Engagement, GroupEntity, Role, ThirdParty, TransferRoute
+from register.models import Certificate, DpfCertification, Engagement, GroupEntity, Role, ThirdParty, TransferRoute
 from register.seed import load_demo
 
 # Names a spreadsheet would execute. (A leading tab or carriage return never reaches the register: the
 # services strip input; the writer's handling of them is tested directly below.)
 HOSTILE = ['=HYPERLINK("http://evil.example","click")', "+1+1", "-2+3", "@SUM(1,2)"]
+# The auditor's sheets first, then the rest of the register (with them the workbook imports as it is).
 SHEETS = ["Summary", "Group entities", "Third parties", "Engagements", "Instruments", "Transfer routes",
-          "Gaps and attention", "Certificates", "Legal reference"]
+          "Gaps and attention", "Certificates", "Legal reference", "Clients", "International organisations",
+          "BCR approvals", "BCR memberships", "DPF certifications", "Scope facts", "Transfer impact assessments",
+          "Change notices"]
 
 
 @pytest.fixture
@@ -58,14 +61,24 @@ def rows_of(sheet) -> list[dict]:
     return [dict(zip(values[0], row)) for row in values[1:]]
 
 
-def test_the_workbook_has_every_sheet_a_header_that_stays_and_filters(logged_in, hostile):
+def test_the_workbook_has_every_sheet_a_header_that_stays_and_filters(logged_in, hostile, writer):
+    vendor_id = db.session.scalar(db.select(ThirdParty.id).order_by(ThirdParty.id))
+    writer(lambda: services.create(DpfCertification, {"third_party_id": vendor_id, "framework": "eu_us", "covers_hr_data": True,
+                                                      "certified_entity_name": HOSTILE[0], "verified_on": "2026-01-05"}))
     response = logged_in(Role.AUDITOR).get("/exports/register.xlsx")
     assert response.headers["Content-Disposition"] == f"attachment; filename=transfer-register-{date.today().isoformat()}.xlsx"
     book = load_workbook(io.BytesIO(response.data))
     assert book.sheetnames == SHEETS
-    routes = book["Transfer routes"]
-    assert routes.freeze_panes == "A2" and routes.auto_filter.ref == f"A1:{routes.cell(1, routes.max_column).column_letter}{1 + len(HOSTILE)}"
-    assert routes["A1"].font.bold
+    assert book["Transfer routes"].max_row == 1 + len(HOSTILE)
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold, sheet.title
+        assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}{sheet.max_row}", sheet.title
+    # the new sheets read as the others: dates as dates, Yes/No, a name that would execute as text
+    dpf = book["DPF certifications"]
+    assert dpf["G2"].value == HOSTILE[0] and dpf["G2"].data_type == "s" and dpf["G2"].quotePrefix
+    assert rows_of(dpf)[0] | {"ID": None, "Third party ID": None} == {
+        "ID": None, "Third party": HOSTILE[0], "Third party ID": None, "Framework": "EU-US DPF", "HR data": "Yes",
+        "Non-HR data": "Yes", "Certified entity": HOSTILE[0], "Active": "Yes", "Verified": datetime(2026, 1, 5), "Notes": None}
 
 
 def test_route_rows_are_exact_and_verdicts_come_from_the_rules(logged_in, hostile):

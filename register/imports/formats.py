@@ -1,14 +1,31 @@
 """The import format: the auditor workbook's sheets and columns (register/exports/auditor.py).
 
-Each importable sheet names the columns that are read (all must be present), and the computed
-columns of the export that are accepted and ignored (status, mechanisms, reasons...). A column that
-is neither is refused as unknown, so that a renamed column never silently drops data.
+Each importable sheet names the columns that are read (all must be present, but for the optional
+ones, which files made before they existed lack), and the computed columns of the export that are
+accepted and ignored (status, mechanisms, reasons...). A column that is none of these is refused as
+unknown, so that a renamed column never silently drops data.
 """
 
 from dataclasses import dataclass, field
 
 from ..exports.auditor import REGIMES
-from ..models import Engagement, GroupEntity, Party, ThirdParty, TransferInstrument, TransferRoute
+from ..models import (
+    BcrApproval,
+    BcrMembership,
+    Certificate,
+    ChangeNotice,
+    Client,
+    DpfCertification,
+    Engagement,
+    GroupEntity,
+    InternationalOrganisation,
+    Party,
+    ScopeFact,
+    ThirdParty,
+    TransferImpactAssessment,
+    TransferInstrument,
+    TransferRoute,
+)
 
 
 @dataclass(frozen=True)
@@ -22,12 +39,21 @@ class SheetFormat:
     ignored: frozenset[str] = field(default_factory=frozenset)
     # the fields each special header feeds (to show a services error in the right column)
     special_fields: dict[str, str] = field(default_factory=dict)
-    # headers read when present, not required (older exports lack them)
+    # headers (of `fields` or `special`, or only read when present) that older files lack: a field
+    # whose column is absent keeps the value the register holds
     optional: tuple[str, ...] = ()
+    # whether rows carry their record's ID (a BCR membership is part of its approval: none)
+    identified: bool = True
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column read, in the template's order."""
+        found = (*(("ID",) if self.identified else ()), *self.fields, *self.special)
+        return found + tuple(header for header in self.optional if header not in found)
 
     @property
     def required(self) -> tuple[str, ...]:
-        return ("ID", *self.fields, *self.special)
+        return tuple(header for header in self.columns if header not in self.optional)
 
     def column_of(self, field_name: str) -> str:
         for header, name in self.fields.items():
@@ -39,26 +65,79 @@ class SheetFormat:
         return field_name
 
 
+CONTACT = {"Website": "website", "Contact": "contact_name", "Contact email": "contact_email"}
+LIFECYCLE = {"Status": "status", "Since": "starts_on", "Until": "ends_on"}
+
 GROUP_ENTITIES = SheetFormat(
     "Group entities", GroupEntity,
     {"Legal name": "legal_name", "Trading name": "trading_name", "Registration number": "registration_number",
      "Address": "address", "Controller": "is_controller", "Processor for clients": "is_processor", "DPO": "dpo_name",
-     "DPO email": "dpo_email", "Status": "status", "Since": "starts_on", "Until": "ends_on"},
+     "DPO email": "dpo_email", **LIFECYCLE, **CONTACT, "Notes": "notes"},
     ("Country code", "Country"),
     frozenset({"BCR memberships"}),
     {"Country code": "country_code"},
+    (*CONTACT, "Notes"),
 )
 
 THIRD_PARTIES = SheetFormat(
     "Third parties", ThirdParty,
-    {"Legal name": "legal_name", "Trading name": "trading_name", "Website": "website", "Contact": "contact_name",
-     "Contact email": "contact_email", "Vetting status": "vetting_status", "Last review": "vetting_last_review_on",
-     "Next review": "vetting_next_review_on", "Subject to GDPR Art. 3(2)": "is_subject_to_gdpr_art3_2",
-     "In subject list": "is_in_subject_list", "Status": "status"},
+    {"Legal name": "legal_name", "Trading name": "trading_name", **CONTACT, "Vetting status": "vetting_status",
+     "Last review": "vetting_last_review_on", "Next review": "vetting_next_review_on",
+     "Subject to GDPR Art. 3(2)": "is_subject_to_gdpr_art3_2", "In subject list": "is_in_subject_list", "Status": "status",
+     "Registration number": "registration_number", "Address": "address", "DPO": "dpo_name", "DPO email": "dpo_email",
+     "Since": "starts_on", "Until": "ends_on", "Vetting notes": "vetting_notes", "Notes": "notes"},
     ("Country code", "Country"),
     frozenset({"ISO 27001 state", "ISO 27001 certificate", "Certificate expires", "Review overdue",
                "DPF certifications", "Scope facts"}),
     {"Country code": "country_code"},
+    ("Registration number", "Address", "DPO", "DPO email", "Since", "Until", "Vetting notes", "Notes"),
+)
+
+CLIENTS = SheetFormat(
+    "Clients", Client,
+    {"Legal name": "legal_name", "Trading name": "trading_name", "Registration number": "registration_number",
+     "Address": "address", **CONTACT, "DPO": "dpo_name", "DPO email": "dpo_email",
+     "Notice period (days)": "notice_period_days", **LIFECYCLE, "Notes": "notes"},
+    ("Country code", "Country"),
+    frozenset(),
+    {"Country code": "country_code"},
+)
+
+ORGANISATIONS = SheetFormat(
+    "International organisations", InternationalOrganisation,
+    {"Legal name": "legal_name", "Trading name": "trading_name", "Address": "address", **CONTACT, **LIFECYCLE,
+     "Notes": "notes"},
+    ("Organisation code",),
+    frozenset(),
+    {"Organisation code": "organisation_code"},
+)
+
+CERTIFICATES = SheetFormat(
+    "Certificates", Certificate,
+    {"Standard": "edition", "Certificate number": "certificate_number", "Certification body": "certification_body",
+     "Scope": "scope", "Issued": "issued_on", "Expires": "expires_on", "Last verified": "last_verified_on",
+     "Withdrawn": "withdrawn_on", "Notes": "notes"},
+    ("Third party", "Third party ID"),
+    frozenset(),
+    {"Third party ID": "third_party_id"},
+    ("Notes",),
+)
+
+DPF_CERTIFICATIONS = SheetFormat(
+    "DPF certifications", DpfCertification,
+    {"Framework": "framework", "HR data": "covers_hr_data", "Non-HR data": "covers_non_hr_data",
+     "Certified entity": "certified_entity_name", "Active": "is_active", "Verified": "verified_on", "Notes": "notes"},
+    ("Third party", "Third party ID"),
+    frozenset(),
+    {"Third party ID": "third_party_id"},
+)
+
+SCOPE_FACTS = SheetFormat(
+    "Scope facts", ScopeFact,
+    {"Question": "fact_key", "Answer": "answer", "Verified": "verified_on", "Note": "note"},
+    ("Party", "Party ID"),
+    frozenset(),
+    {"Party ID": "party_id"},
 )
 
 ENGAGEMENTS = SheetFormat(
@@ -66,10 +145,38 @@ ENGAGEMENTS = SheetFormat(
     {"Service": "service", "Purpose": "purpose", "Relationship": "relationship_type",
      "Contract reference": "contract_reference", "Contract signed": "contract_signed_on",
      "Authorisation": "authorisation", "Authorised on": "authorised_on", "Status": "status",
-     "Planned start": "planned_start_on", "Started": "starts_on", "Ended": "ends_on"},
+     "Planned start": "planned_start_on", "Started": "starts_on", "Ended": "ends_on",
+     "Override reason": "activation_override_reason", "Notes": "notes"},
     ("Engaged by", "Engaged by ID", "Engages", "Engages ID", "Processing locations"),
     frozenset(),
     {"Engaged by ID": "engager_id", "Engages ID": "engaged_id", "Processing locations": "locations"},
+    ("Override reason", "Notes"),
+)
+
+CHANGE_NOTICES = SheetFormat(
+    "Change notices", ChangeNotice,
+    {"Sent": "sent_on", "Sent to": "sent_to", "Objection deadline": "objection_deadline",
+     "Objection received": "objection_received_on", "Objection details": "objection_details", "Outcome": "outcome",
+     "Outcome date": "outcome_on", "Notes": "notes"},
+    ("Client", "Client ID", "Engagement ID", "Sub-processor", "Sub-processor ID"),
+    frozenset({"Engagement"}),
+    {"Client ID": "client_id", "Engagement ID": "engagement_id", "Sub-processor ID": "sub_processor_id"},
+)
+
+BCR_MEMBERSHIPS = SheetFormat(
+    "BCR memberships", BcrMembership,
+    {"Bound from": "bound_from", "Bound to": "bound_to"},
+    ("BCR approval ID", "BCR approval", "Group entity ID", "Group entity"),
+    frozenset(),
+    {"Group entity ID": "group_entity_id"},
+    identified=False,
+)
+
+BCR_APPROVALS = SheetFormat(
+    "BCR approvals", BcrApproval,
+    {"Name": "name", "Regime": "regime", "BCR type": "bcr_type", "Authority": "authority", "Reference": "reference",
+     "Approved": "approved_on", "Withdrawn": "withdrawn_on", "Status": "status", "Notes": "notes"},
+    (),
 )
 
 INSTRUMENTS = SheetFormat(
@@ -78,11 +185,11 @@ INSTRUMENTS = SheetFormat(
      "SCC modules": "scc_modules", "Swiss adaptation": "has_swiss_adaptation",
      "UK Addendum version": "uk_addendum_version", "Derogation ground": "derogation_ground",
      "Derogation justification": "derogation_justification", "Scheme": "scheme_name", "Signed": "signed_on",
-     "Terminated": "terminated_on", "Status": "status"},
+     "Terminated": "terminated_on", "Status": "status", "Notes": "notes"},
     ("BCR approval", "Exporters", "Importers"),
     frozenset(),
     {"BCR approval": "bcr_approval_id", "Exporters": "signatories"},
-    ("Exporter IDs", "Importer IDs"),
+    ("Exporter IDs", "Importer IDs", "BCR approval ID", "Notes"),
 )
 
 ROUTES = SheetFormat(
@@ -90,7 +197,8 @@ ROUTES = SheetFormat(
     {"Exporter role": "exporter_role", "Importer role": "importer_role", "Purpose": "purpose",
      "Data subject categories": "data_subject_categories", "Data categories": "data_categories",
      "Special-category data": "has_special_category_data", "Special-category basis": "special_category_basis",
-     "HR data": "has_hr_data", "Lifecycle": "status", "Starts": "starts_on", "Ends": "ends_on"},
+     "HR data": "has_hr_data", "Lifecycle": "status", "Starts": "starts_on", "Ends": "ends_on",
+     "Consent mechanism": "consent_mechanism", "Notes": "notes"},
     ("Exporter", "Exporter ID", "Importer", "Importer ID", "Destination", "Destination code", "Regimes",
      "Onward transfer of", "Engagement ID", "Instruments"),
     frozenset({"Exporter country", "Third country or international organisation (Art. 30(1)(e))",
@@ -99,12 +207,25 @@ ROUTES = SheetFormat(
               | {f"{regime} {part}" for regime in REGIMES for part in ("mechanism", "status", "legal reference", "TIA")}),
     {"Exporter ID": "exporter_id", "Importer ID": "importer_id", "Destination code": "destination_country",
      "Onward transfer of": "source_route_id", "Engagement ID": "engagement_id", "Instruments": "instrument_ids"},
-    ("Instrument IDs",),
+    ("Instrument IDs", "Consent mechanism", "Notes"),
 )
 
-FORMATS = (GROUP_ENTITIES, THIRD_PARTIES, ENGAGEMENTS, INSTRUMENTS, ROUTES)
+TIAS = SheetFormat(
+    "Transfer impact assessments", TransferImpactAssessment,
+    {"Regime": "regime", "Assessed": "assessed_on", "Outcome": "outcome", "Next review": "next_review_on",
+     "Document reference": "document_reference", "Notes": "notes"},
+    ("Route ID",),
+    frozenset({"Route"}),
+    {"Route ID": "route_id"},
+)
+
+# In dependency order: what a row refers to is read before it (parties before what they own and
+# engage; engagements before their notices; memberships and approvals before instruments; routes
+# before their TIAs).
+FORMATS = (GROUP_ENTITIES, THIRD_PARTIES, CLIENTS, ORGANISATIONS, CERTIFICATES, DPF_CERTIFICATIONS, SCOPE_FACTS,
+           ENGAGEMENTS, CHANGE_NOTICES, BCR_MEMBERSHIPS, BCR_APPROVALS, INSTRUMENTS, ROUTES, TIAS)
 BY_NAME = {item.name: item for item in FORMATS}
 # Sheets of the export (and of the blank template) that are not imported: accepted and skipped.
-SKIPPED_SHEETS = frozenset({"Summary", "Gaps and attention", "Certificates", "Legal reference", "Instructions", "Lists"})
+SKIPPED_SHEETS = frozenset({"Summary", "Gaps and attention", "Legal reference", "Instructions", "Lists"})
 ROUTE_DESTINATION_FIELDS = ("destination_country", "destination_organisation_id")
 PARTY = Party

@@ -1,10 +1,10 @@
 """Importing a workbook: match each row to a record, write the differences, all or nothing.
 
-`run_import` reads the sheets in dependency order (group entities, third parties, engagements,
-instruments, routes), and for each row: converts the cells (countries through the alias table,
-choices by value or label), resolves its references (by ID, else by name), matches it to a record
-(by ID, else by natural key) and creates or updates that record through the audited services, all
-inside ONE write unit. Any error anywhere, or a dry run, rolls the whole unit back: the outcome lists
+`run_import` reads the sheets in dependency order (formats.FORMATS: parties, what they own,
+engagements and their notices, BCR approvals, instruments, routes, TIAs), and for each row: converts
+the cells (countries through the alias table, choices by value or label), resolves its references (by
+ID, else by name), matches it to a record (by ID, else by natural key) and creates or updates that
+record through the audited services, all inside ONE write unit. Any error anywhere, or a dry run, rolls the whole unit back: the outcome lists
 per row what was (or would be) created, updated (with the fields) or left unchanged, and every error
 by row and column.
 """
@@ -23,7 +23,7 @@ from typing import Any, Optional
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import services
+from .. import countries, services
 from ..audit import Actor, plain
 from ..exports.auditor import NO_REGIMES, REGIMES
 from ..models import (
@@ -31,6 +31,7 @@ from ..models import (
     Engagement,
     InstrumentParty,
     InstrumentSide,
+    Lifecycle,
     LocationActivity,
     Party,
     PartyKind,
@@ -39,7 +40,26 @@ from ..models import (
 )
 from ..services import DomainError, coercer, name_key
 from . import countries as aliases
-from .formats import BY_NAME, ENGAGEMENTS, FORMATS, GROUP_ENTITIES, INSTRUMENTS, ROUTES, SKIPPED_SHEETS, THIRD_PARTIES, SheetFormat
+from .formats import (
+    BCR_APPROVALS,
+    BCR_MEMBERSHIPS,
+    BY_NAME,
+    CERTIFICATES,
+    CHANGE_NOTICES,
+    CLIENTS,
+    DPF_CERTIFICATIONS,
+    ENGAGEMENTS,
+    FORMATS,
+    GROUP_ENTITIES,
+    INSTRUMENTS,
+    ORGANISATIONS,
+    ROUTES,
+    SCOPE_FACTS,
+    SKIPPED_SHEETS,
+    THIRD_PARTIES,
+    TIAS,
+    SheetFormat,
+)
 from .reader import ImportFileError, Limits, Sheet, describe, open_book
 
 Progress = Callable[[str, int, Optional[int]], None]
@@ -109,6 +129,14 @@ class _Abort(Exception):
     """Raised inside the write unit so that it rolls back."""
 
 
+class _Waits(Exception):
+    """A new engagement refused only because it would take effect before its clients were told."""
+
+
+# The fields the Art. 28(2) check of a sub-processor taking effect reports on (services._check_activation).
+ACTIVATION_FIELDS = frozenset({"status", "activation_override_reason"})
+
+
 def run_import(path: Path, filename: str, actor: Actor, *, dry_run: bool, progress: Optional[Progress] = None,
                limits: Limits = Limits(), expected_digest: Optional[str] = None) -> Outcome:
     """Check and apply (or only check, when `dry_run`) a whole file; nothing is written unless every row is right.
@@ -136,10 +164,11 @@ def _run(path: Path, filename: str, actor: Actor, dry_run: bool, progress: Progr
     try:
         sheets = _arrange(book)
         with services.write_unit(actor, dry_run=dry_run, bulk=bulk) as sess:
-            importer = _Importer(sess, outcome, progress)
+            importer = _Importer(sess, outcome, progress, {sheet_format.name for sheet_format, _sheet in sheets})
             for sheet_format, sheet in sheets:
+                importer.settle(sheet_format)
                 importer.sheet(sheet_format, sheet)
-            importer.finish()
+            importer.settle(None)
             if not outcome.ok:
                 raise _Abort
             if expected_digest is not None and outcome.digest() != expected_digest:
@@ -287,11 +316,30 @@ MIDNIGHT_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}([ T]00:00(:00)?)?\s*")
 # --- the importer -----------------------------------------------------------------------------
 
 
+# Records owned by a party (or a route) and matched by it: (owner field, owner's ID column, owner's name
+# column or None, natural key fields after the owner, whether the database holds the key unique).
+OWNED = {
+    CERTIFICATES.name: ("third_party_id", "Third party ID", "Third party", ("edition", "certificate_number"), False),
+    DPF_CERTIFICATIONS.name: ("third_party_id", "Third party ID", "Third party", ("framework",), True),
+    SCOPE_FACTS.name: ("party_id", "Party ID", "Party", ("fact_key",), True),
+    TIAS.name: ("route_id", "Route ID", None, ("regime", "assessed_on"), False),
+    CHANGE_NOTICES.name: ("client_id", "Client ID", "Client", ("engagement_id", "sub_processor_id"), True),
+}
+PARTY_KINDS = {GROUP_ENTITIES.name: PartyKind.GROUP_ENTITY, THIRD_PARTIES.name: PartyKind.THIRD_PARTY,
+               CLIENTS.name: PartyKind.CLIENT}
+
+
 class _Importer:
-    def __init__(self, sess, outcome: Outcome, progress: Progress):
+    def __init__(self, sess, outcome: Outcome, progress: Progress, present: set[str]):
         self.sess = sess
         self.outcome = outcome
         self.progress = progress
+        self.present = present  # the sheets the file holds
+        # sub-processor engagements created as proposed until the file's change notices are in:
+        # (engagement id, row, its outcome, the values that make it take effect)
+        self.deferred_activations: list[tuple[int, int, RowOutcome, dict]] = []
+        # BCR memberships by their approval (("uid", ID) or ("label", name)): [(row, label, membership)]
+        self.memberships: dict[tuple[str, str], list[tuple[int, str, dict]]] = {}
         # where each ID of the file was given (sheet, row), and the IDs of rows that failed
         self.file_uids: dict[str, tuple[str, int]] = {}
         self.failed: set[str] = set()
@@ -343,9 +391,26 @@ class _Importer:
             destination = row.destination_country or f"#{row.destination_organisation_id}"
             self.route_key.setdefault((row.exporter_id, row.importer_id, destination), []).append(row.id)
         self.bcr_labels: dict[str, set[int]] = {}
+        self.bcr_uid: dict[str, int] = {}
+        self.bcr_key: dict[tuple, int] = {}
         for approval in sess.scalars(select(BcrApproval)):
-            for text in (approval.label, approval.name):
-                self.bcr_labels.setdefault(text.casefold(), set()).add(approval.id)
+            self._index_approval(approval)
+        self.engagement_parties = {row.id: (row.engager_id, row.engaged_id) for row in sess.execute(
+            select(Engagement.id, Engagement.engager_id, Engagement.engaged_id))}
+        # owned records (certificates, DPF entries, scope facts, TIAs, notices): by ID and by natural key
+        self.owned_uid: dict[str, dict[str, int]] = {}
+        self.owned_key: dict[str, dict[tuple, int]] = {}
+        for name, (owner, _id_column, _name_column, key, _unique) in OWNED.items():
+            model = BY_NAME[name].model
+            rows = sess.execute(select(model.id, model.uid, getattr(model, owner), *(getattr(model, item) for item in key))).all()
+            self.owned_uid[name] = {row[1]: row[0] for row in rows}
+            self.owned_key[name] = {tuple(row[2:]): row[0] for row in rows}
+
+    def _index_approval(self, approval: BcrApproval) -> None:
+        for text in (approval.label, approval.name):
+            self.bcr_labels.setdefault(text.casefold(), set()).add(approval.id)
+        self.bcr_uid[approval.uid] = approval.id
+        self.bcr_key[(approval.regime, approval.bcr_type, approval.name)] = approval.id
 
     def _resolve(self, text: Any, organisations: bool = False) -> tuple[Optional[str], Optional[str]]:
         """A country (or organisation) as typed, resolved once per import: files repeat the same few."""
@@ -369,14 +434,22 @@ class _Importer:
 
     def sheet(self, sheet_format: SheetFormat, sheet: Sheet) -> None:
         handler = {
-            GROUP_ENTITIES.name: self._party_row, THIRD_PARTIES.name: self._party_row,
-            ENGAGEMENTS.name: self._engagement_row, INSTRUMENTS.name: self._instrument_row, ROUTES.name: self._route_row,
-        }[sheet_format.name]
-        # the columns read (not the computed ones), and how each field's cell is converted
+            GROUP_ENTITIES.name: self._party_row, THIRD_PARTIES.name: self._party_row, CLIENTS.name: self._party_row,
+            ORGANISATIONS.name: self._organisation_row, ENGAGEMENTS.name: self._engagement_row,
+            BCR_MEMBERSHIPS.name: self._membership_row, BCR_APPROVALS.name: self._approval_row,
+            INSTRUMENTS.name: self._instrument_row, ROUTES.name: self._route_row,
+        }.get(sheet_format.name, self._owned_row)
+        # Two rows for one record are rows of one sheet: the previous sheet's keys (its deferred rows
+        # written by now, `settle`) are not looked up again.
+        self.natural_keys.clear()
+        # the columns read (not the computed ones), and how each field's cell is converted; a field
+        # whose (optional) column the file lacks is not written: the register keeps its value
         read = [(index, header) for index, header in enumerate(header for _letter, header in sheet.headers)
                 if header not in sheet_format.ignored]
+        given = {header for _index, header in read}
         columns = sheet_format.model.__table__.columns
-        converters = [(header, field_name, _converter(columns[field_name])) for header, field_name in sheet_format.fields.items()]
+        converters = [(header, field_name, _converter(columns[field_name])) for header, field_name in sheet_format.fields.items()
+                      if header in given]
         count = 0
         for number, values in sheet.rows:
             cells = {header: (values[index] if index < len(values) else None) for index, header in read}
@@ -410,10 +483,30 @@ class _Importer:
                     self.sess.expunge_all()
                 self.progress(f"Checking {sheet_format.name}", count, sheet.approximate_rows)
         self.progress(f"Checking {sheet_format.name}", count, count)
+        # What only this sheet's rows look up: an owned record is matched by its own sheet's rows alone.
+        if sheet_format.name in OWNED:
+            self.owned_uid[sheet_format.name].clear()
+            self.owned_key[sheet_format.name].clear()
 
-    def finish(self) -> None:
+    def settle(self, upto: Optional[SheetFormat]) -> None:
+        """Before the sheet `upto` (None: at the end), what waited for the sheets before it: sub-processors
+        taking effect once the change notices are in, memberships of approvals only the register holds,
+        routes whose source route came later in their sheet."""
+        position = FORMATS.index(upto) if upto is not None else len(FORMATS)
+        if upto in (CHANGE_NOTICES, TIAS):
+            # A bulk unit inserts engagements and routes as rows after the records its session flushes:
+            # those that notices and TIAs point at are written first (and a notice's checks read its engagement).
+            services.flush_pending(self.sess)
+        if position > FORMATS.index(CHANGE_NOTICES) and self.deferred_activations:
+            self._activate()
+        if position > FORMATS.index(BCR_APPROVALS) and self.memberships:
+            self._memberships_of_register_approvals()
+        if position > FORMATS.index(ROUTES) and self.deferred_routes:
+            self._finish_routes()
+
+    def _finish_routes(self) -> None:
         """Routes whose source route came later in the file; a loop of onward transfers is an error."""
-        pending = self.deferred_routes
+        pending, self.deferred_routes = self.deferred_routes, []
         while pending:
             still = []
             for number, context, errors in pending:
@@ -432,8 +525,10 @@ class _Importer:
     # --- outcomes ---
 
     def _record(self, sheet_format: SheetFormat, number: int, record: Any, label: str, uid: Optional[str],
-                values: dict, errors: list, own_uid: Optional[str] = None) -> Any:
-        """Create or update the row's record (unless it has errors) and note the outcome."""
+                values: dict, errors: list, own_uid: Optional[str] = None, recorded: Optional[dict] = None,
+                quiet_on: frozenset = frozenset()) -> Any:
+        """Create or update the row's record (unless it has errors) and note the outcome. `recorded`: the
+        fixed fields a new record takes as the file gives them (a notice's sub-processor)."""
         own_uid = own_uid if own_uid is not None else uid
         if errors:
             return self._failed(sheet_format, number, label, errors, own_uid)
@@ -446,7 +541,7 @@ class _Importer:
         try:
             if record is None:
                 created = services.create(model, {k: v for k, v in values.items() if v is not None or k in derivable},
-                                          uid=uid or str(uuid.uuid4()), derived=derived)
+                                          uid=uid or str(uuid.uuid4()), derived=derived, as_recorded=recorded)
                 self.outcome.rows.append(RowOutcome(sheet_format.name, number, "create", label,
                                                     self._derived_changes(sheet_format, derived) if derived else _NONE))
                 return created
@@ -466,6 +561,8 @@ class _Importer:
             self.outcome.rows.append(RowOutcome(sheet_format.name, number, "update", label, changes))
             return record
         except DomainError as error:
+            if quiet_on and set(error.errors) <= quiet_on:
+                raise _Waits from None  # the caller tries another way (see _create_until_notices)
             found = [(sheet_format.column_of(key) if key else "", message)
                      for key, messages in error.errors.items() for message in messages]
             return self._failed(sheet_format, number, label, found, own_uid)
@@ -505,7 +602,11 @@ class _Importer:
     def _shown(self, key: str, value: Any) -> Any:
         """A value as the preview shows it: collections by their codes, names and titles."""
         if key == "locations":
-            return "; ".join(sorted(item["country_code"] for item in value))
+            return "; ".join(sorted(f"{item['country_code']}: {LocationActivity(item['activity']).label}" for item in value))
+        if key == "memberships":
+            return "; ".join(sorted(f"{self.party_label.get(item['group_entity_id'], item['group_entity_id'])} from "
+                                    f"{item['bound_from']}" + (f" to {item['bound_to']}" if item["bound_to"] else "")
+                                    for item in value))
         if key == "signatories":
             return "; ".join(sorted(f"{item['side']}: {self.party_label.get(item['party_id'], item['party_id'])}" for item in value))
         if key == "instrument_ids":
@@ -566,7 +667,7 @@ class _Importer:
 
     def _party_row(self, sheet_format: SheetFormat, number: int, uid: Optional[str], cells: dict, values: dict,
                    errors: list) -> None:
-        kind = PartyKind.GROUP_ENTITY if sheet_format is GROUP_ENTITIES else PartyKind.THIRD_PARTY
+        kind = PARTY_KINDS[sheet_format.name]
         values["country_code"] = self._country(cells, errors)
         legal_name = values.get("legal_name")
         label = legal_name or f"row {number}"
@@ -594,6 +695,192 @@ class _Importer:
         elif legal_name and country:
             party_id = self.party_key.get((kind, name_key(legal_name), country))
         return self.sess.get(Party, party_id) if party_id is not None else None
+
+    def _organisation_row(self, sheet_format: SheetFormat, number: int, uid: Optional[str], cells: dict, values: dict,
+                          errors: list) -> None:
+        """An international organisation: a destination of its own, known by its id in countries.yaml."""
+        kind = PartyKind.INTERNATIONAL_ORGANISATION
+        code = _text(cells.get("Organisation code"))
+        if code is not None:
+            code = next((known for known in countries.current().organisations if known.upper() == code.upper()), code)
+        else:
+            errors.append(("Organisation code", "Give the organisation's id in data/countries.yaml (e.g. EPO)."))
+        values["organisation_code"] = code
+        legal_name = values.get("legal_name")
+        if legal_name is None:
+            errors.append(("Legal name", "This field is required."))
+        record = None
+        if uid and uid in self.party_uid:
+            party_id, found_kind = self.party_uid[uid]
+            if found_kind != kind:
+                errors.append(("ID", f"This ID is a {found_kind.label.lower()} of the register, not a {kind.label.lower()}."))
+            else:
+                record = self.sess.get(Party, party_id)
+        elif code in self.organisations:
+            record = self.sess.get(Party, self.organisations[code])
+        if code:
+            self._duplicate(("organisation", code), sheet_format, number, errors, "organisation code")
+        _drop_blank_defaults(sheet_format, values, record)
+        written = self._record(sheet_format, number, record, legal_name or code or f"row {number}", uid, values, errors)
+        if written is not None:
+            self._index_party(written.id, written.uid, kind, written.legal_name, None)
+            self.organisations[written.organisation_code] = written.id
+            if uid:
+                self.party_uid[uid] = (written.id, kind)
+
+    def _owned_row(self, sheet_format: SheetFormat, number: int, uid: Optional[str], cells: dict, values: dict,
+                   errors: list) -> None:
+        """A record owned by a party or a route (a certificate, a DPF entry, a scope fact, a TIA, a
+        change notice): its owner by ID (or a party by its exact legal name), matched by ID, else by
+        its owner and natural key."""
+        owner_field, id_column, name_column, key_fields, unique = OWNED[sheet_format.name]
+        recorded = None
+        if name_column is None:  # a TIA's route, by its ID
+            route_uid = (_text(cells.get(id_column)) or "").lower()
+            owner = self.route_uid.get(route_uid)
+            if owner is None:
+                errors.append((id_column, _missing(route_uid, "route", self) if route_uid else "Give the route's ID."))
+            owner_label = f"route {route_uid}"
+        else:
+            owner = self._party_ref(cells.get(id_column), cells.get(name_column), id_column, name_column, errors)
+            owner_label = self.party_label.get(owner, "?")
+        values[owner_field] = owner
+        if sheet_format is CHANGE_NOTICES:
+            recorded = self._notice_references(cells, values, errors)
+        record = None
+        known = {**values, **(recorded or {})}
+        key = (owner, *(known.get(item) for item in key_fields))
+        # a TIA's regime may be blank (all the route's regimes); the rest of a key must be given
+        keyed = (unique or not uid) and owner is not None and all(known.get(item) is not None for item in key_fields
+                                                                  if item != "regime")
+        if uid and uid in self.owned_uid[sheet_format.name]:
+            record = self.sess.get(sheet_format.model, self.owned_uid[sheet_format.name][uid])
+        elif keyed and key in self.owned_key[sheet_format.name]:
+            record = self.sess.get(sheet_format.model, self.owned_key[sheet_format.name][key])
+        if keyed:
+            self._duplicate((sheet_format.name,) + key, sheet_format, number, errors,
+                            "owner and " + ", ".join(sheet_format.column_of(item) for item in key_fields).lower())
+        if record is not None and recorded is not None and recorded["sub_processor_id"] != record.sub_processor_id:
+            errors.append(("Sub-processor ID", "A notice stays about the sub-processor it was logged for: log another notice."))
+        label = f"{owner_label}: " + " ".join(str(plain(known.get(item)) or "") for item in key_fields
+                                               if item not in ("engagement_id", "sub_processor_id"))
+        if sheet_format is CHANGE_NOTICES:
+            label = f"Notice to {owner_label}: {self.party_label.get(recorded and recorded['sub_processor_id'], '?')}"
+        _drop_blank_defaults(sheet_format, values, record)
+        written = self._record(sheet_format, number, record, label.strip(), uid, values, errors, recorded=recorded)
+        if written is not None:
+            self.owned_uid[sheet_format.name][written.uid] = written.id
+            if uid:
+                self.owned_uid[sheet_format.name][uid] = written.id
+            self.owned_key[sheet_format.name][(getattr(written, owner_field), *(getattr(written, item) for item in key_fields))] = written.id
+
+    def _notice_references(self, cells: dict, values: dict, errors: list) -> Optional[dict]:
+        """A change notice's engagement (by ID) and the sub-processor it told of (by default the
+        engagement's engaged party): the fixed field a new notice takes from the file."""
+        engagement_uid = (_text(cells.get("Engagement ID")) or "").lower()
+        engagement_id = self.engagement_uid.get(engagement_uid)
+        if engagement_id is None:
+            errors.append(("Engagement ID", _missing(engagement_uid, "engagement", self) if engagement_uid
+                           else "Give the engagement's ID."))
+        values["engagement_id"] = engagement_id
+        sub_processor = self._party_ref(cells.get("Sub-processor ID"), cells.get("Sub-processor"), "Sub-processor ID",
+                                        "Sub-processor", errors, required=False)
+        if sub_processor is None and engagement_id is not None:
+            sub_processor = self.engagement_parties[engagement_id][1]
+        return {"sub_processor_id": sub_processor}
+
+    def _membership_row(self, sheet_format: SheetFormat, number: int, uid: Optional[str], cells: dict, values: dict,
+                        errors: list) -> None:
+        """A group entity bound by an approval: kept for its approval's row (memberships are part of it)."""
+        approval_uid = (_text(cells.get("BCR approval ID")) or "").lower()
+        approval_label = _text(cells.get("BCR approval"))
+        entity = self._party_ref(cells.get("Group entity ID"), cells.get("Group entity"), "Group entity ID", "Group entity", errors)
+        if not (approval_uid or approval_label):
+            errors.append(("BCR approval ID", "Give the BCR approval (its ID, or its name as the register shows it)."))
+        if values.get("bound_from") is None:
+            errors.append(("Bound from", "Give the date the entity is bound from."))
+        label = f"{self.party_label.get(entity, '?')} bound by {approval_label or approval_uid}"
+        key = ("uid", approval_uid) if approval_uid else ("label", (approval_label or "").casefold())
+        if entity is not None and values.get("bound_from") is not None:
+            self._duplicate(("membership", key, entity, values["bound_from"]), sheet_format, number, errors,
+                            "approval, group entity and start")
+        if errors:
+            self._failed(sheet_format, number, label, errors, None)
+            return
+        self.memberships.setdefault(key, []).append(
+            (number, label, {"group_entity_id": entity, "bound_from": values["bound_from"], "bound_to": values.get("bound_to")}))
+
+    def _approval_row(self, sheet_format: SheetFormat, number: int, uid: Optional[str], cells: dict, values: dict,
+                      errors: list) -> None:
+        name, regime, bcr_type = values.get("name"), values.get("regime"), values.get("bcr_type")
+        record = None
+        if uid and uid in self.bcr_uid:
+            record = self.sess.get(BcrApproval, self.bcr_uid[uid])
+        elif (regime, bcr_type, name) in self.bcr_key:
+            record = self.sess.get(BcrApproval, self.bcr_key[(regime, bcr_type, name)])
+        if name and regime and bcr_type:
+            self._duplicate(("approval", regime, bcr_type, name), sheet_format, number, errors, "name, regime and BCR type")
+        # its memberships, when the file has the sheet: by the approval's ID, or its name as the register shows it
+        members = None
+        if BCR_MEMBERSHIPS.name in self.present:
+            keys = [("uid", uid)] if uid else []
+            if name:
+                keys.append(("label", name.casefold()))
+                if regime and bcr_type:
+                    keys.append(("label", f"{name} ({regime.value}, {bcr_type.label})".casefold()))
+            members = [item for key in keys for item in self.memberships.pop(key, [])]
+            values["memberships"] = [membership for _number, _label, membership in members]
+        before = _membership_map(record)
+        _drop_blank_defaults(sheet_format, values, record)
+        written = self._record(sheet_format, number, record, name or f"row {number}", uid, values, errors)
+        if written is not None:
+            self._index_approval(written)
+            if uid:
+                self.bcr_uid[uid] = written.id
+        self._membership_outcomes(members or [], before, written, number)
+
+    def _membership_outcomes(self, members: list, before: dict, approval: Optional[BcrApproval], approval_row: int) -> None:
+        """Each membership row's outcome: created, updated (its end) or unchanged, with its approval."""
+        for number, label, membership in members:
+            if approval is None:
+                self._failed(BCR_MEMBERSHIPS, number, label, [("BCR approval ID", f"Refers to {BCR_APPROVALS.name} row "
+                                                                                  f"{approval_row}, which has errors.")], None)
+                continue
+            key = (membership["group_entity_id"], membership["bound_from"])
+            if key not in before:
+                self.outcome.rows.append(RowOutcome(BCR_MEMBERSHIPS.name, number, "create", label))
+            elif before[key] != membership["bound_to"]:
+                self.outcome.rows.append(RowOutcome(BCR_MEMBERSHIPS.name, number, "update", label,
+                                                    {"Bound to": [self._shown("", before[key]), self._shown("", membership["bound_to"])]}))
+            else:
+                self.outcome.rows.append(RowOutcome(BCR_MEMBERSHIPS.name, number, "unchanged", label))
+
+    def _memberships_of_register_approvals(self) -> None:
+        """Memberships of approvals the file's BCR approvals sheet does not hold: each approval of the
+        register they name gets them (those the file does not list are kept)."""
+        pending, self.memberships = self.memberships, {}
+        for (how, text), members in pending.items():
+            ids = {self.bcr_uid[text]} if how == "uid" and text in self.bcr_uid else self.bcr_labels.get(text, set()) if how == "label" else set()
+            if len(ids) != 1:
+                message = (f"No BCR approval {text!r} in the file or the register (record it first)." if not ids
+                           else f"{text!r} names several BCR approvals: give its ID.")
+                for number, label, _membership in members:
+                    self._failed(BCR_MEMBERSHIPS, number, label, [("BCR approval ID" if how == "uid" else "BCR approval", message)], None)
+                continue
+            approval = self.sess.get(BcrApproval, next(iter(ids)))
+            before = _membership_map(approval)
+            wanted = {**{key: to for key, to in before.items()},
+                      **{(item["group_entity_id"], item["bound_from"]): item["bound_to"] for _n, _l, item in members}}
+            value = [{"group_entity_id": entity, "bound_from": start, "bound_to": end} for (entity, start), end in wanted.items()]
+            try:
+                if _differs(approval, "memberships", value):
+                    services.update(approval, {"memberships": value}, expected_version=approval.version)
+            except DomainError as error:
+                found = [("", message) for messages in error.errors.values() for message in messages]
+                for number, label, _membership in members:
+                    self._failed(BCR_MEMBERSHIPS, number, label, found, None)
+                continue
+            self._membership_outcomes(members, before, approval, 0)
 
     def _engagement_row(self, sheet_format: SheetFormat, number: int, uid: Optional[str], cells: dict, values: dict,
                         errors: list) -> None:
@@ -624,12 +911,45 @@ class _Importer:
                              for code, activity in locations]
             values["locations"] = locations
         _drop_blank_defaults(sheet_format, values, record)
-        written = self._record(sheet_format, number, record, label, uid, values, errors)
+        if record is None and not errors and CHANGE_NOTICES.name in self.present:
+            written = self._create_until_notices(number, label, uid, values)
+        else:
+            written = self._record(sheet_format, number, record, label, uid, values, errors)
         if written is not None:
             self.engagement_uid[written.uid] = written.id
             if uid:
                 self.engagement_uid[uid] = written.id
             self.engagement_key[(written.engager_id, written.engaged_id, name_key(written.service))] = written.id
+            self.engagement_parties[written.id] = (written.engager_id, written.engaged_id)
+
+    def _create_until_notices(self, number: int, label: str, uid: Optional[str], values: dict) -> Any:
+        """A new sub-processor engagement that may take effect (Art. 28(2)) only with the notices to its
+        clients, which the file's Change notices sheet holds and which can only be recorded once the
+        engagement exists: it is created as the register first knew it, proposed, and takes effect with
+        the row's values once the notices are in (`_activate`), as it did in the register it comes from."""
+        try:
+            return self._record(ENGAGEMENTS, number, None, label, uid, values, [], quiet_on=ACTIVATION_FIELDS)
+        except _Waits:
+            pass
+        proposed = {**values, "status": Lifecycle.PROPOSED,
+                    "planned_start_on": values.get("planned_start_on") or values.get("starts_on") or date.today()}
+        written = self._record(ENGAGEMENTS, number, None, label, uid, proposed, [])
+        if written is not None:
+            self.deferred_activations.append((written.id, number, self.outcome.rows[-1],
+                                              {key: values.get(key) for key in ("status", "planned_start_on")}))
+        return written
+
+    def _activate(self) -> None:
+        """The deferred sub-processors take effect, checked against the notices now recorded."""
+        pending, self.deferred_activations = self.deferred_activations, []
+        services.flush_pending(self.sess)  # a bulk unit's new engagements are rows: written first
+        for engagement_id, number, outcome, wanted in pending:
+            engagement = self.sess.get(Engagement, engagement_id)
+            try:
+                services.update(engagement, wanted, expected_version=engagement.version)
+            except DomainError as error:
+                outcome.action, outcome.errors = "error", [(ENGAGEMENTS.column_of(key) if key else "", message)
+                                                           for key, messages in error.errors.items() for message in messages]
 
     def _locations(self, cell: Any, errors: list) -> Optional[list[tuple[str, Optional[LocationActivity]]]]:
         text = _text(cell)
@@ -644,10 +964,11 @@ class _Importer:
                 continue
             activity = None
             if activity_text:
-                try:
-                    activity = LocationActivity(activity_text.strip().lower())
-                except ValueError:
-                    errors.append(("Processing locations", f"Unknown activity {activity_text!r}: storage, access or storage_and_access."))
+                # by value or label: "access" or "Remote access", as the export writes it
+                activity = _enum_choices(LocationActivity).get(" ".join(activity_text.split()).casefold())
+                if activity is None:
+                    errors.append(("Processing locations", f"Unknown activity {activity_text.strip()!r}: "
+                                                           "storage, remote access, or storage and access."))
             if code not in [seen for seen, _ in found]:
                 found.append((code, activity))
         return found
@@ -657,8 +978,14 @@ class _Importer:
         title, kind = values.get("title"), values.get("kind")
         label = title or f"row {number}"
         bcr_text = _text(cells.get("BCR approval"))
+        bcr_uid = (_text(cells.get("BCR approval ID")) or "").lower()
         values["bcr_approval_id"] = None
-        if bcr_text:
+        if bcr_uid:  # the ID, when given, says exactly which approval
+            if bcr_uid in self.bcr_uid:
+                values["bcr_approval_id"] = self.bcr_uid[bcr_uid]
+            else:
+                errors.append(("BCR approval ID", f"No BCR approval with ID {bcr_uid} in the file or the register."))
+        elif bcr_text:
             ids = self.bcr_labels.get(bcr_text.casefold(), set())
             if len(ids) == 1:
                 values["bcr_approval_id"] = next(iter(ids))
@@ -827,7 +1154,16 @@ def _drop_blank_defaults(sheet_format: SheetFormat, values: dict, record: Any) -
             del values[key]
 
 
+def _membership_map(approval: Optional[BcrApproval]) -> dict[tuple[int, date], Optional[date]]:
+    """An approval's memberships: (group entity, bound from) -> bound to."""
+    if approval is None:
+        return {}
+    return {(item.group_entity_id, item.bound_from): item.bound_to for item in approval.memberships}
+
+
 def _differs(record: Any, key: str, value: Any) -> bool:
+    if key == "memberships":
+        return {(item["group_entity_id"], item["bound_from"]): item["bound_to"] for item in value} != _membership_map(record)
     if key == "locations":
         return sorted(f"{item['country_code']}:{item['activity']}" for item in value) != \
             sorted(f"{location.country_code}:{location.activity.value}" for location in record.locations)
@@ -847,6 +1183,9 @@ def _current(record: Any, key: str) -> Any:
         return [{"party_id": item.party_id, "side": item.side.value} for item in record.signatories]
     if key == "instrument_ids":
         return [instrument.id for instrument in record.instruments]
+    if key == "memberships":
+        return [{"group_entity_id": entity, "bound_from": start, "bound_to": end}
+                for (entity, start), end in _membership_map(record).items()]
     return getattr(record, key, None)
 
 

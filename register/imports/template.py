@@ -13,11 +13,27 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import countries
-from ..models import Authorisation, DerogationGround, InstrumentKind, Lifecycle, PartyRole, Relationship, \
-    SpecialCategoryBasis, VettingStatus
+from ..models import Answer, Authorisation, BcrType, DerogationGround, DpfFramework, InstrumentKind, IsoEdition, Lifecycle, \
+    NoticeOutcome, PartyRole, Regime, Relationship, SpecialCategoryBasis, TiaOutcome, VettingStatus
 from ..services import SCC_DECISIONS
 from . import countries as aliases
-from .formats import ENGAGEMENTS, FORMATS, GROUP_ENTITIES, INSTRUMENTS, ROUTES, THIRD_PARTIES
+from .formats import (
+    BCR_APPROVALS,
+    BCR_MEMBERSHIPS,
+    CERTIFICATES,
+    CHANGE_NOTICES,
+    CLIENTS,
+    DPF_CERTIFICATIONS,
+    ENGAGEMENTS,
+    FORMATS,
+    GROUP_ENTITIES,
+    INSTRUMENTS,
+    ORGANISATIONS,
+    ROUTES,
+    SCOPE_FACTS,
+    THIRD_PARTIES,
+    TIAS,
+)
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
@@ -27,20 +43,25 @@ SCC_MODULES = ["1", "2", "3", "4", "1,2", "1,3", "2,3", "1,4", "2,4", "3,4", "1,
 INSTRUCTIONS = [
     "How to fill in this template",
     "",
-    "One sheet per kind of record: Group entities, Third parties, Engagements, Instruments, Transfer routes.",
+    "One sheet per kind of record: " + ", ".join(item.name for item in FORMATS) + ".",
     "Keep the sheet names and the column headings as they are; you may leave sheets you do not need empty or delete them.",
     "ID: leave blank for a new record. A row with the ID of a record updates that record; without an ID, a row updates the",
     "  record with the same legal name and country (engagements: engager, engaged party and service; instruments: kind",
-    "  and title; routes: exporter, importer and destination), and otherwise creates one.",
+    "  and title; routes: exporter, importer and destination; certificates, DPF entries, scope facts, TIAs, notices: their",
+    "  party or route and what tells them apart, e.g. a certificate's standard and number), and otherwise creates one.",
     "Countries: an ISO code (FR), an English name (France) or a common alias (UK, England, Holland, Turkey, EL).",
     "  The dropdowns offer the names. An ambiguous name (Congo, Korea) is refused: give the code.",
-    "Parties in other sheets (Engaged by, Exporter, Instrument signatories...) by their ID, or their exact legal name.",
+    "Parties in other sheets (Engaged by, Exporter, Instrument signatories, Third party...) by their ID, or their exact legal name.",
+    "  Engagements (of a change notice, a route) and routes (of a TIA, an onward transfer) by their ID.",
     "Several values in one cell (processing locations, instruments, signatories): separate them with ';' (locations also ',').",
+    "  A processing location may give its activity after a colon: 'IN: Remote access' (storage, remote access, or storage",
+    "  and access, the default).",
+    "BCR memberships: one row per group entity bound by an approval, with its dates; they replace the approval's members.",
     "Yes/No columns: Yes or No. Dates: YYYY-MM-DD or a date cell.",
     "Transfer routes: leave Destination, Regimes or the roles blank and a new route takes the register's defaults",
     "  (the importer's country; the exporter's regimes, or the source route's for an onward transfer; the roles of",
     "  its engagement): the preview shows what was filled in. Regimes 'none': the data is under none of them.",
-    "Clients, international organisations and BCR approvals are not imported: record them in the register first.",
+    "An exported auditor workbook imports as it is: its other sheets (Summary, Gaps and attention, Legal reference) are skipped.",
     "Not accepted: formulas (paste values), merged cells, hidden sheets, renamed or extra columns, password protection.",
     "All or nothing: the preview lists every row's change and every error by row and column; nothing is written until",
     "  every row is right and you confirm.",
@@ -73,6 +94,15 @@ def _lists() -> dict[str, list[str]]:
         "Role": [item.value for item in PartyRole],
         "Special-category basis": [item.label for item in SpecialCategoryBasis],
         "Regimes": ["EU", "UK", "CH", "EU UK", "EU CH", "UK CH", "EU UK CH", "none"],
+        "Regime": [item.value for item in Regime],
+        "BCR type": [item.label for item in BcrType],
+        "Standard": [item.label for item in IsoEdition],
+        "Framework": [item.label for item in DpfFramework],
+        "Question": sorted(countries.current().scope_facts),
+        "Answer": [item.label for item in Answer],
+        "TIA outcome": [item.label for item in TiaOutcome],
+        "Notice outcome": [item.label for item in NoticeOutcome],
+        "Organisation": sorted(item.id for item in countries.current().organisations.values()),
     }
 
 
@@ -87,6 +117,15 @@ DROPDOWNS = {
     ROUTES.name: {"Destination": "Destinations", "Regimes": "Regimes", "Exporter role": "Role", "Importer role": "Role",
                   "Special-category data": "Yes/No", "Special-category basis": "Special-category basis",
                   "HR data": "Yes/No", "Lifecycle": "Status"},
+    CLIENTS.name: {"Country": "Countries", "Status": "Status"},
+    ORGANISATIONS.name: {"Organisation code": "Organisation", "Status": "Status"},
+    CERTIFICATES.name: {"Standard": "Standard"},
+    DPF_CERTIFICATIONS.name: {"Framework": "Framework", "HR data": "Yes/No", "Non-HR data": "Yes/No", "Active": "Yes/No"},
+    SCOPE_FACTS.name: {"Question": "Question", "Answer": "Answer"},
+    CHANGE_NOTICES.name: {"Outcome": "Notice outcome"},
+    BCR_MEMBERSHIPS.name: {},
+    BCR_APPROVALS.name: {"Regime": "Regime", "BCR type": "BCR type", "Status": "Status"},
+    TIAS.name: {"Regime": "Regime", "Outcome": "TIA outcome"},
 }
 
 
@@ -110,7 +149,7 @@ def write_template(target: IO[bytes]) -> None:
         ranges[name] = f"Lists!${letter}$2:${letter}${len(values) + 1}"
     for sheet_format in FORMATS:
         sheet = book.create_sheet(sheet_format.name, index=len(book.sheetnames) - 1)
-        headers = (*sheet_format.required, *sheet_format.optional)
+        headers = sheet_format.columns
         for index, header in enumerate(headers, start=1):
             cell = sheet.cell(1, index, header)
             cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, Alignment(wrap_text=True, vertical="top")
