@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from . import countries
+from . import countries, vocabulary
 from .config import PROJECT_ROOT, settings
 from .extensions import configure_sqlite, csrf, db, login_manager, migrate
 
@@ -138,6 +138,7 @@ def is_busy(error: OperationalError) -> bool:
 def _register_template_helpers(app: Flask) -> None:
     from .records.crud import details, record_url
 
-    app.jinja_env.globals.update(country_name=countries.country_name, record_details=details, record_url=record_url)
+    app.jinja_env.globals.update(country_name=countries.country_name, record_details=details, record_url=record_url,
+                                mechanism_label=vocabulary.mechanism_label, status_label=vocabulary.status_label)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -10,14 +10,15 @@ from flask_login import login_required
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import joinedload
 
-from . import assessments, charts, countries, rules
+from . import assessments, charts, countries, rules, vocabulary
 from .extensions import db
 from .models import Certificate, IsoEdition, Lifecycle, Party, RouteRegimeVerdict, RouteVerdict, TransferRoute
 
 bp = Blueprint("coverage", __name__)
 
 STATUSES = ("gap", "attention", "covered", "out_of_scope")
-STATUS_LABELS = {"gap": "Gap", "attention": "Needs attention", "covered": "Covered", "out_of_scope": "Out of scope"}
+# The words are the vocabulary's: no page keeps its own table.
+STATUS_LABELS = vocabulary.STATUS_LABELS
 EXPIRY_WINDOWS = (30, 60, 90)
 LISTED = 25
 
@@ -160,7 +161,7 @@ def dashboard():
     status_chart = charts.bar_chart("Routes by coverage status",
                                     [(STATUS_LABELS[s], summary.by_status.get(s, 0), s) for s in STATUSES], status_link)
     mechanism_chart = charts.bar_chart("Regime verdicts by mechanism", sorted(
-        ((m, n, "mechanism") for m, n in summary.by_mechanism.items()), key=lambda bar: -bar[1]))
+        ((vocabulary.mechanism_label(m), n, "mechanism") for m, n in summary.by_mechanism.items()), key=lambda bar: -bar[1]))
     destination_chart = charts.bar_chart("Routes by destination", [
         (countries.country_name(code), n, "destination") for code, n in summary.by_destination])
     listed = {route.id: route for route in db.session.scalars(

@@ -126,8 +126,9 @@ def check_every_surface(client, with_trail: bool = True) -> None:
             assert (row[f"{regime} mechanism"], row[f"{regime} status"]) == ((expected[0], expected[1]) if expected else (None, None))
         page = html.unescape(client.get(f"/routes/{route.id}").get_data(as_text=True))
         for regime, (mechanism, regime_status, _id) in regimes.items():
-            assert re.search(rf"{regime} data: <span class=\"badge badge-{regime_status}\">{regime_status}</span> &middot; "
-                             rf"{mechanism.replace('_', ' ')}".replace("&middot;", "\u00b7"), page), (route.id, regime)
+            said = (f'{regime} data: <span class="badge badge-{regime_status}">{vocabulary.status_label(regime_status)}'
+                    f'</span> \u00b7 {vocabulary.mechanism_label(mechanism)}')
+            assert said in page, (route.id, regime)
 
     # The subject-facing list, internal and public, and an Art. 15 answer for the whole group.
     found = processor_list()

@@ -30,7 +30,7 @@ def what_the_row_must_state(instrument: countries.AdequacyInstrument) -> list[st
     wanted += [f"`{condition.fact}: {condition.required_answer}`" for condition in instrument.scope]
     if instrument.requires_dpf:
         wanted.append(f"`{instrument.requires_dpf}`")
-    if instrument.verify or instrument.exporter_caveat:
+    if instrument.verify or instrument.applicability_in_doubt:
         wanted.append("VERIFY")
     return wanted
 

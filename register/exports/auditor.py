@@ -12,7 +12,7 @@ from typing import IO, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .. import assessments, countries, rules
+from .. import assessments, countries, rules, vocabulary
 from ..extensions import db
 from ..models import (
     BcrApproval,
@@ -34,12 +34,6 @@ CHUNK = 1000
 REGIMES = ("EU", "UK", "CH")
 # The Regimes cell of a route whose data is under none of them (a blank cell imports as "not given").
 NO_REGIMES = "none"
-MECHANISM_WORDS = {
-    "none_needed": "no transfer tool needed (free-flow area)", "adequacy": "adequacy decision", "bcr": "binding corporate rules",
-    "scc": "EU standard contractual clauses", "uk_idta": "UK international data transfer agreement",
-    "uk_addendum": "UK Addendum to the EU SCCs", "ch_scc": "EU SCCs with the Swiss adaptation",
-    "derogation": "Art. 49 derogation", "code_of_conduct": "code of conduct", "certification": "certification", "none": "none",
-}
 
 
 @dataclass
@@ -106,7 +100,7 @@ def write_auditor_workbook(target: IO[bytes], on: date, route_ids: Optional[list
             ("Filters", "; ".join(f"{key}={value}" for key, value in sorted(filters.items())) or "none", None),
             ("Routes", None, tally.routes)]
     rows += [(f"Status: {status}", None, tally.by_status.get(status, 0)) for status in ("gap", "attention", "covered", "out_of_scope")]
-    rows += [(f"Mechanism: {mechanism}", MECHANISM_WORDS.get(mechanism, mechanism), count)
+    rows += [(f"Mechanism: {mechanism}", vocabulary.mechanism_label(mechanism), count)
              for mechanism, count in sorted(tally.by_mechanism.items())]
     rows += [(f"Regime {regime}: {status}", None, count) for (regime, status), count in sorted(tally.by_regime.items())]
     for row in rows:
@@ -267,7 +261,7 @@ def _routes_sheets(sess: Session, book, on: date, route_ids: Optional[list[int]]
             for regime in REGIMES:
                 item = assessment.regime(regime)
                 per_regime += ([item.mechanism, item.status, item.legal_reference, _tia_words(item.tia)] if item else [None] * 4)
-            safeguards = "; ".join(f"{item.regime}: {MECHANISM_WORDS.get(item.mechanism, item.mechanism)}"
+            safeguards = "; ".join(f"{item.regime}: {vocabulary.mechanism_label(item.mechanism)}"
                                    f"{f' ({item.legal_reference})' if item.legal_reference else ''}" for item in assessment.regimes)
             reasons = [reason for item in assessment.regimes for reason in item.reasons] + list(assessment.reasons)
             routes_sheet.append([

@@ -20,7 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from wtforms.validators import Optional as OptionalValue
 
-from .. import countries, rules, services
+from .. import countries, rules, services, vocabulary
 from ..extensions import db
 from ..forms import OptionalSelectField, RecordForm, enum_choices, values_choices
 from ..models import (
@@ -584,7 +584,7 @@ ROUTE_PAGES = RecordPages(
         Filter("country", "Destination", every_country, lambda query, value: query.where(TransferRoute.destination_country == value)),
         Filter("coverage", "Coverage", lambda: [(s, s.replace("_", " ").capitalize()) for s in rules.STATUSES],
                lambda query, value: query.where(TransferRoute.id.in_(select(RouteVerdict.route_id).where(RouteVerdict.status == value)))),
-        Filter("mechanism", "Mechanism", lambda: [(m, m.replace("_", " ")) for m in rules.MECHANISMS],
+        Filter("mechanism", "Mechanism", lambda: [(m, vocabulary.mechanism_label(m)) for m in rules.MECHANISMS],
                lambda query, value: query.where(TransferRoute.id.in_(select(RouteRegimeVerdict.route_id).where(RouteRegimeVerdict.mechanism == value)))),
         Filter("regime", "Regime", lambda: [(r.value, r.label) for r in Regime], _regime_filter),
         Filter("vetting_state", "Importer's ISO 27001", lambda: [(v, v.replace("_", " ")) for v in rules.VETTING_STATES],
