@@ -43,7 +43,7 @@ from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Iterable, Mapping, Optional
 
-from .countries import AdequacyInstrument, CountryData, LegalBasis, Regime
+from ..countries import AdequacyInstrument, CountryData, LegalBasis, Regime
 
 REGIME_HOMES = {"EU": "the EEA", "UK": "the United Kingdom", "CH": "Switzerland"}
 
@@ -1548,7 +1548,7 @@ def strictest_authorisation(authorisations: Iterable[Optional[str]]) -> Optional
 # --- data subjects' requests -------------------------------------------------------------------
 # The request clocks (privacy notice; GDPR Art. 12(3); Reg. 1182/71 for months) live in their own pure
 # module; the register reads them from here, the one home of legal judgements.
-from .deadlines import (  # noqa: E402, F401
+from ..deadlines import (  # noqa: E402, F401
     Clocks,
     Deadline,
     RequestDates,
