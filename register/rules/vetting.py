@@ -22,7 +22,7 @@ CERTIFICATE_EXPIRING_DAYS = 90
 
 
 _ISO_IS_NO_TOOL = Reason("info", "the importer's ISO/IEC 27001 certificate is not a transfer tool: it vets security, "
-                                 "it does not make the transfer lawful", "GDPR Art. 46; transfer law reference s. 3")
+                                 "it does not make the transfer lawful", "GDPR Art. 46(2); Art. 42")
 _VETTING_REJECTED = Reason("attention", "the importer's vendor vetting is rejected",
                            "GDPR Art. 28(1) (sufficient guarantees); Art. 32")
 _LAPSED = {state: Reason("attention", f"the importer's ISO/IEC 27001 certificate has lapsed "
