@@ -1,6 +1,6 @@
 """The clocks of a data subject's request: pure date arithmetic, `today` and holidays passed in.
 
-Two clocks run, and the register always shows the earlier (transfer-law.md section 7):
+Two clocks run, and the register always shows the earlier (docs/transfer-law.md, section 8):
 - the privacy notice: acknowledge within 5 working days of receipt; answer within 30 calendar days of
   receipt and identity verification; extendable by 2 further months if the person is told before day 30;
   personal data handed over is not kept longer than 30 days;

@@ -1,6 +1,6 @@
 """What the register says about its verdicts, in words, for each audience: the one home of those words.
 
-The rules (register/rules.py) decide each route's mechanism and status per regime; this module only
+The rules (register/rules/) decide each route's mechanism and status per regime; this module only
 says them, and it is the only place that does: the processor list, the public page, the change feed,
 an access request's answer and the pages take their sentences from here, never from a table of their
 own. Three audiences:

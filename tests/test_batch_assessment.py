@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bench.generate import Scale
 from register import assessments, countries, rules
+from register.rules import verdicts
 from register.extensions import db
 from register.models import RouteRegimeVerdict, RouteVerdict
 
@@ -196,8 +197,9 @@ def assessments_key(assessment: rules.RouteAssessment) -> tuple:
     return (assessment.status, assessment.regimes, assessment.reasons)
 
 
-@pytest.mark.parametrize("cls, make", [(rules.Reason, rules._reason), (rules.RegimeAssessment, rules._regime_assessment),
-                                       (rules.RouteAssessment, rules._route_assessment)])
+@pytest.mark.parametrize("cls, make", [(rules.Reason, verdicts._reason),
+                                       (rules.RegimeAssessment, verdicts._regime_assessment),
+                                       (rules.RouteAssessment, verdicts._route_assessment)])
 def test_the_fast_constructors_make_the_same_verdicts(cls, make):
     import dataclasses
 

@@ -1,12 +1,14 @@
-"""The transfer rules as truth tables, each row written from the law reference and citing its rule.
+"""The transfer rules as truth tables, each row written from the law notes and citing its rule.
 
 Facts are built with small factories so that a row reads as one sentence; expected verdicts come from
-/work/shared/reference/transfer-law.md and data/countries.yaml, never from the code under test.
+docs/transfer-law.md and data/countries.yaml, never from the code under test.
 """
 
+import ast
 from dataclasses import FrozenInstanceError
 from datetime import date
 from itertools import count
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
@@ -141,7 +143,7 @@ UK_EXPORTER = party("GB", name="Meridian UK Ltd")
 CH_EXPORTER = party("CH", name="Meridian AG")
 
 
-# --- 1. free flow and restricted transfers (GDPR Art. 44; reference s. 1) ----------------------
+# --- 1. free flow and restricted transfers (GDPR Art. 44; transfer-law.md s. 1-2) -----
 
 FREE_FLOW = [
     pytest.param(route("FR", importer=party("FR")), "EU", False, "none_needed", id="EU->FR inside the EEA needs no tool"),
@@ -174,7 +176,7 @@ def test_svalbard_is_a_transfer_and_its_doubt_is_shown():
     assert found.restricted and any("Svalbard" in note for note in found.review_notes)
 
 
-# --- 2. international organisations (reference s. 2: a destination of its own) ------------------
+# --- 2. international organisations (transfer-law.md s. 2: a destination of its own) ----
 
 EPO = [
     pytest.param(route(org="EPO"), "EU", "2025-07-14", "none", "gap", id="EU->EPO the day before Decision 2025/1382: no adequacy"),
@@ -807,7 +809,7 @@ def test_facts_and_verdicts_are_frozen():
         found.status = "covered"  # type: ignore[misc]
 
 
-# --- 15. vendor vetting: ISO/IEC 27001 (reference s. 6) -----------------------------------------
+# --- 15. vendor vetting: ISO/IEC 27001 (transfer-law.md s. 7) ----------------------------
 
 
 def cert(edition="2022", expires="2028-01-01", verified="2026-06-01", issued="2025-01-01", withdrawn=None):
@@ -880,3 +882,47 @@ def test_the_decisions_the_dashboard_watches_are_those_whose_verdicts_flag_a_ris
     end_2031 = watched(date(2031, 1, 1))
     assert end_2031[("EU", "EU-GB-2025-RENEWAL")].coverage_ends_on == date(2031, 12, 27)
     assert ("EU", "EU-GB-2025-RENEWAL") not in watched(date(2030, 12, 26))  # more than a year before its last day
+
+
+
+# --- 17. the rules stay pure: plain values in, verdicts out -------------------------------------
+
+# Web, database and I/O modules the rules must never import: they take facts and a date, nothing else.
+NOT_IN_THE_RULES = ("flask", "flask_login", "flask_sqlalchemy", "flask_wtf", "sqlalchemy", "register.models",
+                    "register.extensions", "os", "io", "pathlib", "shutil", "subprocess", "socket", "sqlite3",
+                    "tempfile", "urllib", "http", "requests", "yaml", "openpyxl", "logging", "time")
+RULES_DIR = Path(rules.__file__).parent
+PURE_FILES = sorted(RULES_DIR.glob("*.py")) + [RULES_DIR.parent / "deadlines.py"]
+
+
+def refused_imports(source: str, package: str) -> list[str]:
+    """The modules of NOT_IN_THE_RULES that `source`, a module of `package`, imports or opens files with."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(part for part in (base, node.module) if part)
+            # `from .. import models` imports a module too.
+            found += [module] + [f"{module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open":
+            found.append("open()")
+    return [name for name in found if name == "open()" or any(
+        name == banned or name.startswith(banned + ".") for banned in NOT_IN_THE_RULES)]
+
+
+@pytest.mark.parametrize("path", PURE_FILES, ids=lambda path: path.name)
+def test_the_rules_import_no_web_database_or_io_module(path):
+    package = "register.rules" if path.parent == RULES_DIR else "register"
+    refused = refused_imports(path.read_text(encoding="utf-8"), package)
+    assert not refused, f"{path.name} uses {', '.join(refused)}: the rules take plain values and read nothing"
+
+
+@pytest.mark.parametrize("source", ["from ..models import Route", "from .. import extensions", "import flask",
+                                    "from sqlalchemy.orm import Session", "import os.path",
+                                    "def f():\n    return open('x')"])
+def test_the_purity_check_refuses_what_it_should(source):
+    assert refused_imports(source, "register.rules")
+    assert not refused_imports("from ..countries import CountryData\nfrom .facts import RouteFacts",
+                               "register.rules")
