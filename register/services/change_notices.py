@@ -65,9 +65,6 @@ def _validate_notice(sess: Session, record: Optional[ChangeNotice], values: dict
         _add(errors, "outcome", "An objection was received: record whether it was resolved or upheld.")
 
 
-# --- vetting records --------------------------------------------------------------------------
-
-
 SPECS[ChangeNotice] = Spec(ChangeNotice, validate=_validate_notice, complete=_complete_notice,
                            required=("client_id", "engagement_id", "outcome"), fixed=frozenset({"sub_processor_id"}),
                            derivable={"objection_deadline": "Left out: the sending day plus the client's notice period."})

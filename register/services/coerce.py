@@ -147,6 +147,3 @@ def _make_coercer(column_type: Any) -> Callable[[Any], Any]:
         return value
 
     return as_given
-
-
-# --- record specifications --------------------------------------------------------------------

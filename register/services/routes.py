@@ -77,6 +77,7 @@ def _write_instrument_ids(sess: Session, record: TransferRoute, value: list) -> 
 # What a route is unless it says otherwise. One function for every write path: the route form
 # pre-fills from it (records.lookup_route_defaults), and a create (API, import) fills in from it what
 # the caller leaves out; an update lets a field left out follow its inputs when it held their default.
+# (ROUTE_REGIME_FIELDS and EngagementFacts are in register/bulk.py, which keeps them for a bulk unit.)
 
 ROUTE_DESTINATION_FIELDS = ("destination_country", "destination_organisation_id")
 _FLAG_OF_REGIME = dict(zip(("EU", "UK", "CH"), ROUTE_REGIME_FIELDS))
@@ -246,9 +247,6 @@ def _followed_route_defaults(sess: Session, record: TransferRoute, values: dict,
             if name not in given and name in old and name in new and getattr(record, name) == old[name].value:
                 found[name] = new[name]
     return found
-
-
-# --- sub-processor change notices ---------------------------------------------------------------
 
 
 SPECS[TransferRoute] = Spec(
