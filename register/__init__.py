@@ -58,6 +58,11 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
 
     app.register_blueprint(imports_bp)
     cli.init_app(app)
+    # Every write unit brings the rules' stored verdicts up to date in its own transaction; the write
+    # path does not import the assessments (they store verdicts with the bulk engine, below both).
+    from . import assessments, services
+
+    services.before_commit(assessments.refresh_touched)
 
     _register_security_headers(app)
     _register_error_handlers(app)

@@ -20,9 +20,9 @@ from sqlalchemy import String, delete, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from . import countries, rules
+from .bulk import insert_rows
 from .collector import paused
 from .extensions import db
-from .services import insert_rows
 from .models import (
     AssessmentRun,
     AuditEvent,

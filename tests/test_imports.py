@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from bench.generate import SCALES
 
+from register import bulk as bulk_engine
 from register import create_app, services
 from register.audit import Actor
 from register.collector import RARE_FULL_COLLECTIONS
@@ -370,10 +371,10 @@ def _changed_copy(workbook: Path, target: Path) -> Path:
 def test_a_bulk_import_writes_the_same_register_and_trail_as_one_row_at_a_time(app, database, tmp_path, monkeypatch):
     """An import writes in batches (services.Bulk); one row at a time (the fallback) is the reference.
     Batches of 7 here, so that rows refer to records of earlier batches, of their own, and of the next."""
-    monkeypatch.setattr(services, "BULK_BATCH", 7)
+    monkeypatch.setattr(bulk_engine, "BULK_BATCH", 7)
     # PostgreSQL ids one at a time, so that both imports number their records alike (a block a unit
     # leaves half used is a gap in the sequence, as a rolled-back insert's id is)
-    monkeypatch.setattr(services, "BULK_IDS", 1)
+    monkeypatch.setattr(bulk_engine, "BULK_IDS", 1)
     # the routes sheet (the largest) read in a process of its own, as a large sheet is
     monkeypatch.setattr(reader, "PARALLEL_PART_BYTES", 300_000)
     load_demo()

@@ -288,7 +288,7 @@ def test_an_update_that_leaves_collections_alone_keeps_them(chain, writer):
 
 def test_a_database_constraint_failure_becomes_a_field_error(chain, writer, monkeypatch):
     """When two writers race past the check, the database's unique key still answers, as a field error."""
-    monkeypatch.setattr(services, "_validate_party", lambda *args: None)  # as if the other write landed after the check
+    monkeypatch.setattr(services.parties, "_validate_party", lambda *args: None)  # as if the other write landed after the check
     before = len(events())
     with pytest.raises(services.DomainError) as refused:
         writer(lambda: services.create(GroupEntity, {"legal_name": "MERIDIAN  sa", "country_code": "FR"}))
