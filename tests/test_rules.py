@@ -566,6 +566,10 @@ def test_an_onward_transfer_is_assessed_under_the_regime_of_the_datas_origin(rol
     found = verdict(facts)
     assert found.regime == "EU" and found.restricted
     expect(found, mechanism, status)
+    # Decision (EU) 2021/914: the onward-transfer clause is 8.7 in Module 1 and 8.8 in Modules 2 and 3.
+    onward = [reason.reference for reason in found.reasons if reason.text.startswith("onward transfer")]
+    assert onward == ["GDPR Art. 44 ('including onward transfers'); Decision (EU) 2021/914, onward-transfer clause: "
+                      "Clause 8.7 (Module 1), Clause 8.8 (Modules 2 and 3)"]
 
 
 # --- 9. UK data: IDTA or Addendum (from 2022-03-21); old EU SCCs until 2024-03-20 -------------

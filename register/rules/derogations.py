@@ -40,6 +40,6 @@ def _derogation(rx: _RegimeIndex, instrument: InstrumentFacts) -> _Candidate:
         documented = "GDPR Art. 49(6); Art. 30(1)(e)" if compelling else "EDPB Guidelines 2/2018"
         candidate.add("attention", "no written justification recorded for the derogation", documented)
     if rx.code == "CH":
-        candidate.notes.append("The reference lists the GDPR's Art. 49 grounds only: check the matching FADP Art. 17 "
+        candidate.notes.append("Only the GDPR's Art. 49 grounds are recorded: check the matching FADP Art. 17 "
                                "ground for Swiss data.")
     return candidate

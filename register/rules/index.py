@@ -27,7 +27,8 @@ class _RegimeIndex:
         self.articles: tuple[LegalBasis, ...] = regime.adequacy_articles
         # Findings every restricted transfer of the regime may share.
         self.onward = Reason("info", f"onward transfer: assessed under the {self.name}, the regime of the data's origin",
-                             f"{self.law.transfer} ('including onward transfers'); Decision (EU) 2021/914 Clause 8.8")
+                             f"{self.law.transfer} ('including onward transfers'); Decision (EU) 2021/914, "
+                             f"onward-transfer clause: Clause 8.7 (Module 1), Clause 8.8 (Modules 2 and 3)")
         self.tia_missing = Reason("attention", "TIA missing: every Art. 46/47 tool needs a transfer impact assessment",
                                   self.law.tia)
         by_destination: dict[str, list[AdequacyInstrument]] = {}

@@ -138,7 +138,7 @@ def _uk_clauses(rx: _RegimeIndex, shared: _Route, instrument: InstrumentFacts,
                         "ICO transitional provisions: old EU SCCs stopped working on 2024-03-21",
                         UK_OLD_SCC_CONCLUDED_BY,
                         "The ICO's transition kept the old EU SCCs only for contracts concluded on or before "
-                        "2022-09-21; the reference gives only the 2024-03-21 end: verify this set's date.")
+                        "2022-09-21 and ended on 2024-03-21; that concluded-by date is unconfirmed: verify it for this set.")
     return (f"{label}: EU SCCs alone are never valid for a UK export - add the UK Addendum or use the IDTA",
             f"{rx.law.clauses}; ICO guidance on international transfers")
 
@@ -170,5 +170,5 @@ def _code_or_certification(rx: _RegimeIndex, instrument: InstrumentFacts) -> _Ca
                                f"approved with binding commitments of the importer", reference)
     if rx.code == "CH":
         candidate.notes.append("The Swiss article for codes of conduct and certifications (FADP Art. 16(3); DPO "
-                               "Art. 12) is not in the reference: verify.")
+                               "Art. 12) is unconfirmed: verify.")
     return candidate
