@@ -4,13 +4,14 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, make_response, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from . import countries, vocabulary
 from .config import PROJECT_ROOT, settings
+from .errors import error_response, wants_json  # noqa: F401 - importable from the package, as before
 from .extensions import configure_sqlite, csrf, db, login_manager, migrate
 
 CONTENT_SECURITY_POLICY = (
@@ -81,21 +82,6 @@ def _register_security_headers(app: Flask) -> None:
         if app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
-
-
-def wants_json() -> bool:
-    if request.path.startswith("/api/"):
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
-
-
-def error_response(status: int, title: str, detail: str, errors: Optional[dict] = None):
-    """The one error shape: JSON for API clients, the site's error page for people."""
-    if wants_json():
-        body = {"error": {"status": status, "title": title, "detail": detail, "fields": errors or {}}}
-        return jsonify(body), status
-    return render_template("error.html", status=status, title=title, detail=detail), status
 
 
 def _register_error_handlers(app: Flask) -> None:

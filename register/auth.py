@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 import string
+import uuid
 from datetime import timedelta
 from functools import wraps
 from typing import Callable, Optional
@@ -16,9 +17,12 @@ from sqlalchemy import select
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from . import services
+from .audit import Actor
+from .errors import problem
 from .extensions import db, login_manager
 from .forms import email_address
-from .models import LoginThrottle, Role, User, utcnow
+from .models import AuditSource, LoginThrottle, Role, User, utcnow
 
 bp = Blueprint("auth", __name__)
 
@@ -74,6 +78,18 @@ def generate_password(length: int = 20) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
+def set_password(user_id: int, password: str, *, actor_user: User | None, source: AuditSource = AuditSource.WEB) -> User:
+    """Replace a user's password and end their other sessions (a new session nonce); one audit event."""
+    with services.write_unit(Actor(source, user=actor_user, label="cli")):
+        user = db.session.get(User, user_id)
+        services.update(
+            user,
+            {"password_hash": hash_password(password), "session_nonce": uuid.uuid4().hex},
+            expected_version=user.version,
+        )
+    return db.session.get(User, user_id)
+
+
 # --- sessions ---------------------------------------------------------------------------------
 
 
@@ -93,8 +109,6 @@ def load_user(user_id: str) -> Optional[User]:
 def unauthorized():
     """API clients get a JSON 401; people are sent to the login page."""
     if request.path.startswith("/api/"):
-        from .api import problem
-
         return problem(401, "Unauthorized", "Authenticate with 'Authorization: Bearer <token>'.")
     flash(login_manager.login_message, login_manager.login_message_category)
     return redirect(login_url(login_manager.login_view, next_url=request.url))
@@ -232,8 +246,6 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
-    from . import users  # the audited user write lives with user management
-
     form = ChangePasswordForm()
     if form.validate_on_submit():
         if not verify_password(current_user.password_hash, form.current_password.data):
@@ -243,7 +255,7 @@ def change_password():
             if problems:
                 form.new_password.errors.extend(problems)
             else:
-                user = users.set_password(current_user.id, form.new_password.data, actor_user=current_user)
+                user = set_password(current_user.id, form.new_password.data, actor_user=current_user)
                 login_user(user)  # the nonce changed: keep this session, end the others
                 flash("Your password has been changed. Other sessions have been logged out.", "success")
                 return redirect(url_for("home.index"))

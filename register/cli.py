@@ -167,7 +167,7 @@ def export_register_command(path: str, on, as_of, filters: tuple[str, ...]) -> N
 
     from .exports import route_ids_for
     from .exports.auditor import write_auditor_workbook
-    from .records.transfers import ROUTE_PAGES
+    from .record_types.transfers import ROUTE_PAGES
     from .timeline import as_of_session
 
     if not path.endswith(".xlsx"):

@@ -25,8 +25,8 @@ class Tally:
 
 def register_counts() -> list[Tally]:
     """Live and retired records per kind (one query per table), each with the list that shows them."""
-    from .records.parties import PAGES_BY_KIND
-    from .records.transfers import ENGAGEMENT_PAGES, INSTRUMENT_PAGES, ROUTE_PAGES
+    from .record_types.parties import PAGES_BY_KIND
+    from .record_types.transfers import ENGAGEMENT_PAGES, INSTRUMENT_PAGES, ROUTE_PAGES
 
     def split(rows) -> dict:
         found: dict = {}

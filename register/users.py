@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length
 
 from . import services
 from .audit import Actor
-from .auth import admin_required, generate_password, hash_password
+from .auth import admin_required, generate_password, hash_password, set_password
 from .extensions import db, get_or_404
 from .forms import RecordForm, email_address, enum_choices, show_domain_errors
 from .models import AuditSource, Role, User
@@ -28,18 +28,6 @@ def create_user(email: str, name: str, role: Role, password: str) -> User:
         User,
         {"email": email.strip().lower(), "name": name, "role": role, "password_hash": hash_password(password)},
     )
-
-
-def set_password(user_id: int, password: str, *, actor_user: User | None, source: AuditSource = AuditSource.WEB) -> User:
-    """Replace a user's password and end their other sessions; one audit event."""
-    with services.write_unit(Actor(source, user=actor_user, label="cli")):
-        user = db.session.get(User, user_id)
-        services.update(
-            user,
-            {"password_hash": hash_password(password), "session_nonce": uuid.uuid4().hex},
-            expected_version=user.version,
-        )
-    return db.session.get(User, user_id)
 
 
 class UserForm(RecordForm):

@@ -11,16 +11,17 @@ import secrets
 from datetime import date
 from typing import Any, Optional
 
-from flask import Blueprint, Response, abort, g, jsonify, request, url_for
+from flask import Blueprint, Response, abort, g, jsonify, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
 
 from .. import merge, services
 from ..audit import Actor
+from ..errors import problem
 from ..extensions import MAX_ID, csrf, db, login_manager
 from ..models import ApiToken, AuditSource, Role, User, utcnow
-from . import resources
+from . import openapi, resources
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -82,16 +83,6 @@ def authenticate():
     if request.method in WRITE_METHODS and g.get("api_token") is None:
         csrf.protect()
     return None
-
-
-def problem(status: int, title: str, detail: str, fields: Optional[dict] = None, headers: Optional[dict] = None) -> Response:
-    response = jsonify({"error": {"status": status, "title": title, "detail": detail, "fields": fields or {}}})
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="register"'
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
 
 
 def require_editor() -> None:
@@ -273,9 +264,10 @@ def retire_record(name: str, record_id: int):
 
 @bp.get("/openapi.json")
 def openapi_document():
-    from .openapi import document
-
-    return jsonify(document())
+    return jsonify(openapi.document())
 
 
-from . import openapi  # noqa: E402,F401 - registers the docs page on the blueprint
+@bp.get("/docs")
+def docs():
+    """The document as a page people can read (no script, no CDN)."""
+    return render_template("api/docs.html", doc=openapi.document())

@@ -1,14 +1,16 @@
-"""The OpenAPI 3 document of /api/v1, generated from the resources it describes (so it cannot drift)."""
+"""The OpenAPI 3 document of /api/v1, generated from the resources it describes (so it cannot drift).
+
+The API package serves it (/api/v1/openapi.json, /api/v1/docs); this module only builds it.
+"""
 
 from functools import cache
 from typing import Any
 
-from flask import render_template
 from sqlalchemy import Boolean, Date, DateTime, Integer, String, Text
 
-from ..records.parties import every_country
+from ..record_types.parties import every_country
 from ..services import spec_for
-from . import bp, resources
+from . import resources
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 COUNTRY = {"type": "string", "pattern": "^[A-Z]{2}$", "description": "ISO 3166-1 alpha-2 code"}
@@ -221,9 +223,3 @@ def document() -> dict:
                        "schemas": schemas},
         "paths": paths,
     }
-
-
-@bp.get("/docs")
-def docs():
-    """The document as a page people can read (no script, no CDN)."""
-    return render_template("api/docs.html", doc=document())

@@ -1,7 +1,8 @@
 """The API's resources: each register record type, its representation, and its list filters.
 
 Fields, validation and filters are not repeated here: they come from the services' write specs and
-the record pages, so the API, the pages and the OpenAPI document describe the same thing.
+the record types (register/record_types/, which the pages read too), so the API, the pages and the
+OpenAPI document describe the same thing.
 """
 
 from collections import defaultdict
@@ -31,7 +32,9 @@ from ..models import (
     TransferInstrument,
     TransferRoute,
 )
-from ..records import crud, parties, transfers
+from ..record_types import parties, transfers
+from ..record_types.base import RecordType
+from ..record_types.lists import CappedPagination, list_query
 from ..services import PARTY_FIELDS_BY_KIND, spec_for
 
 READ_ONLY = ("id", "uid", "version", "created_at", "updated_at")
@@ -42,7 +45,7 @@ class Resource:
     name: str  # the URL segment
     model: type
     singular: str
-    pages: crud.RecordPages
+    pages: RecordType
     can_retire: bool = True
     party_kind: Optional[PartyKind] = None
     # Computed members added to the representation (e.g. a route's assessment), read in one batch.
@@ -115,8 +118,8 @@ def list_records(resource: Resource, args, page: int, per_page: int) -> tuple[li
         errors["dir"] = ["asc or desc."]
     if errors:
         raise services.DomainError(errors)
-    query, _state = crud.list_query(resource.pages, args)
-    pagination = crud.CappedPagination(query.options(*LOAD_OPTIONS.get(resource.model, [])), page, per_page)
+    query, _state = list_query(resource.pages, args)
+    pagination = CappedPagination(query.options(*LOAD_OPTIONS.get(resource.model, [])), page, per_page)
     meta = {"page": pagination.page, "per_page": per_page, "total": pagination.total,
             "total_is_capped": pagination.is_capped, "has_next": pagination.has_next}
     return pagination.items, meta

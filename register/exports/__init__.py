@@ -15,7 +15,8 @@ from ..auth import admin_required
 from ..coverage import parse_day
 from ..extensions import db
 from ..models import AuditEvent, Lifecycle, Party, PartyKind, Setting, TransferRoute
-from ..records import crud, transfers
+from ..record_types import transfers
+from ..record_types.lists import list_query
 from . import processors
 from .auditor import write_auditor_workbook
 
@@ -27,7 +28,7 @@ PUBLIC_LIST = "public_processor_list"
 
 def route_ids_for(args) -> tuple[list[int], dict]:
     """The routes the routes list shows for these filters (all of its pages), and the filters used."""
-    query, state = crud.list_query(transfers.ROUTE_PAGES, args)
+    query, state = list_query(transfers.ROUTE_PAGES, args)
     ids = list(db.session.scalars(query.with_only_columns(TransferRoute.id, maintain_column_froms=True)))
     used = {key: value for key, value in state.items() if value and key not in ("sort", "dir")}
     return ids, used

@@ -10,6 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import HiddenField
 
 from ..auth import editor_required
+from ..errors import error_response
 from . import jobs
 from .formats import FORMATS
 from .template import write_template
@@ -39,8 +40,6 @@ def _own_folder(token: str):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(_error):
-    from .. import error_response
-
     limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
     return error_response(413, "File too large", f"The largest file accepted is {limit} MB (MAX_UPLOAD_MB); nothing was "
                           "imported. Split the file, or import it with the command line (flask --app app import FILE).")

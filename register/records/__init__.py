@@ -8,12 +8,11 @@ from .. import services
 from ..audit import plain
 from ..extensions import db
 from ..models import Party, PartyKind
-from . import parties, transfers
+from ..record_types import ALL_PAGES
+from ..record_types.fields import DestinationField, party_label
 from .crud import _searchable, register_pages
-from .fields import DestinationField, party_label
 
 bp = Blueprint("records", __name__)
-ALL_PAGES = [*parties.ALL_PAGES, *transfers.ALL_PAGES]
 for pages in ALL_PAGES:
     register_pages(bp, pages)
 

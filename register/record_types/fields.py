@@ -1,4 +1,4 @@
-"""Form fields shared by the record pages: choosers by name for parties and countries."""
+"""Form fields the record types share: choosers by name for parties and countries."""
 
 import re
 from typing import Iterable, Optional

@@ -1,4 +1,4 @@
-"""Pages for engagements, transfer instruments, BCR approvals, routes and their TIAs."""
+"""The record types of engagements, transfer instruments, BCR approvals, routes and their TIAs (what the pages and the API show)."""
 
 from collections import namedtuple
 from typing import Any
@@ -50,7 +50,7 @@ from ..models import (
     VettingStatus,
     route_instruments,
 )
-from .crud import Column, Filter, RecordPages, badge, link, status_filter
+from .base import Column, Filter, RecordType, badge, link, status_filter
 from .fields import DestinationField, PartyField, country_choices
 from .parties import every_country, party_path, party_url
 
@@ -98,7 +98,7 @@ def _engagement_to_form(engagement: Engagement) -> dict:
 
 Engager, Engaged = aliased(Party), aliased(Party)
 
-ENGAGEMENT_PAGES = RecordPages(
+ENGAGEMENT_PAGES = RecordType(
     name="engagements", title="Engagements", singular="engagement", model=Engagement, form=EngagementForm,
     fieldsets=[
         ("Who engages whom", ["engager_id", "engaged_id", "service", "purpose", "relationship_type", "locations"]),
@@ -186,7 +186,7 @@ def _notice_view(notice: ChangeNotice) -> dict:
             "current": notice.sub_processor_id == engagement.engaged_id}
 
 
-NOTICE_PAGES = RecordPages(
+NOTICE_PAGES = RecordType(
     name="notices", title="Sub-processor change notices", singular="change notice", model=ChangeNotice, form=NoticeForm,
     fieldsets=[("The intended change and the client told of it (GDPR Art. 28(2))", ["client_id", "engagement_id"]),
                ("Notice", ["sent_on", "sent_to", "objection_deadline"]),
@@ -250,7 +250,7 @@ def _bcr_to_form(approval: BcrApproval) -> dict:
     return data
 
 
-BCR_PAGES = RecordPages(
+BCR_PAGES = RecordType(
     name="bcr_approvals", title="BCR approvals", singular="BCR approval", model=BcrApproval, form=BcrForm,
     fieldsets=[("Approval", ["name", "regime", "bcr_type", "authority", "reference", "approved_on", "withdrawn_on", "status", "notes"]),
                ("Bound group entities", ["members"])],
@@ -343,7 +343,7 @@ def _instrument_view(instrument: TransferInstrument) -> dict:
     return {"routes": routes, "route_count": count, "routes_shown": 200}
 
 
-INSTRUMENT_PAGES = RecordPages(
+INSTRUMENT_PAGES = RecordType(
     name="instruments", title="Transfer instruments", singular="instrument", model=TransferInstrument, form=InstrumentForm,
     fieldsets=[
         ("Instrument", ["kind", "title", "document_reference", "signed_on", "terminated_on", "status"]),
@@ -550,7 +550,7 @@ def _route_view(route: TransferRoute) -> dict:
     return {"onward_routes": onward, "verdict": verdict, "verdict_on": on, "today": today, "vetting": vetting}
 
 
-ROUTE_PAGES = RecordPages(
+ROUTE_PAGES = RecordType(
     name="routes", title="Transfer routes", singular="transfer route", model=TransferRoute, form=RouteForm,
     fieldsets=[
         ("Who sends what where", ["exporter_id", "importer_id", "destination", "engagement_id", "source_route_id"]),
@@ -619,7 +619,7 @@ class TiaForm(RecordForm):
     notes = TextAreaField("Notes", validators=[OptionalValue()])
 
 
-TIA_PAGES = RecordPages(
+TIA_PAGES = RecordType(
     name="tias", title="Transfer impact assessments", singular="transfer impact assessment",
     model=TransferImpactAssessment, form=TiaForm,
     fieldsets=[("Transfer impact assessment (Schrems II; EDPB Recommendations 01/2020)",

@@ -1,4 +1,4 @@
-"""Pages for the parties of the register and their vetting records."""
+"""The record types of the parties of the register and their vetting records (what the pages and the API show)."""
 
 from collections.abc import Callable
 from functools import cache
@@ -31,7 +31,7 @@ from ..models import (
     TransferRoute,
     VettingStatus,
 )
-from .crud import Column, Filter, RecordPages, badge, link, status_filter
+from .base import Column, Filter, RecordType, badge, link, status_filter
 from .fields import CountryField, PartyField, country_choices
 
 ROUTES_SHOWN = 100
@@ -150,7 +150,7 @@ def party_filters(kind: PartyKind, model: type) -> list[Filter]:
     return filters
 
 
-PAGES_BY_KIND: dict[PartyKind, RecordPages] = {}
+PAGES_BY_KIND: dict[PartyKind, RecordType] = {}
 
 
 def party_url(party: Party) -> str:
@@ -203,8 +203,8 @@ def party_view_context(party: Party) -> dict:
             "routes_shown": ROUTES_SHOWN, "memberships": memberships, "vetting": vetting, "notices": notices}
 
 
-def _party_pages(kind: PartyKind, model: type, name: str, title: str, singular: str) -> RecordPages:
-    pages = RecordPages(
+def _party_pages(kind: PartyKind, model: type, name: str, title: str, singular: str) -> RecordType:
+    pages = RecordType(
         name=name, title=title, singular=singular, model=model, form=party_form(kind),
         columns=party_columns(kind), search=[Party.legal_name, Party.trading_name],
         filters=party_filters(kind, model), default_sort="name",
@@ -267,7 +267,7 @@ def _owner_view(record) -> dict:
     return {"owner": owner, "owner_url": party_url(owner) if owner else None}
 
 
-CERTIFICATE_PAGES = RecordPages(
+CERTIFICATE_PAGES = RecordType(
     name="certificates", title="ISO 27001 certificates", singular="certificate", model=Certificate, form=CertificateForm,
     columns=[
         Column("Number", lambda c: link(c.certificate_number, CERTIFICATE_PAGES.url("view", record_id=c.id)), Certificate.certificate_number, "number"),
@@ -285,7 +285,7 @@ CERTIFICATE_PAGES = RecordPages(
         "third_party_id", "edition", "certificate_number", "certification_body", "scope", "issued_on", "expires_on",
         "last_verified_on", "withdrawn_on", "notes"])],
 )
-DPF_PAGES = RecordPages(
+DPF_PAGES = RecordType(
     name="dpf_certifications", title="DPF certifications", singular="DPF certification", model=DpfCertification, form=DpfForm,
     columns=[
         Column("Certified entity", lambda d: link(d.certified_entity_name, DPF_PAGES.url("view", record_id=d.id)), DpfCertification.certified_entity_name, "entity"),
@@ -299,7 +299,7 @@ DPF_PAGES = RecordPages(
     fieldsets=[("DPF List entry", ["third_party_id", "framework", "certified_entity_name", "covers_hr_data",
                                    "covers_non_hr_data", "is_active", "verified_on", "notes"])],
 )
-SCOPE_FACT_PAGES = RecordPages(
+SCOPE_FACT_PAGES = RecordType(
     name="scope_facts", title="Scope facts", singular="scope fact", model=ScopeFact, form=ScopeFactForm,
     columns=[
         Column("Party", lambda s: link(s.party.legal_name, SCOPE_FACT_PAGES.url("view", record_id=s.id))),
