@@ -106,11 +106,20 @@ def _records(section: Any, where: str) -> Iterator[tuple[Any, dict]]:
             yield key, {**(group.get("common") or {}), **(fields or {})}
 
 
+def _read(path: Path) -> dict:
+    try:
+        content = yaml.load(path.read_text(encoding="utf-8"), _UniqueKeyLoader) or {}
+    except (yaml.YAMLError, DemoDataError) as error:
+        raise DemoDataError(f"{path.name}: {getattr(error, 'message', error)}") from error
+    if not isinstance(content, dict):
+        raise DemoDataError(f"{path.name}: sections by name, each holding its records")
+    return content
+
+
 def read_demo(directory: Path = DEMO_DIR) -> tuple[list[list[tuple[type, str, Any, dict]]], Optional[str]]:
     """Every record of the demo files, checked, per write unit (model, where, key, fields); the consent
     mechanism of routes on explicit consent."""
-    files = {path.name: yaml.load(path.read_text(encoding="utf-8"), _UniqueKeyLoader) or {}
-             for path in sorted(directory.glob("*.yaml"))}
+    files = {path.name: _read(path) for path in sorted(directory.glob("*.yaml"))}
     known = {name for unit in UNITS for name, _section, _model in unit}
     if set(files) != known:
         raise DemoDataError(f"{directory}: unknown files {sorted(set(files) - known)}, missing {sorted(known - set(files))}")
