@@ -61,6 +61,9 @@ RELATIVE_DAY = re.compile(r"today([+-]\d+)d")
 REGIMES = {"EU": "carries_eu_data", "UK": "carries_uk_data", "CH": "carries_ch_data"}
 BASES = {"explicit_consent", "vital_interests", "none"}
 BOUND = {"bound_from", "bound_to"}
+# Fields that list records of another table by key.
+LISTED_REFERENCES = {"exporters": "parties", "importers": "parties", "members": "parties",
+                     "instruments": "transfer_instruments"}
 
 
 class RegisterNotEmpty(click.ClickException):
@@ -93,12 +96,14 @@ def _fields(model: type) -> set[str]:
         return REQUIRED[User]
     extra = set().union(*(names for base, names in EXTRA_FIELDS.items() if issubclass(model, base)))
     columns = {column.name for column in model.__table__.columns} - NOT_FIELDS
-    return (columns - {column for column, _table in _references(model).values()}) | set(_references(model)) | extra
+    references = _references(model)
+    return (columns - {column for column, _table in references.values()}) | set(references) | extra
 
 
 def _records(section: Any, where: str) -> Iterator[tuple[Any, dict]]:
     """The records of a section: a mapping (or list) of records, or groups of them sharing `common` values."""
-    for group in section if isinstance(section, list) and section and "records" in section[0] else [{"records": section}]:
+    grouped = isinstance(section, list) and section and isinstance(section[0], dict) and "records" in section[0]
+    for group in section if grouped else [{"records": section}]:
         if not isinstance(group, dict) or set(group) - {"common", "records"}:
             raise DemoDataError(f"{where}: a group holds `common` and `records` only")
         records = group["records"] or {}
@@ -122,11 +127,12 @@ def read_demo(directory: Path = DEMO_DIR) -> tuple[list[list[tuple[type, str, An
     files = {path.name: _read(path) for path in sorted(directory.glob("*.yaml"))}
     known = {name for unit in UNITS for name, _section, _model in unit}
     if set(files) != known:
-        raise DemoDataError(f"{directory}: unknown files {sorted(set(files) - known)}, missing {sorted(known - set(files))}")
+        raise DemoDataError(f"{directory}: unknown files {sorted(set(files) - known)}, "
+                            f"missing {sorted(known - set(files))}")
     for name, content in files.items():
-        sections = {section for unit in UNITS for file, section, _model in unit if file == name}
-        if set(content) - sections - SETTINGS.get(name, set()):
-            raise DemoDataError(f"{name}: unknown sections {sorted(set(content) - sections - SETTINGS.get(name, set()))}")
+        unknown = set(content) - SETTINGS.get(name, set()) - {s for unit in UNITS for f, s, _m in unit if f == name}
+        if unknown:
+            raise DemoDataError(f"{name}: unknown sections {sorted(unknown)}")
     keys: dict[str, set] = {}  # table -> keys written so far
     plan = []
     for unit in UNITS:
@@ -134,23 +140,7 @@ def read_demo(directory: Path = DEMO_DIR) -> tuple[list[list[tuple[type, str, An
         for name, section, model in unit:
             for key, fields in _records(files[name].get(section) or {}, f"{name} {section}"):
                 where = f"{name}: {section} {key}"
-                unknown, missing = set(fields) - _fields(model), REQUIRED.get(model, set()) - set(fields)
-                if unknown or missing:
-                    raise DemoDataError(f"{where}: unknown fields {sorted(map(str, unknown))}, missing {sorted(missing)}")
-                if not set(fields.get("carries", ())) <= set(REGIMES) or fields.get("special_category_basis", "none") not in BASES:
-                    raise DemoDataError(f"{where}: carries is a list of {', '.join(REGIMES)}; special_category_basis one of {sorted(BASES)}")
-                if any(set(bound) - BOUND for bound in fields.get("members", {}).values()):
-                    raise DemoDataError(f"{where}: a member is bound_from a day (and bound_to one)")
-                for field, (column, table) in _references(model).items():
-                    wanted = [fields[field]] if field in fields and fields[field] is not None else []
-                    _check_keys(where, field, wanted, keys.get(table, set()))
-                for field, table in (("exporters", "parties"), ("importers", "parties"), ("members", "parties"),
-                                     ("instruments", "transfer_instruments")):
-                    _check_keys(where, field, fields.get(field, ()), keys.get(table, set()))
-                for field, value in fields.items():
-                    column = model.__table__.columns.get(field)
-                    if column is not None and isinstance(column.type, String) and value is not None and not isinstance(value, str):
-                        raise DemoDataError(f"{where}: {field} must be text (quote {value!r})")
+                _check(model, where, fields, keys)
                 if section in KEYED:
                     if key in keys.setdefault(model.__table__.name, set()):
                         raise DemoDataError(f"{where}: the key {key} is given twice")
@@ -158,6 +148,27 @@ def read_demo(directory: Path = DEMO_DIR) -> tuple[list[list[tuple[type, str, An
                 steps.append((model, where, key, fields))
         plan.append(steps)
     return plan, files["routes.yaml"].get("consent_mechanism")
+
+
+def _check(model: type, where: str, fields: dict, keys: dict[str, set]) -> None:
+    """A record's fields are the loader's, its references to records written before
+    it, and its text is text (YAML reads an unquoted NO as false)."""
+    unknown, missing = set(fields) - _fields(model), REQUIRED.get(model, set()) - set(fields)
+    if unknown or missing:
+        raise DemoDataError(f"{where}: unknown fields {sorted(map(str, unknown))}, missing {sorted(missing)}")
+    if not set(fields.get("carries", ())) <= set(REGIMES) or fields.get("special_category_basis", "none") not in BASES:
+        raise DemoDataError(f"{where}: carries is a list of {', '.join(REGIMES)}; "
+                            f"special_category_basis one of {sorted(BASES)}")
+    if any(set(bound) - BOUND for bound in fields.get("members", {}).values()):
+        raise DemoDataError(f"{where}: a member is bound_from a day (and bound_to one)")
+    for field, (_column, table) in _references(model).items():
+        _check_keys(where, field, [fields[field]] if fields.get(field) is not None else [], keys.get(table, set()))
+    for field, table in LISTED_REFERENCES.items():
+        _check_keys(where, field, fields.get(field, ()), keys.get(table, set()))
+    for field, value in fields.items():
+        column = model.__table__.columns.get(field)
+        if column is not None and isinstance(column.type, String) and value is not None and not isinstance(value, str):
+            raise DemoDataError(f"{where}: {field} must be text (quote {value!r})")
 
 
 def _check_keys(where: str, field: str, wanted, known: set) -> None:
@@ -188,6 +199,13 @@ class DemoLoader:
         return None if key is None else self.records[table][key].id
 
     def write(self, model: type, where: str, key: Any, fields: dict) -> None:
+        """One record; a day that is no date, or a value the register refuses, names the record."""
+        try:
+            self._write(model, key, fields)
+        except (ValueError, services.DomainError) as error:
+            raise DemoDataError(f"{where}: {error}") from error
+
+    def _write(self, model: type, key: Any, fields: dict) -> None:
         fields = dict(fields)
         ends_on = self.day(fields.pop("ends_on", None))
         values: dict[str, Any] = {}
@@ -203,10 +221,7 @@ class DemoLoader:
         shape = getattr(self, f"_{model.__tablename__}", None)
         if shape is not None:
             shape(values)
-        try:
-            record = services.create(model, values)
-        except services.DomainError as error:
-            raise DemoDataError(f"{where}: {error}") from error
+        record = services.create(model, values)
         self.records.setdefault(model.__table__.name, {})[key] = record
         if ends_on is not None:
             self.to_retire.append((record, ends_on))

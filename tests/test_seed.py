@@ -245,7 +245,11 @@ def test_a_demo_file_the_loader_does_not_read_stops_it(demo_copy):
         read_demo(demo_copy)
 
 
-def test_a_demo_record_the_register_refuses_stops_the_load_and_names_it(app, demo_copy):
-    edit(demo_copy / "instruments.yaml", "scc_modules: 2,3\n", "scc_modules: '9'\n")
-    with pytest.raises(DemoDataError, match="instruments.yaml: instruments scc-nimbus: scc_modules"):
+@pytest.mark.parametrize("file, old, new, message", [
+    ("instruments.yaml", "scc_modules: 2,3\n", "scc_modules: '9'\n", "instruments.yaml: instruments scc-nimbus: scc_modules"),
+    ("vetting.yaml", "issued_on: today-400d", "issued_on: today-400", "vetting.yaml: certificates 1: Invalid isoformat"),
+])
+def test_a_demo_record_the_register_refuses_stops_the_load_and_names_it(app, demo_copy, file, old, new, message):
+    edit(demo_copy / file, old, new)
+    with pytest.raises(DemoDataError, match=message):
         load_demo(demo_copy)
