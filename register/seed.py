@@ -57,6 +57,9 @@ SETTINGS = {"routes.yaml": {"wording", "consent_mechanism"}}
 NOT_FIELDS = {"id", "uid", "version", "created_at", "updated_at", "password_hash", "session_nonce",
               "destination_country", "destination_organisation_id", "carries_eu_data", "carries_uk_data",
               "carries_ch_data", "has_special_category_data", "consent_mechanism"}
+# A route's values when it leaves them out (given, so that the services guess none of them).
+ROUTE_DEFAULTS = {"source_route_id": None, "engagement_id": None, "has_hr_data": False, "status": "active",
+                  "starts_on": None, "notes": None}
 RELATIVE_DAY = re.compile(r"today([+-]\d+)d")
 REGIMES = {"EU": "carries_eu_data", "UK": "carries_uk_data", "CH": "carries_ch_data"}
 BASES = {"explicit_consent", "vital_interests", "none"}
@@ -252,16 +255,12 @@ class DemoLoader:
         carries = values.pop("carries")
         for regime, field in REGIMES.items():
             values[field] = regime in carries
-        values.setdefault("source_route_id", None)
-        values.setdefault("engagement_id", None)
         basis = values.pop("special_category_basis", None)
         values["has_special_category_data"] = basis is not None
         values["special_category_basis"] = basis if basis != "none" else None
         values["consent_mechanism"] = self.consent_mechanism if basis == "explicit_consent" else None
-        values.setdefault("has_hr_data", False)
-        values.setdefault("status", "active")
-        values.setdefault("starts_on", None)
-        values.setdefault("notes", None)
+        for field, default in ROUTE_DEFAULTS.items():
+            values.setdefault(field, default)
         values["instrument_ids"] = [self.id_of("transfer_instruments", key) for key in values.pop("instruments", ())]
 
     def retirements(self) -> None:
