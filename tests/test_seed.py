@@ -1,5 +1,6 @@
-"""The demo register: the shape it promises, written only through the audited services."""
+"""The demo register: the shape it promises, written only through the audited services from its files."""
 
+import shutil
 from collections import Counter
 from datetime import date, timedelta
 
@@ -35,7 +36,7 @@ from register.models import (
     User,
     VettingStatus,
 )
-from register.seed import RegisterNotEmpty, load_demo
+from register.seed import DEMO_DIR, UNITS, DemoDataError, RegisterNotEmpty, load_demo, read_demo
 
 
 @pytest.fixture
@@ -197,3 +198,58 @@ def test_demo_refuses_a_register_that_is_not_empty(demo):
         load_demo()
     assert count(AuditEvent) == events
     assert count(User) == 3
+
+
+def test_every_field_section_and_reference_of_the_demo_files_is_known_to_the_loader():
+    plan, consent_mechanism = read_demo()
+    sections = {(model, where.split(" ")[1]) for steps in plan for model, where, _key, _fields in steps}
+    assert sections == {(model, section) for unit in UNITS for _file, section, model in unit}
+    assert consent_mechanism
+    assert {path.name for path in DEMO_DIR.glob("*.yaml")} == {file for unit in UNITS for file, _s, _m in unit}
+
+
+@pytest.fixture
+def demo_copy(tmp_path):
+    """A copy of the demo files to break."""
+    copy = tmp_path / "demo"
+    shutil.copytree(DEMO_DIR, copy)
+    return copy
+
+
+def edit(path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize("file, old, new, message", [
+    ("group.yaml", "        legal_name: Meridian Assist SA\n", "        legal_name: Meridian Assist SA\n        legal_nmae: x\n",
+     "group.yaml: group_entities fr: unknown fields ['legal_nmae']"),
+    ("routes.yaml", "        importer: nimbus\n", "        importer: nimbuss\n",
+     "importer refers to nimbuss, not written before it"),
+    ("engagements.yaml", "engaged: nimbus\n", "engaged: nimbus\n        engaged: relata\n", "engaged given twice"),
+    ("group.yaml", "country_code: FR\n", "country_code: NO\n", "country_code must be text (quote False)"),
+    ("routes.yaml", "carries: [EU]", "carries: [EEA]", "carries is a list of EU, UK, CH"),
+    ("routes.yaml", "\nroutes:\n", "\nroute:\n", "routes.yaml: unknown sections ['route']"),
+])
+def test_a_demo_file_the_loader_does_not_know_stops_it_and_says_where(demo_copy, file, old, new, message):
+    edit(demo_copy / file, old, new)
+    with pytest.raises(DemoDataError) as refused:
+        read_demo(demo_copy)
+    assert message in refused.value.message
+
+
+def test_a_demo_file_the_loader_does_not_read_stops_it(demo_copy):
+    (demo_copy / "processors.yaml").write_text("processors: {}\n", encoding="utf-8")
+    with pytest.raises(DemoDataError, match="unknown files"):
+        read_demo(demo_copy)
+
+
+@pytest.mark.parametrize("file, old, new, message", [
+    ("instruments.yaml", "scc_modules: 2,3\n", "scc_modules: '9'\n", "instruments.yaml: instruments scc-nimbus: scc_modules"),
+    ("vetting.yaml", "issued_on: today-400d", "issued_on: today-400", "vetting.yaml: certificates 1: Invalid isoformat"),
+])
+def test_a_demo_record_the_register_refuses_stops_the_load_and_names_it(app, demo_copy, file, old, new, message):
+    edit(demo_copy / file, old, new)
+    with pytest.raises(DemoDataError, match=message):
+        load_demo(demo_copy)
