@@ -1,6 +1,6 @@
 """Routes assessed by the rules: facts read in bulk, verdicts stored for today, what-ifs on the fly.
 
-The rules (register/rules.py) decide; this module only feeds them the register's facts and keeps
+The rules (register/rules/) decide; this module only feeds them the register's facts and keeps
 today's answers in `route_verdicts` so that lists and the dashboard can filter 100,000 routes.
 Stored verdicts are recomputed for the routes a write can change (in the write's own transaction),
 for the whole register once a day, and whenever data/countries.yaml changes.

@@ -156,7 +156,7 @@ def document() -> dict:
                  "properties": {"page": {"type": "integer"}, "per_page": {"type": "integer"},
                                 "total": {"type": "integer", "description": "Counted at most 1,000 rows past the page"},
                                 "total_is_capped": {"type": "boolean"}, "has_next": {"type": "boolean"}}},
-        "Assessment": {"type": "object", "description": "The route's verdict per regime (register/rules.py)",
+        "Assessment": {"type": "object", "description": "The route's verdict per regime (register/rules/)",
                        "required": ["on", "status", "regimes"],
                        "properties": {"on": ISO_DATE, "status": {"type": "string", "enum": ["out_of_scope", "covered", "attention", "gap"]},
                                       "breaks_notice_promise": {"type": "boolean"},

@@ -1,7 +1,7 @@
 """The auditor workbook: the whole register, each route assessed on a date, as one XLSX.
 
 Routes are read, assessed and written a chunk at a time, so memory stays flat in the register's
-size. Every verdict comes from the rules (register/rules.py); this module only lays them out.
+size. Every verdict comes from the rules (register/rules/); this module only lays them out.
 """
 
 from collections import Counter
