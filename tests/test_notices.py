@@ -248,8 +248,9 @@ def test_an_upheld_objection_leaves_the_client_out(app, chain, writer):
     ({"sent_on": "2026-03-01", "objection_deadline": "2026-02-01"}, "objection_deadline", "cannot be before"),
     ({"sent_on": "2026-03-01", "objection_received_on": (date.today() + timedelta(days=150)).isoformat()}, "objection_received_on",
      "cannot be received in the future"),
+    ({"sent_on": (date.today() + timedelta(days=3)).isoformat()}, "sent_on", "cannot have been sent in the future"),
 ], ids=["upheld-without-objection", "objection-without-notice", "objection-before-notice", "deadline-before-notice",
-        "objection-received-in-the-future"])
+        "objection-received-in-the-future", "sent-in-the-future"])
 def test_a_notice_that_contradicts_itself_is_refused(app, chain, writer, values, field, words):
     with pytest.raises(services.DomainError) as refused:
         notice(writer, client_id=chain["avm"].id, engagement_id=chain["proposed"].id, **{"outcome": "pending", **values})

@@ -51,6 +51,11 @@ def _validate_notice(sess: Session, record: Optional[ChangeNotice], values: dict
                                       f"no chain of processing for it leads to {engagement.engager.legal_name}.")
     if values.get("sent_on") is not None and values.get("objection_deadline") is None and client is not None:
         _add(errors, "objection_deadline", f"Give the deadline, or record {client.legal_name}'s notice period.")
+    sent_on = values.get("sent_on")
+    # A notice not yet sent has no sending day; a day to come is a plan, not a notice (checked when it is set,
+    # so that a record stored before this check can still be corrected).
+    if sent_on is not None and sent_on > date.today() and (record is None or record.sent_on != sent_on):
+        _add(errors, "sent_on", "A notice cannot have been sent in the future: leave the day blank until it is sent.")
     _ordered(errors, values, "sent_on", "objection_deadline", "The deadline cannot be before the notice was sent.")
     if values.get("objection_received_on") is not None:
         if values.get("sent_on") is None:
