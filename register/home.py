@@ -93,10 +93,10 @@ def _storage_problems() -> list[str]:
     url = db.engine.url
     if url.get_backend_name() == "sqlite":
         database = url.database or ""
-        if database.startswith("file:"):  # a URI (uri=true): file:path?mode=ro
-            database, _, options = database[5:].partition("?")
-            if "mode=ro" in options or "immutable=1" in options:
-                problems.append("the database is opened read-only")
+        if database.startswith("file:"):  # a URI (sqlite:///file:path?mode=ro&uri=true)
+            database = database[5:]
+            if url.query.get("mode") == "ro" or url.query.get("immutable") == "1":
+                problems.append("the database is opened read-only (mode=ro)")
         path = Path(database)
         if database and database != ":memory:":
             if not os.access(path, os.W_OK):
