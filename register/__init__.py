@@ -6,12 +6,12 @@ from typing import Any, Optional
 
 from flask import Flask, make_response, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from . import countries, vocabulary
 from .config import PROJECT_ROOT, settings
-from .errors import error_response, wants_json  # noqa: F401 - importable from the package, as before
+from .errors import error_response, is_storage_fault, storage_fault_response, wants_json  # noqa: F401 - importable from the package, as before
 from .extensions import configure_sqlite, csrf, db, login_manager, migrate
 
 CONTENT_SECURITY_POLICY = (
@@ -65,6 +65,12 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
 
     services.before_commit(assessments.refresh_touched)
 
+    from .timeline import sweep_scratch_copies
+
+    swept = sweep_scratch_copies()  # as-of copies a killed process left behind
+    if swept:
+        app.logger.info("removed %d as-of scratch copies left in the temp folder", swept)
+
     _register_security_headers(app)
     _register_error_handlers(app)
     _register_template_helpers(app)
@@ -95,8 +101,11 @@ def _register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         return error_response(error.code or 500, error.name, error.description or "")
 
-    @app.errorhandler(OperationalError)
-    def database_busy(error: OperationalError):
+    @app.errorhandler(DBAPIError)
+    def database_refused(error: DBAPIError):
+        if is_storage_fault(error):
+            db.session.rollback()
+            return storage_fault_response(error)
         if not is_busy(error):
             return unexpected_error(error)
         db.session.rollback()
@@ -106,6 +115,13 @@ def _register_error_handlers(app: Flask) -> None:
             "to a minute). Nothing was saved: go back and send it again in a moment."))
         response.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
         return response
+
+    @app.errorhandler(OSError)
+    def file_refused(error: OSError):
+        if is_storage_fault(error):
+            db.session.rollback()
+            return storage_fault_response(error)
+        return unexpected_error(error)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
@@ -119,7 +135,7 @@ BUSY_RETRY_SECONDS = 30
 BUSY_SQLSTATES = frozenset({"55P03", "40001", "40P01"})
 
 
-def is_busy(error: OperationalError) -> bool:
+def is_busy(error: DBAPIError) -> bool:
     """Whether the database refused a write only because another one holds what it needs (SQLite's
     write lock past its busy timeout; a PostgreSQL lock timeout or deadlock): worth sending again."""
     original = error.orig

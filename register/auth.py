@@ -14,12 +14,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required, login_url, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from . import services
 from .audit import Actor
-from .errors import problem
+from .errors import is_storage_fault, problem
 from .extensions import db, login_manager
 from .forms import email_address
 from .models import AuditSource, LoginThrottle, Role, User, utcnow
@@ -186,6 +187,19 @@ def clear_failures(email: str) -> None:
         db.session.commit()
 
 
+def _bookkeeping(write: Callable[[str], None], email: str) -> None:
+    """The throttle's write for a login attempt. When the storage refuses it (full or read-only) the
+    attempt is answered as if it had been counted: a right password still logs in, so people can read
+    the register while it cannot save (the failure is not counted then, and that is logged)."""
+    try:
+        write(email)
+    except DBAPIError as error:
+        db.session.rollback()
+        if not is_storage_fault(error):
+            raise
+        current_app.logger.error("login throttle not updated, the storage refused the write (%s)", error.orig)
+
+
 # --- views ------------------------------------------------------------------------------------
 
 
@@ -222,12 +236,12 @@ def login():
             user = db.session.scalar(select(User).where(User.email == email))
             valid = verify_password(user.password_hash if user else None, form.password.data)
             if valid and user is not None and user.is_active:
-                clear_failures(email)
+                _bookkeeping(clear_failures, email)
                 session.clear()
                 session.permanent = True
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")))
-            record_failure(email)
+            _bookkeeping(record_failure, email)
             form.form_errors.append(LOGIN_FAILED)
             status = 401
     elif request.method == "POST":

@@ -52,6 +52,8 @@ def settings(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_DURATION": timedelta(days=1),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "8"))),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        # The largest JSON body the API reads (a record is a few KB; larger bodies get 413).
+        "API_MAX_BODY_KB": int(os.environ.get("API_MAX_BODY_KB", "256")),
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         # Login throttling: after LOGIN_MAX_FAILURES failures for one email (or 4x that from one
         # address) within LOGIN_WINDOW_MINUTES, refuse further attempts for that long.

@@ -5,12 +5,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Optional
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import func, select, true
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
 
-from . import assessments, charts, countries, rules, vocabulary
+from . import assessments, charts, countries, rules, services, vocabulary
+from .errors import is_storage_fault
 from .extensions import db
 from .models import Certificate, IsoEdition, Lifecycle, Party, RouteRegimeVerdict, RouteVerdict, TransferRoute
 
@@ -41,8 +43,10 @@ class Summary:
 
 
 def parse_day(text: Optional[str]) -> Optional[date]:
+    """A what-if date from the query string; None when absent, not a date or out of the register's range
+    (1900-01-01 to 2999-12-31: the dashboard adds days to it)."""
     try:
-        return date.fromisoformat(text) if text else None
+        return services.parse_day(text) if text else None
     except ValueError:
         return None
 
@@ -148,8 +152,17 @@ def dashboard():
     bad_date = request.args.get("on") and on is None
     run = None
     if on is None or on == today:
-        run = assessments.ensure_fresh(today)
-        summary = stored_summary(today)
+        try:
+            run = assessments.ensure_fresh(today)
+            summary = stored_summary(today)
+        except DBAPIError as error:
+            # Today's verdicts could not be stored (the storage is full or read-only): computed, as
+            # for a what-if date, so the dashboard is still there to read.
+            db.session.rollback()
+            if not is_storage_fault(error):
+                raise
+            current_app.logger.error("dashboard: today's verdicts not stored, the storage refused (%s)", error.orig)
+            summary = what_if_summary(today)
     else:
         summary = what_if_summary(on)
     route_list = url_for("records.routes_index")

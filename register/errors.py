@@ -4,9 +4,10 @@ the site's error page for people.
 It lives below the API, the pages, auth and the import views, which all answer errors in it.
 """
 
+import errno
 from typing import Optional
 
-from flask import Response, jsonify, render_template, request
+from flask import Response, current_app, jsonify, make_response, render_template, request
 
 
 def error_body(status: int, title: str, detail: str, fields: Optional[dict] = None) -> dict:
@@ -36,3 +37,39 @@ def error_response(status: int, title: str, detail: str, errors: Optional[dict] 
     if wants_json():
         return jsonify(error_body(status, title, detail, errors)), status
     return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+# --- the storage refusing writes ------------------------------------------------------------------
+
+STORAGE_RETRY_SECONDS = 300
+# SQLite's words for a full disk (or max_page_count reached) and a read-only file, directory or URI.
+STORAGE_MESSAGES = ("database or disk is full", "attempt to write a readonly database", "disk i/o error")
+# PostgreSQL: disk full (53100), out of memory (53200), read-only transaction (25006, a standby or
+# default_transaction_read_only).
+STORAGE_SQLSTATES = frozenset({"53100", "53200", "25006"})
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def is_storage_fault(error: Exception) -> bool:
+    """Whether the database refused to write because its storage cannot take it (full or read-only):
+    not the request's fault, and not worth sending again at once."""
+    if isinstance(error, OSError):  # a file the register writes (an upload, an import's status)
+        return error.errno in STORAGE_ERRNOS
+    original = getattr(error, "orig", error)
+    if getattr(original, "sqlstate", None) in STORAGE_SQLSTATES:
+        return True
+    text = str(original).lower()
+    return any(message in text for message in STORAGE_MESSAGES)
+
+
+def storage_fault_response(error: Exception):
+    """503 "the register cannot save right now", logged for whoever looks after the server."""
+    current_app.logger.error("storage refused a write: %s %s answered 503 (%s)", request.method, request.path,
+                             getattr(error, "orig", error))
+    response = make_response(error_response(
+        503, "The register cannot save right now",
+        "The register's storage is full or read-only, so nothing was saved. You can still read the register. "
+        "Keep what you entered and send it again once the administrator has fixed the storage "
+        "(/readyz tells when the register can save again)."))
+    response.headers["Retry-After"] = str(STORAGE_RETRY_SECONDS)
+    return response

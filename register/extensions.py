@@ -29,6 +29,14 @@ db = SQLAlchemy(model_class=Base)
 MAX_ID = 2**31 - 1
 
 
+def id_or_none(text: object) -> "int | None":
+    """An id from a query string (ASCII digits), or None when it is not one an id column can hold."""
+    if not (isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 10):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 def get_or_404(model: type, record_id: int):
     """The record with this id, or 404 (also for ids no database column can hold)."""
     from flask import abort
@@ -53,7 +61,13 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = 15000) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except Exception as error:  # noqa: BLE001 - sqlite3 is not imported here; re-raised unless read-only
+            # A read-only file (or directory, or ?mode=ro) cannot switch its journal: read it as it is,
+            # and let writes be refused (503) instead of every connection failing.
+            if "readonly" not in str(error):
+                raise
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, render_template, request, send_file
 from flask_login import current_user, login_required
 from sqlalchemy import Select, select
 
-from .extensions import db
+from .extensions import MAX_ID, db, id_or_none
 from .exports.workbook import XlsxBook
 from .models import AuditAction, AuditEvent, AuditSource, User
 from .records.crud import CappedPagination, record_url
@@ -32,10 +32,13 @@ def _day(name: str) -> Optional[date]:
     text = request.args.get(name)
     if not text:
         return None
+    from .services import EARLIEST_DAY, LATEST_DAY, parse_day
+
     try:
-        return date.fromisoformat(text)
+        return parse_day(text)
     except ValueError:
-        abort(400, description=f"{name.replace('_', ' ').capitalize()} must be a date (YYYY-MM-DD).")
+        abort(400, description=f"{name.replace('_', ' ').capitalize()} must be a date (YYYY-MM-DD) "
+                               f"from {EARLIEST_DAY} to {LATEST_DAY}.")
 
 
 def log_query(args) -> tuple[Select, dict]:
@@ -43,7 +46,7 @@ def log_query(args) -> tuple[Select, dict]:
     query = select(AuditEvent).order_by(AuditEvent.id.desc())
     state: dict[str, Any] = {}
     if args.get("user"):
-        if not args["user"].isdigit():
+        if id_or_none(args["user"]) is None:
             abort(400, description="Unknown user.")
         query = query.where(AuditEvent.user_id == int(args["user"]))
         state["user"] = args["user"]
@@ -57,8 +60,8 @@ def log_query(args) -> tuple[Select, dict]:
             query = query.where(column == (allowed[value] if name != "record_type" else value))
             state[name] = value
     if args.get("record_id"):
-        if not args["record_id"].isdigit():
-            abort(400, description="The record id is a number.")
+        if id_or_none(args["record_id"]) is None:
+            abort(400, description=f"The record id is a number from 1 to {MAX_ID}.")
         query = query.where(AuditEvent.record_id == int(args["record_id"]))
         state["record_id"] = args["record_id"]
     since, until = _day("since"), _day("until")
@@ -144,10 +147,12 @@ def _moment(name: str, default: Optional[datetime] = None) -> datetime:
         return default
     from .timeline import parse_moment
 
+    from .services import EARLIEST_DAY, LATEST_DAY, check_day
+
     try:
-        return parse_moment(text)
+        return check_day(parse_moment(text))
     except ValueError:
-        abort(400, description=f"{name} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM.")
+        abort(400, description=f"{name} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM, from {EARLIEST_DAY} to {LATEST_DAY}.")
 
 
 

@@ -1,10 +1,14 @@
 """The home page: the register at a glance."""
 
+import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_login import login_required
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
 from .models import AuditEvent, Engagement, Lifecycle, Party, PartyKind, TransferInstrument, TransferRoute
@@ -56,5 +60,54 @@ def index():
 
 @bp.route("/healthz")
 def health():
-    """A trivial endpoint: liveness, and the baseline of the latency benchmarks."""
+    """A trivial endpoint: liveness (the process answers), and the baseline of the latency benchmarks.
+    Whether the register can read and save is /readyz."""
     return {"status": "ok"}
+
+
+# Below this much free space where the database lives, the register is not ready to save.
+MIN_FREE_BYTES = 64 * 1024 * 1024
+
+
+@bp.route("/readyz")
+def readiness():
+    """Readiness: the database answers and can save. 503 with the reasons otherwise (a load balancer
+    stops sending traffic; people see the reason). Cheap: one query and a few file checks."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        problems = _storage_problems()
+    except DBAPIError as error:
+        db.session.rollback()
+        problems = [f"the database does not answer: {type(error.orig).__name__}"]
+    finally:
+        db.session.rollback()
+    if problems:
+        current_app.logger.warning("not ready: %s", "; ".join(problems))
+        return {"status": "not ready", "problems": problems}, 503, {"Retry-After": "30"}
+    return {"status": "ready"}
+
+
+def _storage_problems() -> list[str]:
+    """Why the database cannot save now (empty: it can)."""
+    problems = []
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database.startswith("file:"):  # a URI (sqlite:///file:path?mode=ro&uri=true)
+            database = database[5:]
+            if url.query.get("mode") == "ro" or url.query.get("immutable") == "1":
+                problems.append("the database is opened read-only (mode=ro)")
+        path = Path(database)
+        if database and database != ":memory:":
+            if not os.access(path, os.W_OK):
+                problems.append(f"the database file {path.name} is not writable")
+            if not os.access(path.parent, os.W_OK):
+                problems.append(f"the folder of {path.name} is not writable (SQLite writes its journal there)")
+            if shutil.disk_usage(path.parent).free < MIN_FREE_BYTES:
+                problems.append(f"less than {MIN_FREE_BYTES // 2**20} MB free where the database is")
+        if db.session.execute(text("PRAGMA query_only")).scalar():
+            problems.append("the database connection is read-only (query_only)")
+    elif url.get_backend_name() == "postgresql":
+        if db.session.execute(text("SHOW transaction_read_only")).scalar() == "on":
+            problems.append("the database is read-only (a standby, or default_transaction_read_only)")
+    return problems

@@ -6,8 +6,10 @@ rewritten; replaying it up to a moment gives every record's values at that momen
 
 import shutil
 import tempfile
+import time as time_module
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from datetime import date, datetime, time, timezone
 from typing import Any, Callable, Iterator, Optional
 
@@ -275,9 +277,10 @@ def as_of_session(moment: datetime, on: Optional[date] = None) -> Iterator[Sessi
     from . import assessments
 
     on = on or moment.date()
-    folder = tempfile.mkdtemp(prefix="register-as-of-")
-    engine = create_engine(f"sqlite:///{folder}/register.sqlite")
-    try:
+    folder = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
+    engine = None
+    try:  # removed on every way out: an error, a client gone mid-download (GeneratorExit), the end
+        engine = create_engine(f"sqlite:///{folder}/register.sqlite")
         db.metadata.create_all(engine)
         load_into(engine, register_at(moment))
         with Session(engine) as sess:
@@ -285,5 +288,25 @@ def as_of_session(moment: datetime, on: Optional[date] = None) -> Iterator[Sessi
             sess.commit()
             yield sess
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+SCRATCH_PREFIX = "register-as-of-"
+SCRATCH_KEPT_SECONDS = 3600
+
+
+def sweep_scratch_copies(older_than: float = SCRATCH_KEPT_SECONDS) -> int:
+    """Remove the scratch copies a killed process left in the temp folder (an export in progress takes
+    minutes, not an hour); returns how many. Called at start-up."""
+    removed = 0
+    cutoff = time_module.time() - older_than
+    for folder in Path(tempfile.gettempdir()).glob(SCRATCH_PREFIX + "*"):
+        try:
+            if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder)
+                removed += 1
+        except OSError:
+            continue  # another process's, or already gone
+    return removed

@@ -127,7 +127,7 @@ def test_unknown_ids_are_404_in_the_site_look(logged_in):
 
 # Pages anyone may open: logging in, the health check, static files, the public processor list (when
 # an admin publishes it) and the API (which answers 401 in JSON, not a login page).
-PUBLIC = ("/login", "/healthz", "/static/", "/public/", "/api/")
+PUBLIC = ("/login", "/healthz", "/readyz", "/static/", "/public/", "/api/")
 
 
 def _sample_path(rule) -> str:

@@ -11,7 +11,7 @@ import secrets
 from datetime import date
 from typing import Any, Optional
 
-from flask import Blueprint, Response, abort, g, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
@@ -72,6 +72,12 @@ PUBLIC_ENDPOINTS = frozenset({"api.openapi_document", "api.docs"})
 
 
 @bp.before_request
+def limit_body():
+    """API bodies are small JSON records: a larger one is refused (413) before it is read."""
+    request.max_content_length = current_app.config["API_MAX_BODY_KB"] * 1024
+
+
+@bp.before_request
 def authenticate():
     """401 without a valid login; CSRF for cookie-authenticated writes (a token is not a cookie)."""
     if request.endpoint in PUBLIC_ENDPOINTS:
@@ -100,10 +106,41 @@ def api_actor() -> Actor:
 def json_body() -> dict:
     if not request.is_json:
         raise BadRequest("Send a JSON object with Content-Type: application/json.")
+    raw = request.get_data(cache=True)  # beyond API_MAX_BODY_KB: 413, before anything is parsed
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise BadRequest(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep; no record needs that.")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.")
     return body
+
+
+MAX_JSON_DEPTH = 32
+_JSON_SIGNIFICANT = re.compile(rb'["\\\[\]{}]')
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply the arrays and objects of a JSON text nest, read from its bytes in one pass without
+    parsing it (json.loads recurses once per level and fails past Python's recursion limit)."""
+    depth = deepest = 0
+    in_string, escaped_until = False, -1
+    for match in _JSON_SIGNIFICANT.finditer(raw):
+        position, char = match.start(), raw[match.start()]
+        if position < escaped_until:
+            continue
+        if in_string:
+            if char == 0x5C:  # a backslash: the next character is part of the string
+                escaped_until = position + 2
+            elif char == 0x22:
+                in_string = False
+        elif char == 0x22:
+            in_string = True
+        elif char in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in b"]}":
+            depth -= 1
+    return deepest
 
 
 def expected_version(body: dict) -> Any:
@@ -132,9 +169,9 @@ def assessed_on() -> Optional[date]:
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise services.DomainError({"on": ["Not a valid date (YYYY-MM-DD)."]}) from None
+        return services.parse_day(text)
+    except ValueError as error:
+        raise services.DomainError({"on": [str(error)]}) from None
 
 
 def with_etag(payload: dict, record: Any, status: int = 200, location: Optional[str] = None) -> Response:
@@ -252,9 +289,9 @@ def retire_record(name: str, record_id: int):
     ends_on = None
     if body.get("ends_on") is not None:
         try:
-            ends_on = date.fromisoformat(str(body["ends_on"]))
-        except ValueError:
-            raise services.DomainError({"ends_on": ["Not a valid date (YYYY-MM-DD)."]}) from None
+            ends_on = services.parse_day(str(body["ends_on"]))
+        except ValueError as error:
+            raise services.DomainError({"ends_on": [str(error)]}) from None
     with services.write_unit(api_actor()):
         record = _record(resource, record_id)
         services.retire(record, expected_version=version, ends_on=ends_on)

@@ -13,7 +13,7 @@ from wtforms import BooleanField, HiddenField
 from .. import assessments, services
 from ..auth import admin_required
 from ..coverage import parse_day
-from ..extensions import db
+from ..extensions import db, id_or_none
 from ..models import AuditEvent, Lifecycle, Party, PartyKind, Setting, TransferRoute
 from ..record_types import transfers
 from ..record_types.lists import list_query
@@ -52,7 +52,8 @@ def register_workbook():
 def _entity(value: Optional[str]) -> Optional[Party]:
     if not value:
         return None
-    party = db.session.get(Party, int(value)) if value.isdigit() and int(value) < 2**31 else None
+    record_id = id_or_none(value)
+    party = db.session.get(Party, record_id) if record_id is not None else None
     if party is None or party.kind != PartyKind.GROUP_ENTITY:
         abort(404, description="No such group entity.")
     return party

@@ -73,15 +73,71 @@ def purge_old() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+# --- is the work still running? ------------------------------------------------------------------
+#
+# A "running" status names the process and thread doing the work. If that process has ended (a
+# restart, a crash, a deploy) or, in this process, the thread is gone, nothing will ever finish the
+# status: it is shown as failed, and the import can be started again.
+
+CRASHED = ("The import stopped before it finished (the server was restarted or the work crashed); "
+           "nothing was written by it. Upload the file again to check it again.")
+
+
+def _process_start(pid: int) -> Optional[str]:
+    """When a process started (Linux: /proc/<pid>/stat, field 22), to tell it from a later one with
+    the same pid; None where that cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _process_alive(pid: int, started: Optional[str]) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, owned by another user
+    except OSError:
+        return False
+    return started is None or _process_start(pid) in (None, started)
+
+
+def _worker() -> dict:
+    return {"pid": os.getpid(), "process_started": _process_start(os.getpid()), "thread": threading.current_thread().name}
+
+
+def state_of(folder: Path) -> dict:
+    """The import's status as the pages show it: a "running" one whose worker is gone is failed."""
+    state = read_json(folder, "status.json") or {"state": "failed"}
+    if state.get("state") != "running" or "pid" not in state:
+        return state
+    pid = state["pid"]
+    if pid == os.getpid():
+        alive = any(thread.name == state.get("thread") and thread.is_alive() for thread in threading.enumerate())
+    else:
+        alive = _process_alive(pid, state.get("process_started"))
+    if alive:
+        return state
+    return {"state": "failed", "apply": state.get("apply", False), "crashed": True, "message": CRASHED}
+
+
 def start(app: Flask, token: str, *, apply: bool, expected_digest: Optional[str] = None) -> None:
     """Check (preview) or apply the upload in a background thread; the status file tells how far it got."""
     folder = root() / token
-    _write_json(folder / "status.json", {"state": "running", "apply": apply, "stage": "Queued", "done": 0, "total": None})
     (folder / "outcome.json").unlink(missing_ok=True)
     if not app.config.get("IMPORT_IN_BACKGROUND", True):
+        _write_json(folder / "status.json", {"state": "running", "apply": apply, "stage": "Queued", "done": 0, "total": None,
+                                             **_worker()})
         _work(app, folder, apply, expected_digest)
         return
-    threading.Thread(target=_work, args=(app, folder, apply, expected_digest), name=f"import-{token[:8]}", daemon=True).start()
+    worker = threading.Thread(target=_work, args=(app, folder, apply, expected_digest),
+                              name=f"import-{token[:8]}-{secrets.token_hex(4)}", daemon=True)
+    _write_json(folder / "status.json", {"state": "running", "apply": apply, "stage": "Queued", "done": 0, "total": None,
+                                         **_worker(), "thread": worker.name})
+    worker.start()
 
 
 def _work(app: Flask, folder: Path, apply: bool, expected_digest: Optional[str]) -> None:
@@ -92,7 +148,8 @@ def _work(app: Flask, folder: Path, apply: bool, expected_digest: Optional[str])
         now = time.monotonic()
         if now - last["at"] >= 0.3:
             last["at"] = now
-            _write_json(folder / "status.json", {"state": "running", "apply": apply, "stage": stage, "done": done, "total": total})
+            _write_json(folder / "status.json", {"state": "running", "apply": apply, "stage": stage, "done": done, "total": total,
+                                                 **_worker()})
 
     with app.app_context():
         try:

@@ -75,19 +75,20 @@ def template():
 @editor_required
 def status(token: str):
     folder, _meta = _own_folder(token)
-    return jsonify(jobs.read_json(folder, "status.json") or {"state": "failed"})
+    return jsonify(jobs.state_of(folder))
 
 
 @bp.route("/imports/<token>")
 @editor_required
 def preview(token: str):
     folder, meta = _own_folder(token)
-    state = jobs.read_json(folder, "status.json") or {"state": "failed"}
+    state = jobs.state_of(folder)
     if state["state"] == "running":
         return render_template("imports/progress.html", token=token, meta=meta, state=state)
     outcome = jobs.outcome_of(folder) if state["state"] == "done" else None
     if outcome is None:
-        return render_template("imports/preview.html", token=token, meta=meta, outcome=None, form=None, shown=SHOWN_ROWS), 500
+        return render_template("imports/preview.html", token=token, meta=meta, outcome=None, form=None, shown=SHOWN_ROWS,
+                               state=state), 500
     form = ConfirmForm(digest=outcome.digest())
     if outcome.applied:
         jobs.discard(folder)
@@ -102,7 +103,7 @@ def preview(token: str):
 def confirm(token: str):
     folder, _meta = _own_folder(token)
     form = ConfirmForm()
-    state = jobs.read_json(folder, "status.json") or {}
+    state = jobs.state_of(folder)
     if not form.validate_on_submit() or not form.digest.data:
         abort(400, description="The confirmation is missing what it confirms: go back to the preview.")
     if state.get("state") == "running":

@@ -15,6 +15,9 @@ from ..models import AssessmentRun, AuditEvent
 from .base import RecordType
 
 PER_PAGE = 50
+# The deepest page asked for is clamped here (then to the last page): a page number from a URL is
+# multiplied into an OFFSET, and one past the database's 64-bit integers fails (OverflowError).
+MAX_PAGE = 10_000
 
 
 def list_query(pages: RecordType, args: dict) -> tuple[Select, dict]:
@@ -58,7 +61,7 @@ class CappedPagination:
     def __init__(self, query: Select, page: int, per_page: int = PER_PAGE,
                  fetch_rows: Callable[[list[int]], dict[int, Any]] | None = None, count_key: Optional[tuple] = None):
         self.per_page = per_page
-        self.page = max(page, 1)
+        self.page = min(max(page, 1), MAX_PAGE)
         offset = (self.page - 1) * per_page
         ids = query.with_only_columns(query.column_descriptions[0]["entity"].id, maintain_column_froms=True)
         horizon = offset + COUNT_CAP

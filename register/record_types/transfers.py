@@ -542,8 +542,8 @@ def _route_view(route: TransferRoute) -> dict:
                                 .options(selectinload(TransferRoute.importer)).limit(50)).all()
     today = date.today()
     try:
-        on = date.fromisoformat(request.args["on"]) if request.args.get("on") else today
-    except ValueError:
+        on = services.parse_day(request.args["on"]) if request.args.get("on") else today
+    except ValueError:  # not a date, or out of the register's range: today's verdict
         on = today
     verdict = assessments.plain(assessments.assess(db.session(), on, [route.id])[route.id])
     vetting = assessments.vetting(db.session(), route.importer_id, on) if route.importer.kind == PartyKind.THIRD_PARTY else None

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from .. import services
 from ..audit import plain
-from ..extensions import db
+from ..extensions import db, id_or_none
 from ..models import Party, PartyKind
 from ..record_types import ALL_PAGES
 from ..record_types.fields import DestinationField, party_label
@@ -63,5 +63,5 @@ def route_defaults(exporter_id: int | None, importer_id: int | None, source_rout
 @bp.route("/lookup/route-defaults")
 @login_required
 def lookup_route_defaults():
-    return jsonify(route_defaults(request.args.get("exporter_id", type=int), request.args.get("importer_id", type=int),
-                                  request.args.get("source_route_id", type=int)))
+    ids = [id_or_none(request.args.get(name)) for name in ("exporter_id", "importer_id", "source_route_id")]
+    return jsonify(route_defaults(*ids))

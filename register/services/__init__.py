@@ -34,7 +34,18 @@ from ..bulk import (
 # Each record family's module registers its records' Specs in SPECS when imported.
 from . import accounts, change_notices, engagements, instruments, parties, routes, vetting
 from .checks import EMAIL
-from .coerce import INTEGER_RANGE, _coerce, check_text, coercer, whole_number
+from .coerce import (
+    DAY_RANGE_MESSAGE,
+    EARLIEST_DAY,
+    INTEGER_RANGE,
+    LATEST_DAY,
+    _coerce,
+    check_day,
+    check_text,
+    coercer,
+    parse_day,
+    whole_number,
+)
 from .engagements import (
     ENGAGED_KINDS,
     ENGAGEMENT_GRAPH_LOCK,
@@ -52,10 +63,10 @@ from .writes import constraint_errors, create, delete, retire, update
 __all__ = [
     "Actor", "BEFORE_COMMIT", "BULK_BATCH", "BULK_IDS", "BULK_KEPT", "BULK_ROWS", "Bulk", "ConflictError", "Derived",
     "DomainError", "EMAIL", "ENGAGED_KINDS", "ENGAGEMENT_GRAPH_LOCK", "ENGAGER_KINDS", "EngagementFacts", "Errors",
-    "INTEGER_RANGE", "PARTY_FIELDS_BY_KIND", "REFUSED", "ROUTE_DERIVABLE", "ROUTE_DESTINATION_FIELDS",
+    "DAY_RANGE_MESSAGE", "EARLIEST_DAY", "INTEGER_RANGE", "LATEST_DAY", "PARTY_FIELDS_BY_KIND", "REFUSED", "ROUTE_DERIVABLE", "ROUTE_DESTINATION_FIELDS",
     "ROUTE_PARTY_KINDS", "ROUTE_REGIME_FIELDS", "SCC_DECISIONS", "SPECS", "SYSTEM_FIELDS", "Spec", "before_commit",
-    "bulk_unit", "check_text", "check_version", "coercer", "constraint_errors", "create", "delete",
+    "bulk_unit", "check_day", "check_text", "check_version", "coercer", "constraint_errors", "create", "delete",
     "destination_default", "engagement_creates_cycle", "flush_pending", "insert_rows", "largest_id_used",
-    "lock_engagement_graph", "name_key", "recorded", "retire", "route_defaults", "session", "spec_for", "update",
+    "lock_engagement_graph", "name_key", "parse_day", "recorded", "retire", "route_defaults", "session", "spec_for", "update",
     "whole_number", "write_unit",
 ]

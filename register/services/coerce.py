@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Optional
 
 from sqlalchemy import Boolean, Date, Integer, String, Text
@@ -10,6 +10,29 @@ from sqlalchemy import Boolean, Date, Integer, String, Text
 
 # PostgreSQL's INTEGER (ids included): a larger number is input no record can match.
 INTEGER_RANGE = (-(2**31), 2**31 - 1)
+
+
+# The dates the register accepts anywhere (fields, ?on=, ?at=): 1900 is before any transfer law (the
+# Council of Europe's Convention 108 is from 1981) and 2999 beyond any contract's or decision's end,
+# while leaving the rules room to add days, months and years without passing Python's year 9999.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+DAY_RANGE_MESSAGE = f"A date from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}."
+
+
+def check_day(day: date) -> date:
+    """A date within the register's range; else ValueError."""
+    if not EARLIEST_DAY <= (day.date() if isinstance(day, datetime) else day) <= LATEST_DAY:
+        raise ValueError(DAY_RANGE_MESSAGE)
+    return day
+
+
+def parse_day(text: str) -> date:
+    """A YYYY-MM-DD date within the register's range; else ValueError with the message to show."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError("Not a valid date (YYYY-MM-DD).") from None
+    return check_day(day)
 
 
 def check_text(value: str) -> str:
@@ -96,19 +119,14 @@ def _make_coercer(column_type: Any) -> Callable[[Any], Any]:
     if isinstance(column_type, Date):
         def to_date(value: Any) -> Optional[date]:
             if type(value) is date:
-                return value
+                return check_day(value)
             if isinstance(value, str):
                 value = value.strip()
-                if not value:
-                    return None
-                try:
-                    return date.fromisoformat(value)
-                except ValueError:
-                    raise ValueError("Not a valid date (YYYY-MM-DD).") from None
+                return parse_day(value) if value else None
             if value is None:
                 return None
             if isinstance(value, date):
-                return value.date()  # a datetime
+                return check_day(value.date())  # a datetime
             raise ValueError("Not a valid date (YYYY-MM-DD).")
 
         return to_date
