@@ -15,7 +15,11 @@ SECRET_FIELDS = frozenset({"password_hash", "session_nonce", "token_hash"})
 # Personal data the trail must never hold (a requester's details, erased on schedule): it records only
 # that the value was set, changed or erased.
 PERSONAL = "(personal)"
-PERSONAL_FIELDS = frozenset({"requester"})
+# The free texts of a request's steps live with the requester's details (they may name the person: "Told
+# Quentin ... on +41 79 ..."): the trail records only that one was given, or changed, or erased (None).
+GIVEN = "(given)"
+PERSONAL_TEXT_FIELDS = frozenset({"controller_instructions", "extension_reason", "refusal_reason"})
+PERSONAL_FIELDS = frozenset({"requester"}) | PERSONAL_TEXT_FIELDS
 
 
 class UnauditedWrite(RuntimeError):
@@ -59,6 +63,8 @@ def diff(before: dict, after: dict) -> dict:
         if old != new:
             if field in SECRET_FIELDS:
                 old, new = None if old is None else REDACTED, REDACTED
+            elif field in PERSONAL_TEXT_FIELDS:
+                old, new = None if old is None else GIVEN, None if new is None else GIVEN if old is None else REDACTED
             elif field in PERSONAL_FIELDS:
                 old, new = None if old is None else PERSONAL, None if new is None else PERSONAL
             changes[field] = [old, new]
@@ -75,7 +81,7 @@ def created(after: dict) -> dict:
         if type(new) not in _AS_IS:
             new = plain(new)
         if field in _HIDDEN:
-            new = REDACTED if field in SECRET_FIELDS else PERSONAL
+            new = REDACTED if field in SECRET_FIELDS else GIVEN if field in PERSONAL_TEXT_FIELDS else PERSONAL
         changes[field] = [None, new]
     return changes
 

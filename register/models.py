@@ -849,8 +849,9 @@ class TransferImpactAssessment(RegisterRecord, db.Model):
 class SubjectRequest(RegisterRecord, db.Model):
     """A request for the list of our processors, or for the recipients of a person's data (Art. 15).
 
-    Only what is not personal data: the requester's name and contact live in `RequestPersonalData`,
-    erased 30 days after the answer, and the trail records only that they were set or erased.
+    Only what is not personal data: the requester's name and contact, and every free text of its steps
+    (which may name the person), live in `RequestPersonalData`, erased 30 days after the answer, and the
+    trail records only that they were given, changed or erased.
     """
 
     __tablename__ = "subject_requests"
@@ -871,12 +872,9 @@ class SubjectRequest(RegisterRecord, db.Model):
     controller_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parties.id"), index=True)
     controller_asked_on: Mapped[Optional[date]] = mapped_column(Date)
     controller_answered_on: Mapped[Optional[date]] = mapped_column(Date)
-    controller_instructions: Mapped[Optional[str]] = mapped_column(Text)
     extension_told_on: Mapped[Optional[date]] = mapped_column(Date)
-    extension_reason: Mapped[Optional[str]] = mapped_column(Text)
     answered_on: Mapped[Optional[date]] = mapped_column(Date)
     refused_on: Mapped[Optional[date]] = mapped_column(Date)
-    refusal_reason: Mapped[Optional[str]] = mapped_column(Text)
     personal_data_purged_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     controller: Mapped[Optional[Party]] = relationship()
@@ -901,7 +899,11 @@ class SubjectRequest(RegisterRecord, db.Model):
 
 
 class RequestPersonalData(db.Model):
-    """The one place that holds a requester's personal data; erased 30 days after the answer."""
+    """The one place that holds a requester's personal data; erased 30 days after the answer.
+
+    With the name and contact, the texts of the request's steps: they are told to or about the person
+    and may name them ("Told Quentin ... on +41 79 ..."), so they are erased with them.
+    """
 
     __tablename__ = "request_personal_data"
 
@@ -909,6 +911,9 @@ class RequestPersonalData(db.Model):
     requester_name: Mapped[str] = mapped_column(String(200))
     requester_contact: Mapped[str] = mapped_column(String(300))
     notes: Mapped[Optional[str]] = mapped_column(Text)
+    controller_instructions: Mapped[Optional[str]] = mapped_column(Text)
+    extension_reason: Mapped[Optional[str]] = mapped_column(Text)
+    refusal_reason: Mapped[Optional[str]] = mapped_column(Text)
 
     request: Mapped[SubjectRequest] = relationship(back_populates="personal")
 

@@ -219,7 +219,7 @@ def test_a_request_for_a_client_waits_for_the_controllers_instructions(logged_in
     assert step(editor, record_id, "controller_answer", text="Answer it with our list").status_code == 302
     db.session.expire_all()
     record = db.session.get(SubjectRequest, record_id)
-    assert record.controller_instructions and record.status == RequestStatus.RECEIVED
+    assert record.personal.controller_instructions == "Answer it with our list" and record.status == RequestStatus.RECEIVED
     assert step(editor, record_id, "answer").status_code == 302
 
 

@@ -120,8 +120,9 @@ def _render_view(record: SubjectRequest, forms: dict | None = None, status: int 
     history = db.session.scalars(select(AuditEvent).where(AuditEvent.record_type == SubjectRequest.__tablename__,
                                                           AuditEvent.record_id == record.id).order_by(AuditEvent.id.desc())).all()
     answer_table = answers.table(record.answer.content) if record.answer else None
+    texts = {name: request_services.shown_step_text(record, name) for name in request_services.STEP_TEXTS}
     return render_template("requests/view.html", record=record, clocks=request_services.clocks(record, today),
-                           steps=STEPS, forms=forms, history=history, entities=_entities(record),
+                           texts=texts, steps=STEPS, forms=forms, history=history, entities=_entities(record),
                            answer_table=answer_table, today=today, draft=draft,
                            draft_table=answers.table(draft.content) if draft is not None else None), status
 
@@ -339,7 +340,8 @@ LOG_COLUMNS = [
 @bp.route("/log.xlsx")
 @login_required
 def log_workbook():
-    """Every request with its clocks, for auditors: never the requester's details."""
+    """Every request with its clocks, for auditors: never the requester's details; the steps' texts until
+    they are erased with them."""
     from ..exports.workbook import XlsxBook
 
     today = date.today()
@@ -348,17 +350,18 @@ def log_workbook():
     book = XlsxBook()
     sheet = book.sheet("Requests", LOG_COLUMNS)
     for record in db.session.scalars(select(SubjectRequest).order_by(SubjectRequest.id)
-                                     .options(selectinload(SubjectRequest.answer))):
+                                     .options(selectinload(SubjectRequest.answer), selectinload(SubjectRequest.personal))):
         clocks = request_services.clocks(record, today)
+        texts = {name: request_services.shown_step_text(record, name) for name in request_services.STEP_TEXTS}
         sheet.append([
             record.id, record.uid, record.request_type.label, record.channel.label, record.received_on, record.status.label,
             record.acknowledged_on, clocks.acknowledge_by.due_on, record.identity_verified_on, clocks.answer_by_notice.due_on,
             clocks.answer_by_law.due_on, clocks.answer_by.due_on, record.extension_told_on,
-            clocks.extended_answer_by.due_on if clocks.extended_answer_by else None, record.extension_reason,
+            clocks.extended_answer_by.due_on if clocks.extended_answer_by else None, texts["extension_reason"],
             "; ".join(names.get(i, f"#{i}") for i in record.entity_ids) or "Whole group", record.scope_purposes,
             record.is_for_controller, names.get(record.controller_id) if record.controller_id else None,
-            record.controller_asked_on, record.controller_answered_on, record.controller_instructions,
-            record.answered_on, record.answer.sha256 if record.answer else None, record.refused_on, record.refusal_reason,
+            record.controller_asked_on, record.controller_answered_on, texts["controller_instructions"],
+            record.answered_on, record.answer.sha256 if record.answer else None, record.refused_on, texts["refusal_reason"],
             clocks.is_overdue, record.personal_data_purged_at,
         ])
     sheet.close()
@@ -367,7 +370,9 @@ def log_workbook():
     about.append(["Clocks: acknowledge within 5 working days; answer by the earlier of 30 days of receipt and identity "
                   "verification (privacy notice) and one month of receipt (GDPR Art. 12(3)); extendable by two further "
                   "months when the person is told before the first deadline."])
-    about.append(["The requesters' names and contacts are not in this workbook; they are erased 30 days after the answer."])
+    about.append(["The requesters' names and contacts are not in this workbook; they are erased 30 days after the answer. "
+                  "The reasons and the controller's instructions may name the person: they are erased with them and "
+                  "read \"(erased)\" after."])
     about.close()
     spool = tempfile.TemporaryFile()
     book.save(spool)

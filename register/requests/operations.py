@@ -3,7 +3,9 @@
 The request record (audited, kept) holds no personal data. The requester's name and contact are the
 `requester` field of the write path: stored in `request_personal_data`, recorded in the trail only as
 "(personal)" (audit.PERSONAL_FIELDS), and erased 30 days after the answer or refusal (`purge_due`),
-by cron (`flask --app app purge`) and whenever a request is read after its purge date.
+by cron (`flask --app app purge`) and whenever a request is read after its purge date. The steps'
+free texts (`STEP_TEXTS`: reasons told to the person, the controller's instructions) may name the
+person: they are stored in the same row, recorded only as "(given)"/"(changed)", and erased with it.
 """
 
 import hashlib
@@ -31,6 +33,10 @@ from ..services import DomainError, Errors, Spec, check_text
 
 RETENTION_ACTOR = Actor(AuditSource.SYSTEM, label="retention schedule")
 CLOSED = (RequestStatus.ANSWERED, RequestStatus.REFUSED)
+# The steps' free texts, each with the date of its step: personal data (audit.PERSONAL_TEXT_FIELDS).
+STEP_TEXTS = {"controller_instructions": "controller_answered_on", "extension_reason": "extension_told_on",
+              "refusal_reason": "refused_on"}
+ERASED = "(erased)"
 
 
 def holidays() -> frozenset[date]:
@@ -96,6 +102,36 @@ def _recorded_requester(value: Optional[dict]) -> Optional[list]:
     return [value["name"].strip(), value["contact"].strip(), (value.get("notes") or "").strip() or None]
 
 
+def step_text(record: SubjectRequest, name: str) -> Optional[str]:
+    """One of the steps' free texts as stored (None once erased)."""
+    return getattr(record.personal, name) if record.personal is not None else None
+
+
+def shown_step_text(record: SubjectRequest, name: str) -> Optional[str]:
+    """A step's free text as pages and the request log show it: the text until the purge, "(erased)" after."""
+    text = step_text(record, name)
+    if text is None and record.personal_data_purged_at is not None and getattr(record, STEP_TEXTS[name]) is not None:
+        return ERASED
+    return text
+
+
+def _text_writer(name: str):
+    def write(sess: Session, record: SubjectRequest, value: Optional[str]) -> None:
+        text = (value or "").strip() or None
+        if record.personal is None:
+            if text is None:
+                return
+            # Only before the requester's details are given (a create writes its fields in any order).
+            record.personal = RequestPersonalData(request_id=record.id, requester_name="", requester_contact="")
+        setattr(record.personal, name, text)
+
+    return write
+
+
+def _recorded_text(value: Optional[str]) -> Optional[str]:
+    return (value or "").strip() or None
+
+
 def _read_answer(record: SubjectRequest) -> Optional[str]:
     return record.answer.sha256 if record.answer is not None else None
 
@@ -155,24 +191,39 @@ def _validate(sess: Session, record: Optional[SubjectRequest], values: dict, err
             _add(errors, "controller_id", f"{controller.legal_name} is not a client.")
     elif values.get("controller_id") or values.get("controller_asked_on"):
         _add(errors, "is_for_controller", "Only a request we handle as a client's processor has a controller to ask.")
-    if values.get("controller_answered_on") and not (values.get("controller_instructions") or "").strip():
+    def text(name: str) -> str:
+        # A step's text lives in its own row: what the write gives, else what is stored.
+        given = values[name] if name in values else (step_text(record, name) if record is not None else None)
+        return (given or "").strip()
+
+    for name in STEP_TEXTS:
+        if name in values:
+            if record is not None and record.personal_data_purged_at is not None:
+                _add(errors, name, "The requester's details have been erased: this text can no longer be recorded.")
+            try:
+                check_text(values[name] or "")
+            except ValueError as error:
+                _add(errors, name, str(error))
+    if values.get("controller_answered_on") and not text("controller_instructions"):
         _add(errors, "controller_instructions", "Record what the controller said.")
-    if values.get("refused_on") and not (values.get("refusal_reason") or "").strip():
+    if values.get("refused_on") and not text("refusal_reason"):
         _add(errors, "refusal_reason", "Give the reason for the refusal (Art. 12(4): the person must be told why).")
     told_on = values.get("extension_told_on")
     if told_on and (record is None or record.extension_told_on != told_on):
         problems = rules.extension_problems(request_dates(values), told_on, today)
         for problem in problems:
             _add(errors, "extension_told_on", problem)
-        if not (values.get("extension_reason") or "").strip():
+        if not text("extension_reason"):
             _add(errors, "extension_reason", "Give the reasons for the delay: the person must be told them (Art. 12(3)).")
 
 
 services.SPECS[SubjectRequest] = Spec(
     SubjectRequest,
-    collections={"requester": (_read_requester, _write_requester), "answer": (_read_answer, _write_answer)},
+    collections={"requester": (_read_requester, _write_requester), "answer": (_read_answer, _write_answer),
+                 **{name: (lambda record, name=name: step_text(record, name), _text_writer(name)) for name in STEP_TEXTS}},
     recorded={"requester": _recorded_requester,
-              "answer": lambda value: None if value is None else hashlib.sha256(value["content"].encode("utf-8")).hexdigest()},
+              "answer": lambda value: None if value is None else hashlib.sha256(value["content"].encode("utf-8")).hexdigest(),
+              **{name: _recorded_text for name in STEP_TEXTS}},
     validate=_validate,
     required=("request_type", "channel", "received_on"),
 )
