@@ -45,7 +45,7 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
 
     from . import api, auth, cli, coverage, exports, history, home, records, requests, throttle, tokens, users
 
-    throttle.init_app(app)
+    api.limit_requests(throttle.init_app(app))
 
     app.register_blueprint(api.bp)
     app.register_blueprint(history.bp)
