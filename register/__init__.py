@@ -43,7 +43,9 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["BUSY_TIMEOUT_MS"])
 
-    from . import api, auth, cli, coverage, exports, history, home, records, requests, tokens, users
+    from . import api, auth, cli, coverage, exports, history, home, records, requests, throttle, tokens, users
+
+    api.limit_requests(throttle.init_app(app))
 
     app.register_blueprint(api.bp)
     app.register_blueprint(history.bp)

@@ -1,12 +1,10 @@
-"""Logging in and out, password hashing, login throttling and role checks."""
+"""Logging in and out, password hashing and role checks (login throttling: register/throttle.py)."""
 
-import hashlib
 import secrets
 import string
 import uuid
-from datetime import timedelta
 from functools import wraps
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -18,17 +16,16 @@ from sqlalchemy.exc import DBAPIError
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from . import services
+from . import services, throttle
 from .audit import Actor
 from .errors import is_storage_fault, problem
 from .extensions import db, login_manager
 from .forms import email_address
-from .models import AuditSource, LoginThrottle, Role, User, utcnow
+from .models import AuditSource, Role, User
 
 bp = Blueprint("auth", __name__)
 
 LOGIN_FAILED = "Email or password is incorrect."
-LOGIN_LOCKED = "Too many failed attempts. Wait {minutes} minutes and try again."
 
 
 # --- passwords --------------------------------------------------------------------------------
@@ -141,63 +138,18 @@ editor_required = role_required(Role.ADMIN, Role.EDITOR)
 admin_required = role_required(Role.ADMIN)
 
 
-# --- throttling -------------------------------------------------------------------------------
-
-
-def _throttle_keys(email: str) -> list[tuple[str, int]]:
-    """Keys limited for a login attempt, with their failure limits: the email, and the address."""
-    limit = current_app.config["LOGIN_MAX_FAILURES"]
-    email_key = "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:64]
-    address_key = "addr:" + (request.remote_addr or "unknown")[:70]
-    return [(email_key, limit), (address_key, limit * 4)]
-
-
-def locked_minutes(email: str) -> int:
-    """Minutes left before this email or address may try again (0: not locked)."""
-    now = utcnow()
-    minutes = 0
-    for key, _limit in _throttle_keys(email):
-        row = db.session.get(LoginThrottle, key)
-        if row is not None and row.locked_until is not None and row.locked_until > now:
-            minutes = max(minutes, int((row.locked_until - now).total_seconds() // 60) + 1)
-    return minutes
-
-
-def record_failure(email: str) -> None:
-    now = utcnow()
-    window = timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
-    for key, limit in _throttle_keys(email):
-        row = db.session.get(LoginThrottle, key)
-        if row is None:
-            row = LoginThrottle(key=key, failures=0, window_started_at=now)
-            db.session.add(row)
-        if row.window_started_at + window < now:
-            row.failures, row.window_started_at, row.locked_until = 0, now, None
-        row.failures += 1
-        if row.failures >= limit:
-            row.locked_until = now + window
-    db.session.commit()
-
-
-def clear_failures(email: str) -> None:
-    email_key = _throttle_keys(email)[0][0]
-    row = db.session.get(LoginThrottle, email_key)
-    if row is not None:
-        db.session.delete(row)
-        db.session.commit()
-
-
-def _bookkeeping(write: Callable[[str], None], email: str) -> None:
+def _bookkeeping(write: Callable[[str], Any], email: str) -> Any:
     """The throttle's write for a login attempt. When the storage refuses it (full or read-only) the
-    attempt is answered as if it had been counted: a right password still logs in, so people can read
-    the register while it cannot save (the failure is not counted then, and that is logged)."""
+    attempt goes on uncounted: a right password still logs in, so people can read the register while it
+    cannot save (the failure is not counted then, and that is logged)."""
     try:
-        write(email)
+        return write(email)
     except DBAPIError as error:
         db.session.rollback()
         if not is_storage_fault(error):
             raise
         current_app.logger.error("login throttle not updated, the storage refused the write (%s)", error.orig)
+        return None
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -225,28 +177,27 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        minutes = locked_minutes(email)
-        if minutes:
-            form.form_errors.append(LOGIN_LOCKED.format(minutes=minutes))
-            status = 429
+        refusal = _bookkeeping(throttle.login_attempt, email)  # counted before the check: parallel attempts cannot pass it
+        if refusal:
+            form.form_errors.append(refusal.text())
+            status, headers = 429, {"Retry-After": str(refusal.retry_after)}
         else:
             user = db.session.scalar(select(User).where(User.email == email))
             valid = verify_password(user.password_hash if user else None, form.password.data)
             if valid and user is not None and user.is_active:
-                _bookkeeping(clear_failures, email)
+                _bookkeeping(throttle.login_succeeded, email)
                 session.clear()
                 session.permanent = True
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")))
-            _bookkeeping(record_failure, email)
             form.form_errors.append(LOGIN_FAILED)
             status = 401
     elif request.method == "POST":
         status = 400
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), status, headers
 
 
 @bp.route("/logout", methods=["POST"])

@@ -55,10 +55,24 @@ def settings(instance_path: Path) -> dict:
         # The largest JSON body the API reads (a record is a few KB; larger bodies get 413).
         "API_MAX_BODY_KB": int(os.environ.get("API_MAX_BODY_KB", "256")),
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
-        # Login throttling: after LOGIN_MAX_FAILURES failures for one email (or 4x that from one
-        # address) within LOGIN_WINDOW_MINUTES, refuse further attempts for that long.
+        # Login throttling (register/throttle.py): an account gets LOGIN_MAX_FAILURES attempts per
+        # window of LOGIN_WINDOW_MINUTES (a success starts again), a client address gets
+        # LOGIN_ADDRESS_MAX_ATTEMPTS per window whatever the accounts; the rest are refused with 429.
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW_MINUTES": int(os.environ.get("LOGIN_WINDOW_MINUTES", "15")),
+        "LOGIN_ADDRESS_MAX_ATTEMPTS": int(os.environ.get("LOGIN_ADDRESS_MAX_ATTEMPTS", "50")),
+        # How many reverse proxies in front of the app append to X-Forwarded-For (0: none, the
+        # socket's address is the client's). Set it to exactly the proxies you run: one more lets
+        # clients choose their own address.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        # API requests per token (per address without one), in the `limits` notation.
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
+        # Flask-Limiter's counters: Redis when REDIS_URL is set (shared by all workers), else memory
+        # (each worker process counts on its own).
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://",
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "register"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         # argon2id parameters (RFC 9106 "second recommended option"; argon2-cffi's defaults).
         "PASSWORD_HASH_TIME_COST": 3,
         "PASSWORD_HASH_MEMORY_KIB": 65536,

@@ -357,14 +357,14 @@ class Setting(Timestamps, Versioned, db.Model):
 
 
 class LoginThrottle(db.Model):
-    """Recent failed logins per key (a SHA-256 of the email, or the client address)."""
+    """Login attempts per account (a SHA-256 of the email) in the window that began at
+    `window_started_at`; a successful login deletes the row (register/throttle.py)."""
 
     __tablename__ = "login_throttles"
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    locked_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
 
 # --- parties ----------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def test_repeated_failures_lock_the_email_even_for_the_right_password(app, clien
 
 def test_failures_from_one_address_are_limited_across_emails(app, client, make_user):
     user, password = make_user(Role.EDITOR)
-    limit = app.config["LOGIN_MAX_FAILURES"] * 4
+    limit = app.config["LOGIN_ADDRESS_MAX_ATTEMPTS"]
     for attempt in range(limit):
         login(client, f"guess{attempt}@example.org", "wrong password here")
     assert login(client, user.email, password).status_code == 429

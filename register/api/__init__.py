@@ -12,6 +12,10 @@ from datetime import date
 from typing import Any, Optional
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request, url_for
+<<<<<<< HEAD
+=======
+from flask_limiter import Limiter
+>>>>>>> hard-limits
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
@@ -89,6 +93,24 @@ def authenticate():
     if request.method in WRITE_METHODS and g.get("api_token") is None:
         csrf.protect()
     return None
+
+
+RATE_LIMITED = ("Too many requests: this token (or, without one, this address) may send {rate}. Wait the seconds "
+                "given in Retry-After, then send the request again.")
+
+
+def rate_limit_key() -> str:
+    """Whom the API's rate limit counts: the bearer token, else the logged-in user, else the address."""
+    if current_user.is_authenticated:
+        token = g.get("api_token")
+        return f"token:{token.id}" if token is not None else f"user:{current_user.id}"
+    return "address:" + (request.remote_addr or "unknown")
+
+
+def limit_requests(limiter: Limiter) -> None:
+    """Count every API request against API_RATE_LIMIT (create_app passes the app's limiter)."""
+    limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=rate_limit_key,
+                  error_message=lambda: RATE_LIMITED.format(rate=current_app.config["API_RATE_LIMIT"]))(bp)
 
 
 def require_editor() -> None:

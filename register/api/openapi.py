@@ -100,9 +100,10 @@ def schema_name(resource: resources.Resource) -> str:
 def responses(*codes: int, ok: dict | None = None) -> dict:
     texts = {200: "OK", 201: "Created", 400: "Malformed request (not JSON, bad header)", 401: "No or bad token",
              403: "The role may not do this", 404: "No such record", 409: "Changed meanwhile: nothing written",
-             422: "Refused input, with field errors: nothing written"}
+             422: "Refused input, with field errors: nothing written",
+             429: "Too many requests from this token (or address): wait the seconds in Retry-After"}
     found = {}
-    for code in codes:
+    for code in (*codes, 429):  # every operation counts against the API's rate limit
         if code in (200, 201):
             found[str(code)] = {"description": texts[code], "content": {"application/json": {"schema": ok}}}
         else:
