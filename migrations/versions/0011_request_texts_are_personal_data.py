@@ -14,7 +14,7 @@ migration keep the texts they recorded; from now on the trail records only "(giv
 (audit.PERSONAL_TEXT_FIELDS).
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
