@@ -12,10 +12,7 @@ from datetime import date
 from typing import Any, Optional
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request, url_for
-<<<<<<< HEAD
-=======
 from flask_limiter import Limiter
->>>>>>> hard-limits
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
