@@ -40,8 +40,9 @@ def upgrade():
     with op.batch_alter_table('user_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_sessions_user_id'), ['user_id'], unique=False)
 
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('session_nonce')
+    # Not in batch mode: on SQLite that copies the table, and dropping `users` fails while tokens and
+    # audit events point at it. ALTER TABLE ... DROP COLUMN (SQLite 3.35+) changes it in place.
+    op.drop_column('users', 'session_nonce')
 
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.add_column(sa.Column('scope', sa.String(length=40), nullable=True))
@@ -65,15 +66,13 @@ def downgrade():
         batch_op.drop_column('expires_at')
         batch_op.drop_column('scope')
 
-    # Every session ends on the way down: each user gets a fresh random nonce.
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('session_nonce', sa.String(length=32), nullable=True))
+    # Every session ends on the way down: each user gets a fresh random nonce. (A server default, not
+    # a copy of the table on SQLite: see upgrade.)
+    op.add_column('users', sa.Column('session_nonce', sa.String(length=32), nullable=False, server_default=''))
     connection = op.get_bind()
     for (user_id,) in connection.execute(sa.text("SELECT id FROM users")).all():
         connection.execute(sa.text("UPDATE users SET session_nonce = :nonce WHERE id = :id"),
                            {"nonce": uuid.uuid4().hex, "id": user_id})
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.alter_column('session_nonce', existing_type=sa.String(length=32), nullable=False)
 
     with op.batch_alter_table('user_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_sessions_user_id'))

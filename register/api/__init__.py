@@ -58,7 +58,7 @@ def make_token(user: User, name: str, scope: Optional[str] = None, expires_in_da
             errors["scope"] = [f"Choose one of: {', '.join(choice.value for choice in TokenScope)}."]
         else:
             if chosen not in allowed:
-                errors["scope"] = [f"A {user.role.label.lower()}'s token can only read."]
+                errors["scope"] = [f"The {user.role.label.lower()} role allows only a read token."]
     longest = current_app.config["API_TOKEN_MAX_DAYS"]
     days = current_app.config["API_TOKEN_DAYS"] if expires_in_days is None else expires_in_days
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= longest:
