@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from . import services
 from .audit import Actor
 from .errors import problem
-from .extensions import db, login_manager
+from .extensions import MAX_ID, db, login_manager
 from .forms import email_address
 from .models import ApiToken, AuditSource, LoginThrottle, Role, User, UserSession, utcnow
 
@@ -357,6 +357,8 @@ def end_all_sessions():
 @login_required
 def end_session(session_id: int):
     """End one of your other sessions (a browser left logged in elsewhere)."""
+    if not 0 < session_id <= MAX_ID:
+        abort(404)
     if session_id == current_session_id():
         return logout()
     ended = db.session.execute(update(UserSession).where(

@@ -82,8 +82,9 @@ def test_nobody_ends_another_users_session(app, client, make_user):
     user, password = make_user(Role.EDITOR)
     login(client, user.email, password)
     their_session = db.session.scalar(select(UserSession).where(UserSession.user_id == victim.id))
-    response = client.post(f"/account/sessions/{their_session.id}/end", data={"csrf_token": csrf_token(client, "/account")})
-    assert response.status_code == 404
+    token = csrf_token(client, "/account")
+    assert client.post(f"/account/sessions/{their_session.id}/end", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/account/sessions/{10**20}/end", data={"csrf_token": token}).status_code == 404
     assert not refused(theirs)
 
 
