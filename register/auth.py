@@ -2,26 +2,28 @@
 
 import secrets
 import string
-import uuid
+import unicodedata
+from datetime import timedelta
 from functools import wraps
 from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_url, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from . import services, throttle
 from .audit import Actor
 from .errors import is_storage_fault, problem
-from .extensions import db, login_manager
+from .extensions import MAX_ID, db, login_manager
 from .forms import email_address
-from .models import AuditSource, Role, User
+from .models import ApiToken, AuditSource, Role, User, UserSession, utcnow
 
 bp = Blueprint("auth", __name__)
 
@@ -76,30 +78,103 @@ def generate_password(length: int = 20) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
-def set_password(user_id: int, password: str, *, actor_user: User | None, source: AuditSource = AuditSource.WEB) -> User:
-    """Replace a user's password and end their other sessions (a new session nonce); one audit event."""
+def set_password(user_id: int, password: str, *, actor_user: User | None, source: AuditSource = AuditSource.WEB,
+                 keep_session: Optional[int] = None) -> User:
+    """Replace a user's password, end their sessions (but `keep_session`) and revoke their API tokens."""
     with services.write_unit(Actor(source, user=actor_user, label="cli")):
         user = db.session.get(User, user_id)
-        services.update(
-            user,
-            {"password_hash": hash_password(password), "session_nonce": uuid.uuid4().hex},
-            expected_version=user.version,
-        )
+        services.update(user, {"password_hash": hash_password(password)}, expected_version=user.version)
+        end_access(user, keep_session=keep_session)
     return db.session.get(User, user_id)
 
 
+def end_access(user: User, *, keep_session: Optional[int] = None) -> None:
+    """Inside a write_unit: end every session of the user (but `keep_session`) and revoke every API
+    token (audited), so that neither a copied cookie nor an old token works after a password change,
+    a reset or deactivation, nor comes back when the user is reactivated."""
+    end_sessions(user.id, keep=keep_session)
+    now = utcnow()
+    for token in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all():
+        services.update(token, {"revoked_at": now}, expected_version=token.version)
+
+
 # --- sessions ---------------------------------------------------------------------------------
+#
+# Each login is a row of user_sessions; the signed cookie carries the row's random id (the table keeps
+# only its SHA-256). A session counts while its row is open and was seen within the session lifetime
+# (SESSION_HOURS), so ending the row ends the session wherever the cookie was copied to.
+
+SESSION_KEY = "sid"
+# How often a session's last visit is written down (not on every request: see api._note_use).
+SEEN_EVERY = timedelta(minutes=1)
+
+
+def _session_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def start_session(user: User) -> None:
+    """Log a user in with a new server-side session (after they proved who they are)."""
+    now = utcnow()
+    # Rows of sessions long over are of no use to anyone: drop this user's.
+    cutoff = now - current_app.config["PERMANENT_SESSION_LIFETIME"] - timedelta(days=30)
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id,
+                                                 or_(UserSession.ended_at < cutoff, UserSession.last_seen_at < cutoff)))
+    session_id = secrets.token_urlsafe(32)
+    db.session.add(UserSession(user_id=user.id, id_hash=_session_hash(session_id), created_at=now, last_seen_at=now,
+                               user_agent=(request.user_agent.string or "")[:300], address=(request.remote_addr or "")[:64]))
+    db.session.commit()
+    session.clear()  # nothing of an earlier visitor's session carries over (no fixation)
+    session.permanent = True
+    session[SESSION_KEY] = session_id
+    login_user(user)
+
+
+def current_session_id() -> Optional[int]:
+    """The id of the user_sessions row of this request's login (None for a token or no login)."""
+    current_user._get_current_object()  # make Flask-Login load the user, and so the session
+    return g.get("user_session_id")
+
+
+def end_sessions(user_id: int, *, keep: Optional[int] = None) -> None:
+    """End a user's open sessions (but `keep`) in the current transaction; the caller commits."""
+    statement = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+    if keep is not None:
+        statement = statement.where(UserSession.id != keep)
+    db.session.execute(statement.values(ended_at=utcnow()).execution_options(synchronize_session=False))
+
+
+def open_sessions(user_id: int) -> list[UserSession]:
+    """A user's sessions that still count, the latest seen first."""
+    since = utcnow() - current_app.config["PERMANENT_SESSION_LIFETIME"]
+    return list(db.session.scalars(select(UserSession).where(
+        UserSession.user_id == user_id, UserSession.ended_at.is_(None), UserSession.last_seen_at > since,
+    ).order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())))
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> Optional[User]:
-    """Sessions name the user and a nonce that a password change or deactivation replaces."""
-    id_part, _, nonce = user_id.partition(":")
-    if not id_part.isdigit():
+    """The user of this request's session, if its row is open, recent, and the user active."""
+    session_id = session.get(SESSION_KEY)
+    if not isinstance(session_id, str) or not user_id.isdigit():
         return None
-    user = db.session.get(User, int(id_part))
-    if user is None or not user.is_active or not secrets.compare_digest(user.session_nonce, nonce):
+    record = db.session.scalar(select(UserSession).where(UserSession.id_hash == _session_hash(session_id)))
+    now = utcnow()
+    if record is None or record.ended_at is not None or record.user_id != int(user_id):
         return None
+    if now - record.last_seen_at > current_app.config["PERMANENT_SESSION_LIFETIME"]:
+        return None
+    user = record.user
+    if not user.is_active:
+        return None
+    if now - record.last_seen_at >= SEEN_EVERY:
+        try:
+            db.session.execute(update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now)
+                               .execution_options(synchronize_session=False))
+            db.session.commit()
+        except OperationalError:
+            db.session.rollback()  # busy (an import holds the lock): noted on a later visit
+    g.user_session_id = record.id
     return user
 
 
@@ -166,10 +241,22 @@ class ChangePasswordForm(FlaskForm):
     confirm = PasswordField("Repeat the new password", validators=[DataRequired(), EqualTo("new_password", "The passwords differ.")])
 
 
-def _safe_next(target: Optional[str]) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("home.index")
+def safe_next(target: Optional[str]) -> str:
+    """Where to go after logging in: a path on this site, else the home page.
+
+    Browsers read `//host`, `/\\host` and `/<tab>/host` as another site, and a line break in a
+    Location header is refused: only a single leading slash, no backslash, no control or space
+    characters (the query string is already decoded here), and no scheme or host pass.
+    """
+    home = url_for("home.index")
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
+        return home
+    if "\\" in target or any(char.isspace() or unicodedata.category(char).startswith("C") for char in target):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return home
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -189,10 +276,8 @@ def login():
             valid = verify_password(user.password_hash if user else None, form.password.data)
             if valid and user is not None and user.is_active:
                 _bookkeeping(throttle.login_succeeded, email)
-                session.clear()
-                session.permanent = True
-                login_user(user)
-                return redirect(_safe_next(request.args.get("next")))
+                start_session(user)
+                return redirect(safe_next(request.args.get("next")))
             form.form_errors.append(LOGIN_FAILED)
             status = 401
     elif request.method == "POST":
@@ -202,10 +287,53 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """End this session on the server too: a copy of the cookie no longer logs anyone in."""
+    session_id = current_session_id() if current_user.is_authenticated else None
+    if session_id is not None:
+        db.session.execute(update(UserSession).where(UserSession.id == session_id).values(ended_at=utcnow()))
+        db.session.commit()
     logout_user()
     session.clear()
     flash("You have been logged out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account")
+@login_required
+def account():
+    """Who you are, and where you are logged in."""
+    sessions = open_sessions(current_user.id)
+    return render_template("auth/account.html", sessions=sessions, this_session=current_session_id())
+
+
+@bp.route("/account/sessions/end-all", methods=["POST"])
+@login_required
+def end_all_sessions():
+    """Log out everywhere, this browser too (API tokens are not touched: revoke them on their page)."""
+    end_sessions(current_user.id)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You have been logged out everywhere.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    """End one of your other sessions (a browser left logged in elsewhere)."""
+    if not 0 < session_id <= MAX_ID:
+        abort(404)
+    if session_id == current_session_id():
+        return logout()
+    ended = db.session.execute(update(UserSession).where(
+        UserSession.id == session_id, UserSession.user_id == current_user.id, UserSession.ended_at.is_(None),
+    ).values(ended_at=utcnow())).rowcount
+    db.session.commit()
+    if not ended:
+        abort(404)
+    flash("That session has been logged out.", "success")
+    return redirect(url_for("auth.account"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -220,8 +348,24 @@ def change_password():
             if problems:
                 form.new_password.errors.extend(problems)
             else:
-                user = set_password(current_user.id, form.new_password.data, actor_user=current_user)
-                login_user(user)  # the nonce changed: keep this session, end the others
-                flash("Your password has been changed. Other sessions have been logged out.", "success")
+                set_password(current_user.id, form.new_password.data, actor_user=current_user._get_current_object(),
+                             keep_session=current_session_id())
+                flash("Your password has been changed. Your other sessions have been logged out and your API "
+                      "tokens revoked.", "success")
                 return redirect(url_for("home.index"))
     return render_template("auth/change_password.html", form=form)
+
+
+# --- pages that must not be kept in a cache -----------------------------------------------------
+
+# Personal data (data subjects' requests, the account page) and secrets shown once (a new password,
+# a new token): a shared or browser cache must not keep them for the next person at the computer.
+NO_STORE_BLUEPRINTS = frozenset({"requests", "users", "tokens"})
+NO_STORE_ENDPOINTS = frozenset({"auth.account", "auth.change_password"})
+
+
+@bp.after_app_request
+def no_store(response):
+    if request.blueprint in NO_STORE_BLUEPRINTS or request.endpoint in NO_STORE_ENDPOINTS:
+        response.headers["Cache-Control"] = "no-store"
+    return response

@@ -133,8 +133,11 @@ def check_command(on) -> None:
 @click.command("create-token")
 @click.argument("email")
 @click.option("--name", default="command line", help="What the token is for (shown in its user's token list).")
-def create_token_command(email: str, name: str) -> None:
-    """Create an API token for a user; it is printed once and acts with the user's role."""
+@click.option("--scope", type=click.Choice(["read", "read_write"]), default=None,
+              help="read, or read_write (default: the most the user's role allows; an auditor's token only reads).")
+@click.option("--expires-in-days", type=int, default=None, help="Days until it expires (default API_TOKEN_DAYS, at most API_TOKEN_MAX_DAYS).")
+def create_token_command(email: str, name: str, scope: str | None, expires_in_days: int | None) -> None:
+    """Create an API token for a user; it is printed once and acts with the user's role, within its scope."""
     from .api import make_token
 
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -142,10 +145,11 @@ def create_token_command(email: str, name: str) -> None:
         raise click.ClickException(f"No active user {email}.")
     try:
         with services.write_unit(Actor(AuditSource.CLI, label="cli")):
-            secret, _record = make_token(user, name)
+            secret, record = make_token(user, name, scope, expires_in_days)
     except services.DomainError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"Token for {user.email} ({user.role.value}), shown only now:")
+    click.echo(f"Token for {user.email} ({user.role.value}; {record.scope.label.lower()}; expires "
+               f"{record.expires_at:%Y-%m-%d %H:%M} UTC), shown only now:")
     click.echo(secret)
 
 

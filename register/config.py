@@ -51,6 +51,10 @@ def settings(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_DURATION": timedelta(days=1),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "8"))),
+        # API tokens expire: after API_TOKEN_DAYS unless their maker chooses fewer days, or more up to
+        # API_TOKEN_MAX_DAYS.
+        "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "90")),
+        "API_TOKEN_MAX_DAYS": int(os.environ.get("API_TOKEN_MAX_DAYS", "365")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         # The largest JSON body the API reads (a record is a few KB; larger bodies get 413).
         "API_MAX_BODY_KB": int(os.environ.get("API_MAX_BODY_KB", "256")),

@@ -295,11 +295,6 @@ class User(UserMixin, Timestamps, Versioned, db.Model):
     role: Mapped[Role] = enum_column(Role)
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Changes on password change or deactivation, which ends every open session of the user.
-    session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
-
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_nonce}"
 
     @property
     def label(self) -> str:
@@ -314,8 +309,42 @@ class User(UserMixin, Timestamps, Versioned, db.Model):
         return self.role == Role.ADMIN
 
 
+class UserSession(db.Model):
+    """One login: the browser's cookie carries a random id, the register keeps only its SHA-256.
+
+    Ending the row ends the session at once, wherever the cookie was copied to (logout, "log out
+    everywhere", a password change or reset, deactivation). Not audited: it changes on every visit,
+    like the login throttles; what ends sessions (a password or user change) is audited.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the account page shows to recognise a session (the browser, and where it came from).
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    user: Mapped["User"] = relationship()
+
+
+class TokenScope(Choice):
+    READ = "read", "Read"
+    READ_WRITE = "read_write", "Read and write"
+
+
+def token_scopes_for(role: Role) -> list[TokenScope]:
+    """The scopes a user's token may have: never above the role (an auditor's token only reads)."""
+    return [TokenScope.READ, TokenScope.READ_WRITE] if role in (Role.ADMIN, Role.EDITOR) else [TokenScope.READ]
+
+
 class ApiToken(Timestamps, Versioned, db.Model):
-    """A token an API client presents as `Authorization: Bearer ...`; it acts with its user's role.
+    """A token an API client presents as `Authorization: Bearer ...`; it acts with its user's role,
+    limited by its scope, until it expires or is revoked.
 
     Only a SHA-256 of the token is kept (tokens are 256-bit random, so a fast hash is enough); the
     token itself is shown once, when it is made.
@@ -330,6 +359,10 @@ class ApiToken(Timestamps, Versioned, db.Model):
     # The token's first characters, to recognise it in a list.
     prefix: Mapped[str] = mapped_column(String(16))
     revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    scope: Mapped[TokenScope] = enum_column(TokenScope)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Kept to the minute (not audited: it changes with every use).
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     user: Mapped["User"] = relationship()
 
@@ -340,6 +373,14 @@ class ApiToken(Timestamps, Versioned, db.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at <= now
+
+    @property
+    def can_write(self) -> bool:
+        """Writes need a read-and-write token and a role that edits (a role lowered later limits it too)."""
+        return self.scope == TokenScope.READ_WRITE and self.user.can_edit
 
 
 class Setting(Timestamps, Versioned, db.Model):

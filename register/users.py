@@ -1,7 +1,5 @@
 """Admins manage users; every change to a user is audited like any register record."""
 
-import uuid
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -10,7 +8,7 @@ from wtforms.validators import DataRequired, Length
 
 from . import services
 from .audit import Actor
-from .auth import admin_required, generate_password, hash_password, set_password
+from .auth import admin_required, current_session_id, end_access, generate_password, hash_password, set_password
 from .extensions import db, get_or_404
 from .forms import RecordForm, email_address, enum_choices, show_domain_errors
 from .models import AuditSource, Role, User
@@ -85,9 +83,10 @@ def edit(user_id: int):
                     merge = merging.plan(user, form.version.data, values, answers=request.form,
                                          label_of=lambda names: form_labels(form, names))
                     values = dict(merge.values)
-                    if values.get("is_active") is False and user.is_active:
-                        values["session_nonce"] = uuid.uuid4().hex  # end the user's sessions
+                    deactivated = values.get("is_active") is False and user.is_active
                     services.update(user, values, expected_version=merge.version)
+                    if deactivated:  # sessions end, tokens are revoked: reactivating revives neither
+                        end_access(user)
             except services.DomainError as error:
                 show_domain_errors(form, error)
             except merging.Unmerged as error:
@@ -111,5 +110,7 @@ def edit(user_id: int):
 def reset_password(user_id: int):
     user = get_or_404(User, user_id)
     password = generate_password()
-    user = set_password(user.id, password, actor_user=current_user._get_current_object())
+    # The user's sessions end and their tokens are revoked (an admin resetting their own keeps this session).
+    keep = current_session_id() if user.id == current_user.id else None
+    user = set_password(user.id, password, actor_user=current_user._get_current_object(), keep_session=keep)
     return render_template("users/password_shown.html", user=user, password=password, created=False)

@@ -11,6 +11,8 @@ ROLES = ["anonymous", Role.AUDITOR, Role.EDITOR, Role.ADMIN]
 MATRIX = [
     ("GET", "/", {Role.AUDITOR, Role.EDITOR, Role.ADMIN}),
     ("GET", "/account/password", {Role.AUDITOR, Role.EDITOR, Role.ADMIN}),
+    ("GET", "/account", {Role.AUDITOR, Role.EDITOR, Role.ADMIN}),
+    ("POST", "/account/sessions/end-all", {Role.AUDITOR, Role.EDITOR, Role.ADMIN}),
     ("GET", "/admin/users/", {Role.ADMIN}),
     ("GET", "/admin/users/new", {Role.ADMIN}),
     ("POST", "/admin/users/new", {Role.ADMIN}),

@@ -4,7 +4,7 @@ The per-address counts move to the rate limiter's storage and the lock follows f
 the rows kept so far (short-lived counters, some per address) are dropped rather than converted.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-26 10:00:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0007'
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,7 @@
 """The JSON API under /api/v1: every register record, read and written through the audited services.
 
-Clients authenticate with `Authorization: Bearer <token>` (tokens act with their user's role) or, from
+Clients authenticate with `Authorization: Bearer <token>` (tokens act with their user's role, limited
+to reading by a read-only scope, until they expire or are revoked) or, from
 the browser, with the session cookie plus the `X-CSRFToken` header for writes. Every error has one
 shape: {"error": {"status", "title", "detail", "fields"}}.
 """
@@ -8,20 +9,21 @@ shape: {"error": {"status", "title", "detail", "fields"}}.
 import hashlib
 import re
 import secrets
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, Optional
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request, url_for
 from flask_limiter import Limiter
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import BadRequest
 
 from .. import merge, services
 from ..audit import Actor
 from ..errors import problem
 from ..extensions import MAX_ID, csrf, db, login_manager
-from ..models import ApiToken, AuditSource, Role, User, utcnow
+from ..models import ApiToken, AuditSource, Role, TokenScope, User, token_scopes_for, utcnow
 from . import openapi, resources
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -41,11 +43,33 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def make_token(user: User, name: str) -> tuple[str, ApiToken]:
-    """A new token for a user (inside a write_unit): the secret is returned once, only its hash kept."""
+def make_token(user: User, name: str, scope: Optional[str] = None, expires_in_days: Optional[int] = None) -> tuple[str, ApiToken]:
+    """A new token for a user (inside a write_unit): the secret is returned once, only its hash kept.
+
+    The scope defaults to the most the user's role allows and may not exceed it; the token expires
+    after API_TOKEN_DAYS unless told otherwise, never after more than API_TOKEN_MAX_DAYS.
+    """
+    allowed = token_scopes_for(user.role)
+    errors: dict[str, list[str]] = {}
+    chosen = allowed[-1]
+    if scope is not None:
+        try:
+            chosen = TokenScope(scope)
+        except ValueError:
+            errors["scope"] = [f"Choose one of: {', '.join(choice.value for choice in TokenScope)}."]
+        else:
+            if chosen not in allowed:
+                errors["scope"] = [f"The {user.role.label.lower()} role allows only a read token."]
+    longest = current_app.config["API_TOKEN_MAX_DAYS"]
+    days = current_app.config["API_TOKEN_DAYS"] if expires_in_days is None else expires_in_days
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= longest:
+        errors["expires_in_days"] = [f"A whole number of days from 1 to {longest}."]
+    if errors:
+        raise services.DomainError(errors)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = services.create(ApiToken, {"user_id": user.id, "name": name, "token_hash": hash_token(secret),
-                                        "prefix": secret[:10]})
+                                        "prefix": secret[:10], "scope": chosen,
+                                        "expires_at": utcnow() + timedelta(days=days)})
     return secret, record
 
 
@@ -54,17 +78,42 @@ def revoke_token(record: ApiToken) -> None:
     services.update(record, {"revoked_at": utcnow()}, expected_version=record.version)
 
 
+# How often a token's last use is written down: often enough to tell, seldom enough not to write on
+# every call (a write per API call would queue behind an import's lock on SQLite).
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def _note_use(record: ApiToken, now: datetime) -> None:
+    if record.last_used_at is not None and now - record.last_used_at < LAST_USED_EVERY:
+        return
+    try:
+        # Not through the services: when a token was last used is not an edit of it (no version, no
+        # audit event, updated_at kept).
+        db.session.execute(update(ApiToken).where(ApiToken.id == record.id)
+                           .values(last_used_at=now, updated_at=ApiToken.updated_at)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+    except OperationalError:
+        db.session.rollback()  # busy: the last use is noted next time
+
+
 @login_manager.request_loader
 def load_user_from_token(req) -> Optional[User]:
-    """The user of a valid, unrevoked bearer token (Flask-Login asks when there is no session)."""
+    """The user of a valid bearer token: unrevoked, unexpired, its user active (Flask-Login asks when
+    there is no session). Tokens open the API only, not the pages."""
     header = req.headers.get("Authorization", "")
-    if not header.lower().startswith("bearer "):
+    if not header.lower().startswith("bearer ") or not req.path.startswith(bp.url_prefix + "/"):
         return None
     g.token_presented = True
     token = header[7:].strip()
     record = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token))) if token else None
+    now = utcnow()
+    if record is not None and record.is_expired(now):
+        g.token_refused = "The bearer token has expired: make a new one under API tokens."
+        return None
     if record is None or record.is_revoked or not record.user.is_active:
         return None
+    _note_use(record, now)
     g.api_token = record
     return record.user
 
@@ -84,11 +133,19 @@ def authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
-        detail = "The bearer token is unknown or revoked." if g.get("token_presented") else \
-            "Authenticate with 'Authorization: Bearer <token>'."
+        if g.get("token_presented"):
+            detail = g.get("token_refused") or "The bearer token is unknown or revoked."
+        else:
+            detail = "Authenticate with 'Authorization: Bearer <token>'."
         return problem(401, "Unauthorized", detail)
-    if request.method in WRITE_METHODS and g.get("api_token") is None:
-        csrf.protect()
+    token = g.get("api_token")
+    if request.method in WRITE_METHODS:
+        if token is None:
+            csrf.protect()
+        elif not token.can_write:
+            detail = "This token may only read: make a read-and-write token to write." if current_user.can_edit else \
+                "Your role does not allow this."
+            return problem(403, "Forbidden", detail)
     return None
 
 
