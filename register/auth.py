@@ -1,5 +1,6 @@
 """Logging in and out, password hashing and role checks (login throttling: register/throttle.py)."""
 
+import hashlib
 import secrets
 import string
 import unicodedata
