@@ -86,12 +86,12 @@ def party_count() -> int:
 # --- every write path refuses, with the field's error ------------------------------------------
 
 
-@pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
-def test_the_api_refuses_a_name_the_register_cannot_show_with_the_field_error(client, register, editor, value):
+def test_the_api_refuses_a_name_the_register_cannot_show_with_the_field_error(client, register, editor):
     before = party_count()
-    response = client.post("/api/v1/third-parties", headers=editor, json={"legal_name": value, "country_code": "DE"})
-    assert response.status_code == 422, response.get_data(as_text=True)
-    assert list(response.get_json()["error"]["fields"]) == ["legal_name"]
+    for case, value in HOSTILE.items():  # one app for all the cases: the file stays fast
+        response = client.post("/api/v1/third-parties", headers=editor, json={"legal_name": value, "country_code": "DE"})
+        assert response.status_code == 422, (case, response.get_data(as_text=True))
+        assert list(response.get_json()["error"]["fields"]) == ["legal_name"], case
     assert party_count() == before
 
 
@@ -118,16 +118,19 @@ def test_long_text_is_bounded_so_the_trail_keeps_no_megabytes(client, register, 
     assert refused.get_json()["error"]["fields"]["notes"] == ["At most 20,000 characters (20,001 given)."]
 
 
-@pytest.mark.parametrize("website, status", [
+WEBSITES = [
     ("javascript:alert(1)", 422), ("JaVaScRiPt:alert(1)", 422), ("data:text/html,<b>x</b>", 422), ("ftp://files.example", 422),
     ("cloudy.example", 422), ("https://", 422), ("https://cloudy.example/privacy?lang=en", 201), ("HTTP://cloudy.example", 201),
-])
-def test_a_website_is_an_http_or_https_address(client, register, editor, website, status):
-    response = client.post("/api/v1/third-parties", headers=editor,
-                           json={"legal_name": "Linky Ltd", "country_code": "DE", "website": website})
-    assert response.status_code == status, response.get_data(as_text=True)
-    if status == 422:
-        assert "http://" in response.get_json()["error"]["fields"]["website"][0]
+]
+
+
+def test_a_website_is_an_http_or_https_address(client, register, editor):
+    for number, (website, status) in enumerate(WEBSITES):
+        response = client.post("/api/v1/third-parties", headers=editor,
+                               json={"legal_name": f"Linky {number} Ltd", "country_code": "DE", "website": website})
+        assert response.status_code == status, (website, response.get_data(as_text=True))
+        if status == 422:
+            assert "http://" in response.get_json()["error"]["fields"]["website"][0]
 
 
 def test_the_web_form_refuses_a_bell_and_shows_the_input_again_with_the_error(logged_in, register):
@@ -170,13 +173,16 @@ def test_the_command_line_writes_through_the_same_checks(runner, app):
 # --- searches take % and _ as typed ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("typed, found", [("%", ["100% Cloud Ltd"]), ("_", ["Snake_Case Ltd"]), ("0%", ["100% Cloud Ltd"]),
-                                          ("\\", ["Back\\slash Ltd"]), ("cloud", ["100% Cloud Ltd", "Cloudy Inc"])])
-def test_list_searches_match_percent_and_underscore_as_typed(client, register, writer, editor, typed, found):
+SEARCHES = [("%", ["100% Cloud Ltd"]), ("_", ["Snake_Case Ltd"]), ("0%", ["100% Cloud Ltd"]), ("\\", ["Back\\slash Ltd"]),
+            ("cloud", ["100% Cloud Ltd", "Cloudy Inc"])]
+
+
+def test_list_searches_match_percent_and_underscore_as_typed(client, register, writer, editor):
     writer(lambda: [services.create(ThirdParty, {"legal_name": name, "country_code": "DE"})
                     for name in ("100% Cloud Ltd", "Snake_Case Ltd", "Back\\slash Ltd", "Plain Ltd")])
-    response = client.get("/api/v1/third-parties", headers=editor, query_string={"q": typed})
-    assert sorted(item["legal_name"] for item in response.get_json()["data"]) == found
+    for typed, found in SEARCHES:
+        response = client.get("/api/v1/third-parties", headers=editor, query_string={"q": typed})
+        assert sorted(item["legal_name"] for item in response.get_json()["data"]) == found, typed
 
 
 def test_the_party_look_up_matches_percent_as_typed(logged_in, register, writer):
