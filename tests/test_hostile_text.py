@@ -362,3 +362,9 @@ def test_arbitrary_unicode_in_any_text_field_is_written_or_refused_and_every_exp
         cells(response.data)
     for path in ("/exports/processors.csv", "/history", "/api/v1/third-parties"):
         assert (api if path.startswith("/api") else client).get(path, headers=editor).status_code == 200, path
+
+
+def test_a_name_that_grows_when_compared_without_case_still_fits_its_key(client, register, editor):
+    response = client.post("/api/v1/third-parties", headers=editor, json={"legal_name": "ß" * 300, "country_code": "DE"})
+    assert response.status_code == 422
+    assert "compared without case" in response.get_json()["error"]["fields"]["legal_name"][0]

@@ -34,7 +34,7 @@ from ..bulk import (
 # Each record family's module registers its records' Specs in SPECS when imported.
 from . import accounts, change_notices, engagements, instruments, parties, routes, vetting
 from .checks import EMAIL
-from .coerce import INTEGER_RANGE, _coerce, check_text, coercer, whole_number
+from .coerce import INTEGER_RANGE, _coerce, check_text, check_url, check_visible, coercer, escaped, whole_number
 from .engagements import (
     ENGAGED_KINDS,
     ENGAGEMENT_GRAPH_LOCK,
@@ -54,8 +54,8 @@ __all__ = [
     "DomainError", "EMAIL", "ENGAGED_KINDS", "ENGAGEMENT_GRAPH_LOCK", "ENGAGER_KINDS", "EngagementFacts", "Errors",
     "INTEGER_RANGE", "PARTY_FIELDS_BY_KIND", "REFUSED", "ROUTE_DERIVABLE", "ROUTE_DESTINATION_FIELDS",
     "ROUTE_PARTY_KINDS", "ROUTE_REGIME_FIELDS", "SCC_DECISIONS", "SPECS", "SYSTEM_FIELDS", "Spec", "before_commit",
-    "bulk_unit", "check_text", "check_version", "coercer", "constraint_errors", "create", "delete",
-    "destination_default", "engagement_creates_cycle", "flush_pending", "insert_rows", "largest_id_used",
+    "bulk_unit", "check_text", "check_url", "check_visible", "check_version", "coercer", "constraint_errors", "create", "delete",
+    "destination_default", "engagement_creates_cycle", "escaped", "flush_pending", "insert_rows", "largest_id_used",
     "lock_engagement_graph", "name_key", "recorded", "retire", "route_defaults", "session", "spec_for", "update",
     "whole_number", "write_unit",
 ]
