@@ -13,7 +13,7 @@ from pathlib import Path
 from datetime import date, datetime, time, timezone
 from typing import Any, Callable, Iterator, Optional
 
-from sqlalchemy import Date, DateTime, create_engine, insert, select
+from sqlalchemy import Date, DateTime, Enum, String, create_engine, insert, select
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -211,6 +211,8 @@ def _column_value(column: Any, value: Any) -> Any:
         return datetime.fromisoformat(value) if isinstance(value, str) else value
     if isinstance(column.type, Date) and isinstance(value, str):
         return date.fromisoformat(value)
+    if isinstance(column_type, String) and not isinstance(column_type, Enum) and isinstance(value, str):
+        return value  # as the trail recorded it: text written before today's checks still rebuilds
     return _coerce(column, value)
 
 

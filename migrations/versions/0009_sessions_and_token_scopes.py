@@ -1,7 +1,7 @@
 """server-side sessions; API tokens with a scope, an expiry and a last-used time
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-26 10:00:00
 
 Sessions move from a per-user nonce to one row per login (user_sessions), so the nonce goes. The
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from .. import countries
 from ..extensions import db
 from ..models import AuditAction, AuditEvent, Engagement, Party
+from ..services.coerce import escaped
 from .processors import PROCESSING as PROCESSING_RELATIONSHIPS
 from .processors import appears_on_list, display_name
 
@@ -94,7 +95,7 @@ def atom_feed(changes: list[ListChange], feed_url: str, page_url: str) -> bytes:
     def element(parent, name: str, text: Optional[str] = None, **attributes) -> ElementTree.Element:
         child = ElementTree.SubElement(parent, f"{{{ATOM}}}{name}", attributes)
         if text is not None:
-            child.text = text
+            child.text = escaped(text)  # a control character stored before it was refused: shown, valid XML
         return child
 
     feed = ElementTree.Element(f"{{{ATOM}}}feed")

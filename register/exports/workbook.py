@@ -10,10 +10,15 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from ..services.coerce import escaped
+
 # A cell beginning with one of these may be read as a formula by a spreadsheet program (CSV/formula
 # injection): it is written as text, with a quote prefix in XLSX and a leading apostrophe in CSV.
 RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r")
 WRAP_OVER = 60
+# The most characters an Excel cell holds (a longer one makes Excel call the file damaged): longer text,
+# kept from before the register bounded it, is cut with a visible note of what is left out.
+CELL_LIMIT = 32_767
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
@@ -27,14 +32,24 @@ def is_risky(text: str) -> bool:
 
 
 def csv_safe(value: Any) -> Any:
-    """A CSV value a spreadsheet program will not execute: risky text gets a leading apostrophe."""
+    """A CSV value a spreadsheet program will not execute: risky text gets a leading apostrophe, and a
+    character the register no longer stores (a control character kept from before) is shown escaped."""
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, (date, datetime)):
         return value.isoformat()
-    if isinstance(value, str) and is_risky(value):
-        return "'" + value
+    if isinstance(value, str):
+        value = escaped(value)
+        return "'" + value if is_risky(value) else value
     return "" if value is None else value
+
+
+def within_cell(text: str) -> str:
+    """Text an Excel cell can hold: over CELL_LIMIT characters, the start and a note of how much is cut."""
+    if len(text) <= CELL_LIMIT:
+        return text
+    note = f" [... {len(text) - CELL_LIMIT + 80:,} more characters: an Excel cell holds at most {CELL_LIMIT:,}]"
+    return text[:CELL_LIMIT - 80] + note
 
 
 class Sheet:
@@ -55,7 +70,9 @@ class Sheet:
         self.sheet.append(header)
 
     def cell(self, value: Any) -> Any:
-        """One value as a cell: dates as dates, booleans as Yes/No, text never a formula."""
+        """One value as a cell: dates as dates, booleans as Yes/No, text never a formula. A character
+        no cell can hold (a control character stored before the register refused them) is written
+        escaped, as visible text ("\\u0001"): never dropped, and the sheet always saves."""
         if value is None:
             return None
         if isinstance(value, bool):
@@ -69,6 +86,7 @@ class Sheet:
             cell.number_format = DATE_FORMAT
             return cell
         if isinstance(value, str):
+            value = within_cell(escaped(value))
             risky, long = is_risky(value), len(value) > WRAP_OVER or "\n" in value
             if not (risky or long):
                 return value

@@ -20,6 +20,11 @@ PER_PAGE = 50
 MAX_PAGE = 10_000
 
 
+def like_literal(text: str) -> str:
+    """Text matched as typed inside a LIKE pattern: `%` and `_` are not wildcards (escaped with `\\`)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def list_query(pages: RecordType, args: dict) -> tuple[Select, dict]:
     """The list's query from the query string: search, filters, sort (unknown values ignored)."""
     query = pages.query()
@@ -29,8 +34,8 @@ def list_query(pages: RecordType, args: dict) -> tuple[Select, dict]:
     if pages.joins and (state["q"] or sort_key in pages.join_sorts):
         query = pages.joins(query)
     if state["q"]:
-        pattern = f"%{state['q'].lower()}%"
-        query = query.where(or_(*(func.lower(column).like(pattern) for column in pages.search)))
+        pattern = f"%{like_literal(state['q'].lower())}%"
+        query = query.where(or_(*(func.lower(column).like(pattern, escape="\\") for column in pages.search)))
     for list_filter in pages.filters:
         value = (args.get(list_filter.name) or "").strip()
         if value and value in {choice for choice, _label in list_filter.choices()}:

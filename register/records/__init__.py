@@ -27,7 +27,7 @@ def lookup_parties():
     kinds = [PartyKind(kind) for kind in (request.args.get("kinds") or "").split(",") if kind in PartyKind._value2member_map_]
     if len(text) < 2:
         return jsonify([])
-    query = select(Party).where(Party.name_key.contains(text))
+    query = select(Party).where(Party.name_key.contains(text, autoescape=True))  # `%` and `_` as typed
     if kinds:
         query = query.where(Party.kind.in_(kinds))
     found = db.session.scalars(query.order_by(Party.status, Party.name_key).limit(LOOKUP_LIMIT)).all()

@@ -29,7 +29,8 @@ from ..models import (
     RequestType,
     SubjectRequest,
 )
-from ..services import DomainError, Errors, Spec, check_text
+from ..services import DomainError, Errors, Spec, check_text, check_visible
+from ..services.coerce import LONG_TEXT_LIMIT
 
 RETENTION_ACTOR = Actor(AuditSource.SYSTEM, label="retention schedule")
 CLOSED = (RequestStatus.ANSWERED, RequestStatus.REFUSED)
@@ -162,7 +163,12 @@ def _validate(sess: Session, record: Optional[SubjectRequest], values: dict, err
                 _add(errors, field_name, f"At most {limit} characters.")
         for key, field_name in (("name", "requester_name"), ("contact", "requester_contact"), ("notes", "notes")):
             try:
-                check_text(requester.get(key) or "")
+                text = (requester.get(key) or "").strip()
+                check_text(text, multiline=key == "notes")  # the notes have several lines
+                if text:
+                    check_visible(text)
+                if key == "notes" and len(text) > LONG_TEXT_LIMIT:
+                    raise ValueError(f"At most {LONG_TEXT_LIMIT:,} characters ({len(text):,} given).")
             except ValueError as error:
                 _add(errors, field_name, str(error))
     received = values.get("received_on")

@@ -42,7 +42,10 @@ from .coerce import (
     _coerce,
     check_day,
     check_text,
+    check_url,
+    check_visible,
     coercer,
+    escaped,
     parse_day,
     whole_number,
 )
@@ -65,8 +68,9 @@ __all__ = [
     "DomainError", "EMAIL", "ENGAGED_KINDS", "ENGAGEMENT_GRAPH_LOCK", "ENGAGER_KINDS", "EngagementFacts", "Errors",
     "DAY_RANGE_MESSAGE", "EARLIEST_DAY", "INTEGER_RANGE", "LATEST_DAY", "PARTY_FIELDS_BY_KIND", "REFUSED", "ROUTE_DERIVABLE", "ROUTE_DESTINATION_FIELDS",
     "ROUTE_PARTY_KINDS", "ROUTE_REGIME_FIELDS", "SCC_DECISIONS", "SPECS", "SYSTEM_FIELDS", "Spec", "before_commit",
-    "bulk_unit", "check_day", "check_text", "check_version", "coercer", "constraint_errors", "create", "delete",
-    "destination_default", "engagement_creates_cycle", "flush_pending", "insert_rows", "largest_id_used",
-    "lock_engagement_graph", "name_key", "parse_day", "recorded", "retire", "route_defaults", "session", "spec_for", "update",
+    "bulk_unit", "check_day", "check_text", "check_url", "check_visible", "check_version", "coercer", "constraint_errors",
+    "create", "delete", "destination_default", "engagement_creates_cycle", "escaped", "flush_pending", "insert_rows",
+    "largest_id_used", "lock_engagement_graph", "name_key", "parse_day", "recorded", "retire", "route_defaults", "session",
+    "spec_for", "update",
     "whole_number", "write_unit",
 ]

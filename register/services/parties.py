@@ -13,6 +13,9 @@ from .checks import _country, _email, _ordered
 from .spec import SPECS, Errors, Spec, _add, column_fields
 
 
+NAME_KEY_LENGTH = Party.__table__.c.name_key.type.length
+
+
 def _validate_party(sess: Session, record: Optional[Party], values: dict, errors: Errors) -> None:
     kind = values.get("kind") or (record.kind if record is not None else None)
     if kind == PartyKind.INTERNATIONAL_ORGANISATION:
@@ -33,6 +36,9 @@ def _validate_party(sess: Session, record: Optional[Party], values: dict, errors
     _ordered(errors, values, "vetting_last_review_on", "vetting_next_review_on", "The next review cannot be before the last one.")
     if values.get("notice_period_days") is not None and values["notice_period_days"] < 0:
         _add(errors, "notice_period_days", "The notice period cannot be negative.")
+    if values.get("legal_name") and len(name_key(values["legal_name"])) > NAME_KEY_LENGTH:
+        # Case folding can lengthen a name ("ß" -> "ss"): its key must still fit its column.
+        _add(errors, "legal_name", f"Too long once compared without case: at most {NAME_KEY_LENGTH} characters.")
     if values.get("legal_name") and not errors:
         country = values.get("country_code")
         bulk = bulk_of(sess)
