@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import countries, vocabulary
 from .config import PROJECT_ROOT, settings
-from .errors import error_response, is_storage_fault, storage_fault_response, wants_json  # noqa: F401 - importable from the package, as before
+from .errors import error_response, is_storage_fault, keep_retry_after, retry_after, storage_fault_response, wants_json  # noqa: F401 - importable from the package, as before
 from .extensions import configure_sqlite, csrf, db, login_manager, migrate
 
 CONTENT_SECURITY_POLICY = (
@@ -45,6 +45,8 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
 
     from . import api, auth, cli, coverage, exports, history, home, records, requests, throttle, tokens, users
 
+    # Registered before the limiter, so it runs after the limiter's headers (after_request runs in reverse).
+    app.after_request(keep_retry_after)
     api.limit_requests(throttle.init_app(app))
 
     app.register_blueprint(api.bp)
@@ -115,8 +117,7 @@ def _register_error_handlers(app: Flask) -> None:
         response = make_response(error_response(
             503, "The register is busy", "Another change is being written (a large import holds the register for up "
             "to a minute). Nothing was saved: go back and send it again in a moment."))
-        response.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
-        return response
+        return retry_after(response, BUSY_RETRY_SECONDS)
 
     @app.errorhandler(OSError)
     def file_refused(error: OSError):

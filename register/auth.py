@@ -11,17 +11,17 @@ from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_url, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from . import services, throttle
 from .audit import Actor
-from .errors import is_storage_fault, problem
+from .errors import bookkeeping_may_wait, is_storage_fault, problem, retry_after
 from .extensions import MAX_ID, db, login_manager
 from .forms import email_address
 from .models import ApiToken, AuditSource, Role, User, UserSession, utcnow
@@ -173,8 +173,12 @@ def load_user(user_id: str) -> Optional[User]:
             db.session.execute(update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now)
                                .execution_options(synchronize_session=False))
             db.session.commit()
-        except OperationalError:
-            db.session.rollback()  # busy (an import holds the lock): noted on a later visit
+        except DBAPIError as error:
+            db.session.rollback()
+            # Busy (an import holds the lock), or storage that cannot save: noted on a later visit; the
+            # session still reads the register.
+            if not bookkeeping_may_wait(error):
+                raise
     g.user_session_id = record.id
     return user
 
@@ -260,6 +264,11 @@ def safe_next(target: Optional[str]) -> str:
     return target
 
 
+CANNOT_RECORD_SESSION = ("Your password is right, but you cannot log in right now: the register's storage is full or "
+                         "read-only, and a login must be recorded so that logging out can end it. Sessions already "
+                         "open keep reading the register. Try again once the administrator has fixed the storage.")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -277,7 +286,16 @@ def login():
             valid = verify_password(user.password_hash if user else None, form.password.data)
             if valid and user is not None and user.is_active:
                 _bookkeeping(throttle.login_succeeded, email)
-                start_session(user)
+                try:
+                    start_session(user)
+                except DBAPIError as error:
+                    db.session.rollback()
+                    if not is_storage_fault(error):
+                        raise
+                    # A session is a row (so that logout can end it): none can be written now.
+                    current_app.logger.error("login refused, the storage cannot record a session (%s)", error.orig)
+                    form.form_errors.append(CANNOT_RECORD_SESSION)
+                    return retry_after(make_response(render_template("auth/login.html", form=form), 503), 300)
                 return redirect(safe_next(request.args.get("next")))
             form.form_errors.append(LOGIN_FAILED)
             status = 401

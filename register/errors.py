@@ -7,7 +7,8 @@ It lives below the API, the pages, auth and the import views, which all answer e
 import errno
 from typing import Optional
 
-from flask import Response, current_app, jsonify, make_response, render_template, request
+from flask import Response, current_app, g, jsonify, make_response, render_template, request
+from sqlalchemy.exc import OperationalError
 
 
 def error_body(status: int, title: str, detail: str, fields: Optional[dict] = None) -> dict:
@@ -62,6 +63,12 @@ def is_storage_fault(error: Exception) -> bool:
     return any(message in text for message in STORAGE_MESSAGES)
 
 
+def bookkeeping_may_wait(error: Exception) -> bool:
+    """Whether a write that only notes something (a session's or token's last use) may be skipped: the
+    database is busy or cannot save now. The request it belongs to goes on."""
+    return isinstance(error, OperationalError) or is_storage_fault(error)
+
+
 def storage_fault_response(error: Exception):
     """503 "the register cannot save right now", logged for whoever looks after the server."""
     current_app.logger.error("storage refused a write: %s %s answered 503 (%s)", request.method, request.path,
@@ -71,5 +78,23 @@ def storage_fault_response(error: Exception):
         "The register's storage is full or read-only, so nothing was saved. You can still read the register. "
         "Keep what you entered and send it again once the administrator has fixed the storage "
         "(/readyz tells when the register can save again)."))
-    response.headers["Retry-After"] = str(STORAGE_RETRY_SECONDS)
+    return retry_after(response, STORAGE_RETRY_SECONDS)
+
+
+def retry_after(response: Response, seconds: int) -> Response:
+    """Tell the client when to send again; kept through the rate limiter's headers (keep_retry_after)."""
+    g.retry_after = str(seconds)
+    response.headers["Retry-After"] = g.retry_after
+    return response
+
+
+def keep_retry_after(response: Response) -> Response:
+    """Flask-Limiter writes its window's reset as Retry-After on every response it counts: only a refusal
+    says when to come back (its own 429, or a 503 that set `retry_after`)."""
+    if response.status_code != 429:
+        wanted = g.get("retry_after")
+        if wanted:
+            response.headers["Retry-After"] = wanted
+        else:
+            response.headers.pop("Retry-After", None)
     return response

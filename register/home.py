@@ -5,11 +5,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, make_response, render_template
 from flask_login import login_required
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from .errors import retry_after
 from .extensions import db
 from .models import AuditEvent, Engagement, Lifecycle, Party, PartyKind, TransferInstrument, TransferRoute
 
@@ -83,7 +84,7 @@ def readiness():
         db.session.rollback()
     if problems:
         current_app.logger.warning("not ready: %s", "; ".join(problems))
-        return {"status": "not ready", "problems": problems}, 503, {"Retry-After": "30"}
+        return retry_after(make_response({"status": "not ready", "problems": problems}, 503), 30)
     return {"status": "ready"}
 
 

@@ -2,6 +2,7 @@
 is full or read-only is a 503 "the register cannot save right now" while reading goes on, /readyz says
 whether the register can save, a crashed import is shown as failed, and no scratch copy is left behind."""
 
+import html
 import json
 import os
 import subprocess
@@ -168,13 +169,15 @@ def read_only_app(app, database, tmp_path):
             db.engine.dispose()
 
 
-def test_a_read_only_database_is_read_and_logged_into_but_refuses_writes_with_a_503(app, read_only_app, writer):
+def test_a_read_only_database_is_read_by_open_sessions_but_refuses_writes_with_a_503(app, client, read_only_app, writer):
     secret = editor_with_token()
     writer(lambda: services.create(ThirdParty, {"legal_name": "Cloudy Inc", "country_code": "US"}))
+    assert login(client, EDITOR, PASSWORD).status_code == 302  # a session opened while the register could save
+    cookie = client.get_cookie("session").value
     read_only = read_only_app()
     with read_only.app_context():
         client = read_only.test_client()
-        assert login(client, EDITOR, PASSWORD).status_code == 302
+        client.set_cookie("session", cookie)
         for url in ("/", "/third-parties/", "/dashboard", "/history", "/api/v1/third-parties"):
             assert client.get(url).status_code == 200, url
         assert "Cloudy Inc" in client.get("/third-parties/").get_data(as_text=True)
@@ -198,7 +201,11 @@ def test_a_login_whose_throttle_cannot_be_written_still_decides_by_the_password(
     with read_only.app_context():
         again = read_only.test_client()
         assert login(again, EDITOR, "another wrong one").status_code == 401
-        assert login(again, EDITOR, PASSWORD).status_code == 302
+        # The right password: no session row can be written (logout could not end it), and it says why.
+        refused = login(again, EDITOR, PASSWORD)
+        assert refused.status_code == 503 and "Your password is right, but you cannot log in right now" in \
+            html.unescape(refused.get_data(as_text=True))
+        assert again.get("/").status_code == 302  # not logged in
 
 
 def test_a_full_disk_refuses_the_write_with_a_503_and_keeps_the_register(app, client):

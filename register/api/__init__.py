@@ -16,12 +16,12 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, render_te
 from flask_limiter import Limiter
 from flask_login import current_user
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import BadRequest
 
 from .. import merge, services
 from ..audit import Actor
-from ..errors import problem
+from ..errors import bookkeeping_may_wait, problem
 from ..extensions import MAX_ID, csrf, db, login_manager
 from ..models import ApiToken, AuditSource, Role, TokenScope, User, token_scopes_for, utcnow
 from . import openapi, resources
@@ -93,8 +93,11 @@ def _note_use(record: ApiToken, now: datetime) -> None:
                            .values(last_used_at=now, updated_at=ApiToken.updated_at)
                            .execution_options(synchronize_session=False))
         db.session.commit()
-    except OperationalError:
-        db.session.rollback()  # busy: the last use is noted next time
+    except DBAPIError as error:
+        db.session.rollback()
+        # Busy, or storage that cannot save: the last use is noted next time; the token still reads.
+        if not bookkeeping_may_wait(error):
+            raise
 
 
 @login_manager.request_loader
