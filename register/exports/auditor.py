@@ -166,7 +166,7 @@ def _engagements_sheet(sess: Session, book) -> None:
         ("ID", 38), ("Engaged by", 32), ("Engaged by ID", 38), ("Engages", 32), ("Engages ID", 38), ("Service", 30),
         ("Purpose", 30), ("Relationship", 16), ("Processing locations", 24), ("Contract reference", 20), ("Contract signed", 12),
         ("Authorisation", 16), ("Authorised on", 12), ("Status", 10), ("Planned start", 12), ("Started", 12), ("Ended", 12),
-        ("Override reason", 40), ("Notes", 40)])
+        ("Override reason", 40), ("Data categories", 30), ("Condition", 30), ("Notes", 40)])
     for engagements in _in_chunks(sess, Engagement, select(Engagement.id).order_by(Engagement.id), selectinload(Engagement.locations)):
         names = _uid_of(sess, {e.engager_id for e in engagements} | {e.engaged_id for e in engagements})
         for engagement in engagements:
@@ -176,7 +176,8 @@ def _engagements_sheet(sess: Session, book) -> None:
                           engagement.contract_reference, engagement.contract_signed_on,
                           engagement.authorisation.label if engagement.authorisation else None, engagement.authorised_on,
                           engagement.status.value, engagement.planned_start_on, engagement.starts_on, engagement.ends_on,
-                          engagement.activation_override_reason, engagement.notes])
+                          engagement.activation_override_reason, engagement.data_categories, engagement.condition,
+                          engagement.notes])
     sheet.close()
 
 

@@ -146,11 +146,12 @@ ENGAGEMENTS = SheetFormat(
      "Contract reference": "contract_reference", "Contract signed": "contract_signed_on",
      "Authorisation": "authorisation", "Authorised on": "authorised_on", "Status": "status",
      "Planned start": "planned_start_on", "Started": "starts_on", "Ended": "ends_on",
-     "Override reason": "activation_override_reason", "Notes": "notes"},
+     "Override reason": "activation_override_reason", "Data categories": "data_categories", "Condition": "condition",
+     "Notes": "notes"},
     ("Engaged by", "Engaged by ID", "Engages", "Engages ID", "Processing locations"),
     frozenset(),
     {"Engaged by ID": "engager_id", "Engages ID": "engaged_id", "Processing locations": "locations"},
-    ("Override reason", "Notes"),
+    ("Override reason", "Data categories", "Condition", "Notes"),
 )
 
 CHANGE_NOTICES = SheetFormat(

@@ -71,6 +71,10 @@ class EngagementForm(RecordForm):
     engaged_id = PartyField("Engages", validators=[InputRequired()], kinds=[PartyKind.THIRD_PARTY, PartyKind.GROUP_ENTITY])
     service = StringField("Service", validators=[DataRequired(), Length(max=300)])
     purpose = StringField("Purpose", validators=[OptionalValue(), Length(max=300)])
+    data_categories = TextAreaField("Categories of personal data it processes (shown on the processor list)",
+                                    validators=[OptionalValue()])
+    condition = StringField("Only under a condition (in words, e.g. \"only if you use the AI features\"; blank: always)",
+                            validators=[OptionalValue(), Length(max=300)])
     relationship_type = SelectField("Relationship", choices=enum_choices(Relationship))
     locations = SelectMultipleField("Processing locations (every country where data is stored or accessed)",
                                     choices=country_choices(None), validate_choice=False)
@@ -102,6 +106,7 @@ ENGAGEMENT_PAGES = RecordType(
     name="engagements", title="Engagements", singular="engagement", model=Engagement, form=EngagementForm,
     fieldsets=[
         ("Who engages whom", ["engager_id", "engaged_id", "service", "purpose", "relationship_type", "locations"]),
+        ("What the processor list says of it", ["data_categories", "condition"]),
         ("Contract and authorisation", ["contract_reference", "contract_signed_on", "authorisation", "authorised_on"]),
         ("Lifecycle", ["status", "planned_start_on", "starts_on", "ends_on", "activation_override_reason", "notes"]),
     ],
