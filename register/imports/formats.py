@@ -201,14 +201,14 @@ ROUTES = SheetFormat(
      "HR data": "has_hr_data", "Lifecycle": "status", "Starts": "starts_on", "Ends": "ends_on",
      "Consent mechanism": "consent_mechanism", "Notes": "notes"},
     ("Exporter", "Exporter ID", "Importer", "Importer ID", "Destination", "Destination code", "Regimes",
-     "Onward transfer of", "Engagement ID", "Instruments"),
+     "Onward transfer of", "Engagement ID", "Service", "Instruments"),
     frozenset({"Exporter country", "Third country or international organisation (Art. 30(1)(e))",
                "Safeguards (Art. 30(1)(e))", "Status", "Reasons", "Review notes", "Breaks the notice's promise",
                "Importer ISO 27001"}
               | {f"{regime} {part}" for regime in REGIMES for part in ("mechanism", "status", "legal reference", "TIA")}),
     {"Exporter ID": "exporter_id", "Importer ID": "importer_id", "Destination code": "destination_country",
      "Onward transfer of": "source_route_id", "Engagement ID": "engagement_id", "Instruments": "instrument_ids"},
-    ("Instrument IDs", "Consent mechanism", "Notes"),
+    ("Service", "Instrument IDs", "Consent mechanism", "Notes"),
 )
 
 TIAS = SheetFormat(
