@@ -81,6 +81,8 @@ def route_key(values: Any) -> tuple:
 def _one_route_per_service(sess: Session, record: Optional[TransferRoute], values: dict, errors: Errors) -> None:
     if values.get("status") == Lifecycle.RETIRED or bulk_of(sess) is not None:
         return  # a bulk unit is an import, which matches its rows to routes by this key itself
+    if record is not None and record.status != Lifecycle.RETIRED and route_key(record) == route_key(values):
+        return  # a change that keeps the route's key: routes recorded twice before this rule stay editable
     query = select(TransferRoute.id, Engagement.service).outerjoin(Engagement, Engagement.id == TransferRoute.engagement_id) \
         .where(TransferRoute.status != Lifecycle.RETIRED)
     for name, value in zip(ROUTE_KEY_FIELDS, route_key(values)):
