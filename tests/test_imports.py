@@ -245,8 +245,9 @@ ADDED_SHEETS = ("Clients", "International organisations", "BCR approvals", "BCR 
                 "Scope facts", "Transfer impact assessments", "Change notices")
 ADDED_COLUMNS = {"Group entities": ("Website", "Contact", "Contact email", "Notes"),
                  "Third parties": ("Registration number", "Address", "DPO", "DPO email", "Since", "Until", "Vetting notes", "Notes"),
-                 "Engagements": ("Override reason", "Notes"), "Instruments": ("BCR approval ID", "Notes"),
-                 "Transfer routes": ("Consent mechanism", "Notes"), "Certificates": ("Notes",)}
+                 "Engagements": ("Override reason", "Data categories", "Condition", "Notes"),
+                 "Instruments": ("BCR approval ID", "Notes"),
+                 "Transfer routes": ("Service", "Consent mechanism", "Notes"), "Certificates": ("Notes",)}
 
 
 def _without(book, sheet_name: str, header: str) -> None:
