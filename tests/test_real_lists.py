@@ -211,6 +211,9 @@ def test_uk_is_gb_through_the_api_and_the_form(client, api, logged_in, google):
     form = post_form(editor, "/group-entities/new", {"legal_name": "Meridian Assist UK Ltd", "country_code": "UK", "status": "active"})
     assert form.status_code == 302
     assert db.session.scalar(select(Party.country_code).where(Party.legal_name == "Meridian Assist UK Ltd")) == "GB"
+    # and a list filtered by UK lists the GB records
+    listed = client.get("/api/v1/routes?country=UK", headers=api).get_json()["data"]
+    assert [item["destination_country"] for item in listed] == ["GB"]
 
 
 def test_uk_is_gb_through_the_import_too(app, tmp_path):
