@@ -594,6 +594,10 @@ class Engagement(RegisterRecord, db.Model):
     # Why a proposed sub-processor became active before every client's objection window closed
     # (Art. 28(2)); who recorded it is in the trail.
     activation_override_reason: Mapped[Optional[str]] = mapped_column(Text)
+    # What the subject-facing list says of it: the categories of personal data it processes, and the
+    # condition under which it does, in words ("only if you use the AI features"; blank: always).
+    data_categories: Mapped[Optional[str]] = mapped_column(Text)
+    condition: Mapped[Optional[str]] = mapped_column(String(300))
     notes: Mapped[Optional[str]] = mapped_column(Text)
 
     engager: Mapped[Party] = relationship(foreign_keys=[engager_id])

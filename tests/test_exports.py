@@ -150,8 +150,8 @@ def test_the_processor_list_gives_what_a_person_may_receive_and_nothing_internal
     text = client.get("/exports/processors.csv").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == len(HOSTILE)
-    assert set(rows[0]) == {"Processor", "Role", "What it does for us", "Where it processes data", "How transfers are safeguarded",
-                            "Planned start"}
+    assert set(rows[0]) == {"Processor", "Role", "What it does for us", "Categories of personal data", "Where it processes data",
+                            "How transfers are safeguarded", "Planned start"}
     assert "SECRET" not in text and "vendor.example" not in text and "BSI" not in text
     for row in rows:
         for value in row.values():

@@ -196,6 +196,10 @@ def assert_imports_as_it_is(workbook: Path, into_empty_register, tmp_path: Path)
 
 def test_the_demo_registers_workbook_imports_as_it_is(app, database, tmp_path):
     load_demo()
+    with services.write_unit(ACTOR):  # what the processor list says of an engagement travels with it
+        engagement = db.session.scalar(select(Engagement).order_by(Engagement.id).limit(1))
+        services.update(engagement, {"data_categories": "Contact details; case files", "condition": "only if you use the app"},
+                        expected_version=engagement.version)
     workbook = export_workbook(tmp_path / "register.xlsx")
     assert_imports_as_it_is(workbook, lambda: empty_register(database, app, tmp_path), tmp_path)
 
@@ -241,8 +245,9 @@ ADDED_SHEETS = ("Clients", "International organisations", "BCR approvals", "BCR 
                 "Scope facts", "Transfer impact assessments", "Change notices")
 ADDED_COLUMNS = {"Group entities": ("Website", "Contact", "Contact email", "Notes"),
                  "Third parties": ("Registration number", "Address", "DPO", "DPO email", "Since", "Until", "Vetting notes", "Notes"),
-                 "Engagements": ("Override reason", "Notes"), "Instruments": ("BCR approval ID", "Notes"),
-                 "Transfer routes": ("Consent mechanism", "Notes"), "Certificates": ("Notes",)}
+                 "Engagements": ("Override reason", "Data categories", "Condition", "Notes"),
+                 "Instruments": ("BCR approval ID", "Notes"),
+                 "Transfer routes": ("Service", "Consent mechanism", "Notes"), "Certificates": ("Notes",)}
 
 
 def _without(book, sheet_name: str, header: str) -> None:
@@ -1055,7 +1060,7 @@ def test_routes_and_engagements_without_ids_update_by_natural_key_keeping_what_t
             if name == "Transfer routes":
                 row[headers.index("Purpose")].value = "Medical claims"
                 row[headers.index("Instrument IDs")].value = None  # as in files made before the column existed
-                row[headers.index("Engagement ID")].value = None
+                row[headers.index("Engagement ID")].value = None  # the Service column still names it
                 # computed columns are ignored, whatever they say
                 row[headers.index("Status")].value, row[headers.index("EU mechanism")].value = "covered", "adequacy"
                 row[headers.index("Reasons")].value = "[gap] whatever a spreadsheet says"
@@ -1070,11 +1075,12 @@ def test_routes_and_engagements_without_ids_update_by_natural_key_keeping_what_t
     assert [(row.sheet, row.action) for row in outcome.rows] == [("Engagements", "update"), ("Transfer routes", "update")]
     # a country the file keeps keeps its recorded activity; a new one is storage and access
     assert outcome.rows[0].changes == {"Processing locations": ["IN: Remote access", "IN: Remote access; SG: Storage and access"]}
-    assert set(outcome.rows[1].changes) == {"Purpose", "Engagement ID"}
+    assert set(outcome.rows[1].changes) == {"Purpose"}
     route, engagement = db.session.get(TransferRoute, route_id), db.session.get(Engagement, engagement_id)
     assert route.purpose == "Medical claims" and [item.id for item in route.instruments] == [scc_id]
-    # The route kept no engagement: the file's blank Engagement ID clears it (a blank cell is a value).
-    assert route.engagement_id is None
+    # Without its ID, the route is matched by its key, its service included (the Service column names
+    # the engagement): it keeps its engagement.
+    assert route.engagement_id == engagement_id
     assert {(item.country_code, item.activity.value) for item in engagement.locations} == {("IN", "access"), ("SG", "storage_and_access")}
 
 

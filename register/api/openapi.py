@@ -13,7 +13,8 @@ from ..services import spec_for
 from . import resources
 
 ERROR = {"$ref": "#/components/schemas/Error"}
-COUNTRY = {"type": "string", "pattern": "^[A-Z]{2}$", "description": "ISO 3166-1 alpha-2 code"}
+COUNTRY = {"type": "string", "pattern": "^[A-Z]{2}$",
+           "description": "ISO 3166-1 alpha-2 code; UK and EL are accepted and stored as GB and GR"}
 ISO_DATE = {"type": "string", "format": "date"}
 
 COLLECTION_SCHEMAS: dict[str, dict] = {
@@ -54,6 +55,7 @@ def column_schema(column: Any) -> dict:
             schema["maxLength"] = column_type.length
         if column.key in ("country_code", "destination_country"):
             schema["pattern"] = "^[A-Z]{2}$"
+            schema["description"] = COUNTRY["description"]
     else:
         schema = {}
     if column.nullable and not isinstance(column_type, Boolean):

@@ -36,6 +36,7 @@ from ..record_types import parties, transfers
 from ..record_types.base import RecordType
 from ..record_types.lists import CappedPagination, list_query
 from ..services import PARTY_FIELDS_BY_KIND, spec_for
+from ..services.codes import country_code
 
 READ_ONLY = ("id", "uid", "version", "created_at", "updated_at")
 
@@ -109,7 +110,10 @@ def list_records(resource: Resource, args, page: int, per_page: int) -> tuple[li
     """A page of records with the pages' filters, search and sort; bad filter values are errors."""
     errors: services.Errors = {}
     for list_filter in resource.pages.filters:
-        if list_filter.name in args and args[list_filter.name] not in {choice for choice, _label in list_filter.choices()}:
+        value = args.get(list_filter.name)
+        if list_filter.name == "country" and value is not None:
+            value = country_code(value)  # UK is GB here too (record_types.lists)
+        if list_filter.name in args and value not in {choice for choice, _label in list_filter.choices()}:
             errors[list_filter.name] = [f"Unknown value {args[list_filter.name]!r}."]
     sortable = {column.key for column in resource.pages.columns if column.sort is not None}
     if "sort" in args and args["sort"] not in sortable:

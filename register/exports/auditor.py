@@ -166,7 +166,7 @@ def _engagements_sheet(sess: Session, book) -> None:
         ("ID", 38), ("Engaged by", 32), ("Engaged by ID", 38), ("Engages", 32), ("Engages ID", 38), ("Service", 30),
         ("Purpose", 30), ("Relationship", 16), ("Processing locations", 24), ("Contract reference", 20), ("Contract signed", 12),
         ("Authorisation", 16), ("Authorised on", 12), ("Status", 10), ("Planned start", 12), ("Started", 12), ("Ended", 12),
-        ("Override reason", 40), ("Notes", 40)])
+        ("Override reason", 40), ("Data categories", 30), ("Condition", 30), ("Notes", 40)])
     for engagements in _in_chunks(sess, Engagement, select(Engagement.id).order_by(Engagement.id), selectinload(Engagement.locations)):
         names = _uid_of(sess, {e.engager_id for e in engagements} | {e.engaged_id for e in engagements})
         for engagement in engagements:
@@ -176,7 +176,8 @@ def _engagements_sheet(sess: Session, book) -> None:
                           engagement.contract_reference, engagement.contract_signed_on,
                           engagement.authorisation.label if engagement.authorisation else None, engagement.authorised_on,
                           engagement.status.value, engagement.planned_start_on, engagement.starts_on, engagement.ends_on,
-                          engagement.activation_override_reason, engagement.notes])
+                          engagement.activation_override_reason, engagement.data_categories, engagement.condition,
+                          engagement.notes])
     sheet.close()
 
 
@@ -212,7 +213,7 @@ ROUTE_COLUMNS = [
     ("ID", 38), ("Exporter", 32), ("Exporter ID", 38), ("Exporter country", 8), ("Importer", 32), ("Importer ID", 38),
     ("Destination", 24), ("Destination code", 8), ("Third country or international organisation (Art. 30(1)(e))", 14),
     ("Regimes", 10), ("Exporter role", 12), ("Importer role", 12), ("Onward transfer of", 38), ("Engagement ID", 38),
-    ("Purpose", 30), ("Data subject categories", 30), ("Data categories", 30), ("Special-category data", 10),
+    ("Service", 30), ("Purpose", 30), ("Data subject categories", 30), ("Data categories", 30), ("Special-category data", 10),
     ("Special-category basis", 16), ("HR data", 8), ("Instruments", 40), ("Instrument IDs", 38),
     ("Safeguards (Art. 30(1)(e))", 44),
 ] + [(f"{regime} {part}", width) for regime in REGIMES for part, width in
@@ -245,7 +246,11 @@ def _routes_sheets(sess: Session, book, on: date, route_ids: Optional[list[int]]
         sources = {r.source_route_id for r in routes.values() if r.source_route_id}
         uids = dict(sess.execute(select(TransferRoute.id, TransferRoute.uid).where(TransferRoute.id.in_(sources))).all()) if sources else {}
         linked = {r.engagement_id for r in routes.values() if r.engagement_id}
-        engagement_uids = dict(sess.execute(select(Engagement.id, Engagement.uid).where(Engagement.id.in_(linked))).all()) if linked else {}
+        engagement_uids, engagement_services = {}, {}
+        if linked:
+            for engagement_id, engagement_uid, service in sess.execute(
+                    select(Engagement.id, Engagement.uid, Engagement.service).where(Engagement.id.in_(linked))):
+                engagement_uids[engagement_id], engagement_services[engagement_id] = engagement_uid, service
         for route_id in chunk:
             route, route_facts = routes[route_id], facts[route_id]
             assessment = rules.assess_route(route_facts, on, law)
@@ -268,7 +273,8 @@ def _routes_sheets(sess: Session, book, on: date, route_ids: Optional[list[int]]
                 route.uid, exporter_row[1], exporter_row[0], exporter_row[2], importer_row[1], importer_row[0], destination,
                 destination_code, restricted, " ".join(sorted(route_facts.regimes)) or NO_REGIMES, route.exporter_role.value,
                 route.importer_role.value, uids.get(route.source_route_id) if route.source_route_id else None,
-                engagement_uids.get(route.engagement_id) if route.engagement_id else None, route.purpose,
+                engagement_uids.get(route.engagement_id) if route.engagement_id else None,
+                engagement_services.get(route.engagement_id), route.purpose,
                 route.data_subject_categories, route.data_categories, route.has_special_category_data,
                 route.special_category_basis.label if route.special_category_basis else None, route.has_hr_data,
                 "; ".join(instrument.title for instrument in route.instruments),

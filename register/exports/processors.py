@@ -37,8 +37,8 @@ from ..models import (
 from .workbook import XlsxBook, csv_safe
 
 PROCESSING = (Relationship.PROCESSOR, Relationship.SUB_PROCESSOR)
-COLUMNS = [("Processor", 36), ("Role", 34), ("What it does for us", 40), ("Where it processes data", 30),
-           ("How transfers are safeguarded", 80), ("Planned start", 14)]
+COLUMNS = [("Processor", 36), ("Role", 34), ("What it does for us", 40), ("Categories of personal data", 36),
+           ("Where it processes data", 30), ("How transfers are safeguarded", 80), ("Planned start", 14)]
 NOW = "now"
 
 
@@ -90,6 +90,7 @@ class ProcessorRow:
     planned_start: Optional[date] = None  # set on an upcoming change
     party_id: int = 0
     route_ids: tuple[int, ...] = ()
+    data_categories: str = ""  # what its engagements say they process (one line per service when they differ)
 
     @property
     def is_upcoming(self) -> bool:
@@ -100,7 +101,7 @@ class ProcessorRow:
         return NOW if self.planned_start is None else f"planned from {self.planned_start.isoformat()}"
 
     def values(self) -> list:
-        return [self.name, self.role, self.service, self.locations, self.safeguards, self.planned_start]
+        return [self.name, self.role, self.service, self.data_categories, self.locations, self.safeguards, self.planned_start]
 
 
 @dataclass
@@ -263,6 +264,21 @@ def _walk(sess: Session, starts: list[int], purposes: list[str], on: date) -> di
     return reached
 
 
+def service_words(engagement: Engagement) -> str:
+    """What an engagement does for us as the list says it: its service, and the condition it runs under, if any."""
+    condition = (engagement.condition or "").strip()
+    return f"{engagement.service} ({condition})" if condition else engagement.service
+
+
+def categories_words(engagements: list[Engagement]) -> str:
+    """The categories of personal data the engagements process: once when they agree, else per service."""
+    given = [(engagement.service, (engagement.data_categories or "").strip()) for engagement in engagements]
+    given = [(service, categories) for service, categories in given if categories]
+    if len({categories for _service, categories in given}) <= 1:
+        return given[0][1] if given else ""
+    return "\n".join(f"{service}: {categories}" for service, categories in given)
+
+
 def _role(engagements: list[Engagement]) -> str:
     """The role from each engagement's relationship: who engages the recipient, when it is not us directly."""
     engagers: dict[Relationship, list[str]] = defaultdict(list)
@@ -332,14 +348,14 @@ def processor_list(entity_ids: Optional[list[int]] = None, purposes: Optional[li
                                            f"list cannot say how personal data reaches it; record the route",
                                            engagement_id=engagements[0].id if engagements else None, party_id=party_id))
         where, how = safeguards.places(section_routes, locations, party.country_code, result.concerns, name)
-        services = list(dict.fromkeys(engagement.service for engagement in engagements)) or \
+        services = list(dict.fromkeys(service_words(engagement) for engagement in engagements)) or \
             list(dict.fromkeys(route.purpose for route in section_routes if route.purpose))
         starts_on = None
         if upcoming:
             dates = [planned_start(item) for item in [*engagements, *section_routes] if is_upcoming(item, on)]
             starts_on = min((day for day in dates if day is not None), default=None) or on
         row = ProcessorRow(name, _role(engagements) or "Processor", "; ".join(services), where, how, starts_on,
-                           party_id, tuple(sorted(route.id for route in section_routes)))
+                           party_id, tuple(sorted(route.id for route in section_routes)), categories_words(engagements))
         (result.upcoming if upcoming else result.current).append(row)
     result.current.sort(key=lambda row: row.name.casefold())
     result.upcoming.sort(key=lambda row: (row.planned_start, row.name.casefold()))

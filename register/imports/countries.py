@@ -17,6 +17,7 @@ import yaml
 
 from .. import countries
 from ..config import PROJECT_ROOT
+from ..services.codes import country_code
 
 ALIASES_FILE = PROJECT_ROOT / "data" / "country_aliases.yaml"
 
@@ -87,8 +88,8 @@ def resolve(value: str, *, organisations: bool = False) -> tuple[Optional[str], 
         for organisation in law.organisations.values():
             if text.upper() == organisation.id.upper() or normalise(text) == normalise(organisation.name):
                 return organisation.id, None
-    if len(text) == 2 and countries.is_country(text):
-        return text.upper(), None
+    if len(text) == 2 and countries.is_country(country_code(text)):
+        return country_code(text), None  # an ISO code, or UK / EL: the same rule as the form and the API
     labelled = re.fullmatch(r"(.+?)\s*\(([A-Za-z]{2})\)", text)  # "Congo (CG)", as the template lists it
     if labelled and countries.is_country(labelled.group(2)):
         return labelled.group(2).upper(), None

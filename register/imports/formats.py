@@ -146,11 +146,12 @@ ENGAGEMENTS = SheetFormat(
      "Contract reference": "contract_reference", "Contract signed": "contract_signed_on",
      "Authorisation": "authorisation", "Authorised on": "authorised_on", "Status": "status",
      "Planned start": "planned_start_on", "Started": "starts_on", "Ended": "ends_on",
-     "Override reason": "activation_override_reason", "Notes": "notes"},
+     "Override reason": "activation_override_reason", "Data categories": "data_categories", "Condition": "condition",
+     "Notes": "notes"},
     ("Engaged by", "Engaged by ID", "Engages", "Engages ID", "Processing locations"),
     frozenset(),
     {"Engaged by ID": "engager_id", "Engages ID": "engaged_id", "Processing locations": "locations"},
-    ("Override reason", "Notes"),
+    ("Override reason", "Data categories", "Condition", "Notes"),
 )
 
 CHANGE_NOTICES = SheetFormat(
@@ -200,14 +201,14 @@ ROUTES = SheetFormat(
      "HR data": "has_hr_data", "Lifecycle": "status", "Starts": "starts_on", "Ends": "ends_on",
      "Consent mechanism": "consent_mechanism", "Notes": "notes"},
     ("Exporter", "Exporter ID", "Importer", "Importer ID", "Destination", "Destination code", "Regimes",
-     "Onward transfer of", "Engagement ID", "Instruments"),
+     "Onward transfer of", "Engagement ID", "Service", "Instruments"),
     frozenset({"Exporter country", "Third country or international organisation (Art. 30(1)(e))",
                "Safeguards (Art. 30(1)(e))", "Status", "Reasons", "Review notes", "Breaks the notice's promise",
                "Importer ISO 27001"}
               | {f"{regime} {part}" for regime in REGIMES for part in ("mechanism", "status", "legal reference", "TIA")}),
     {"Exporter ID": "exporter_id", "Importer ID": "importer_id", "Destination code": "destination_country",
      "Onward transfer of": "source_route_id", "Engagement ID": "engagement_id", "Instruments": "instrument_ids"},
-    ("Instrument IDs", "Consent mechanism", "Notes"),
+    ("Service", "Instrument IDs", "Consent mechanism", "Notes"),
 )
 
 TIAS = SheetFormat(

@@ -363,9 +363,11 @@ class _Importer:
             if row.organisation_code:
                 self.organisations[row.organisation_code] = row.id
         self.engagement_uid = dict(sess.execute(select(Engagement.uid, Engagement.id)).all())
-        self.engagement_key = {(row.engager_id, row.engaged_id, name_key(row.service)): row.id
-                               for row in sess.execute(select(Engagement.id, Engagement.engager_id, Engagement.engaged_id,
-                                                              Engagement.service))}
+        self.engagement_key: dict[tuple, int] = {}
+        # (engaged party, service) -> engagements: a route's Service cell names the engagement it serves
+        self.engagement_service: dict[tuple, set[int]] = {}
+        for row in sess.execute(select(Engagement.id, Engagement.engager_id, Engagement.engaged_id, Engagement.service)):
+            self._index_engagement(row.id, row.engager_id, row.engaged_id, row.service)
         self.instrument_uid: dict[str, int] = {}
         self.instrument_title: dict[int, str] = {}
         self.instrument_titles: dict[str, set[int]] = {}
@@ -385,11 +387,14 @@ class _Importer:
         self.instrument_key = {(kind, title, frozenset(sides.get(instrument_id, ()))): instrument_id
                                for instrument_id, kind, title in kind_titles}
         self.route_uid = dict(sess.execute(select(TransferRoute.uid, TransferRoute.id)).all())
+        # A route's key (services.route_key): its parties, destination, service (engagement) and source route.
         self.route_key: dict[tuple, list[int]] = {}
         for row in sess.execute(select(TransferRoute.id, TransferRoute.exporter_id, TransferRoute.importer_id,
-                                       TransferRoute.destination_country, TransferRoute.destination_organisation_id)):
+                                       TransferRoute.destination_country, TransferRoute.destination_organisation_id,
+                                       TransferRoute.engagement_id, TransferRoute.source_route_id)):
             destination = row.destination_country or f"#{row.destination_organisation_id}"
-            self.route_key.setdefault((row.exporter_id, row.importer_id, destination), []).append(row.id)
+            self.route_key.setdefault((row.exporter_id, row.importer_id, destination, row.engagement_id, row.source_route_id),
+                                      []).append(row.id)
         self.bcr_labels: dict[str, set[int]] = {}
         self.bcr_uid: dict[str, int] = {}
         self.bcr_key: dict[tuple, int] = {}
@@ -424,6 +429,28 @@ class _Importer:
         self.party_key[(kind, name_key(legal_name), country)] = party_id
         self.party_names.setdefault(name_key(legal_name), set()).add(party_id)
         self.party_label[party_id] = legal_name
+
+    def _index_engagement(self, engagement_id: int, engager_id: int, engaged_id: int, service: str) -> None:
+        self.engagement_key[(engager_id, engaged_id, name_key(service))] = engagement_id
+        self.engagement_service.setdefault((engaged_id, name_key(service)), set()).add(engagement_id)
+
+    def _engagement_by_service(self, exporter: Optional[int], importer: Optional[int], cell: Any, errors: list) -> Optional[int]:
+        """The engagement a route's Service cell names: the exporter's engagement of the importer for that
+        service, else the one engagement of the importer for it (an onward transfer's, say)."""
+        service = _text(cell)
+        if service is None or importer is None:
+            return None
+        found = self.engagement_key.get((exporter, importer, name_key(service)))
+        if found is not None:
+            return found
+        ids = self.engagement_service.get((importer, name_key(service)), set())
+        if len(ids) == 1:
+            return next(iter(ids))
+        importer_name = self.party_label.get(importer, "the importer")
+        errors.append(("Service", f"No engagement of {importer_name} for the service {service!r} in the file or the register: "
+                                  "record it on the Engagements sheet, or give the Engagement ID." if not ids else
+                                  f"{len(ids)} engagements of {importer_name} are for the service {service!r}: give the Engagement ID."))
+        return None
 
     def _index_instrument(self, instrument_id: int, uid: str, title: str, kind: Any) -> None:
         self.instrument_title[instrument_id] = title
@@ -919,7 +946,7 @@ class _Importer:
             self.engagement_uid[written.uid] = written.id
             if uid:
                 self.engagement_uid[uid] = written.id
-            self.engagement_key[(written.engager_id, written.engaged_id, name_key(written.service))] = written.id
+            self._index_engagement(written.id, written.engager_id, written.engaged_id, written.service)
             self.engagement_parties[written.id] = (written.engager_id, written.engaged_id)
 
     def _create_until_notices(self, number: int, label: str, uid: Optional[str], values: dict) -> Any:
@@ -1068,9 +1095,11 @@ class _Importer:
         if engagement_uid:
             engagement_uid = engagement_uid.lower()
             if engagement_uid in self.engagement_uid:
-                values["engagement_id"] = self.engagement_uid[engagement_uid]
+                values["engagement_id"] = self.engagement_uid[engagement_uid]  # the ID wins, as a party's does
             else:
                 errors.append(("Engagement ID", _missing(engagement_uid, "engagement", self)))
+        elif _text(cells.get("Service")):  # the engagement by the service it is for (files made by hand)
+            values["engagement_id"] = self._engagement_by_service(exporter, importer, cells.get("Service"), errors)
         instrument_ids = []
         wanted_titles: dict[str, int] = {}
         for instrument_uid in LIST_SEPARATOR.split((_text(cells.get("Instrument IDs")) or "").lower()):
@@ -1117,24 +1146,28 @@ class _Importer:
             else:
                 errors.append(("Onward transfer of", _missing(source, "route", self)))
         record = None
-        key = (values["exporter_id"], values["importer_id"], context["destination"])
+        # The route's key (services.route_key): a second route between the same parties to the same place
+        # is another route when its service (engagement) or its source route differs.
+        parties = (values["exporter_id"], values["importer_id"], context["destination"])
+        key = parties + (values.get("engagement_id"), values["source_route_id"])
         if uid and uid in self.route_uid:
             record = self.sess.get(TransferRoute, self.route_uid[uid])
-        elif not uid and None not in key:
+        elif not uid and None not in parties:
             matches = self.route_key.get(key, [])
             if len(matches) > 1:
-                errors.append(("ID", f"{len(matches)} routes of the register have this exporter, importer and destination: "
-                                     "give the route's ID."))
+                errors.append(("ID", f"{len(matches)} routes of the register have this exporter, importer, destination and "
+                                     "service: give the route's ID."))
             elif matches:
                 record = self.sess.get(TransferRoute, matches[0])
-            self._duplicate(("route",) + key, ROUTES, number, errors, "exporter, importer and destination (and no ID)")
+            self._duplicate(("route",) + key, ROUTES, number, errors,
+                            "exporter, importer, destination and service (and no ID)")
         _drop_blank_defaults(ROUTES, values, record)
         written = self._record(ROUTES, number, record, context["label"], uid, values, errors)
         if written is not None:
             self.route_uid[written.uid] = written.id
             if uid:
                 self.route_uid[uid] = written.id
-            if record is None and None not in key:
+            if record is None and None not in parties:
                 self.route_key.setdefault(key, []).append(written.id)
 
 

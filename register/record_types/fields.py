@@ -11,6 +11,7 @@ from wtforms import SelectChoice
 from .. import countries
 from ..extensions import db
 from ..models import Party, PartyKind
+from ..services.codes import country_code
 
 ID_SUFFIX = re.compile(r"#(\d+)\s*$")
 
@@ -96,7 +97,7 @@ class CountryField(SelectField):
 
     def process_formdata(self, valuelist) -> None:
         super().process_formdata(valuelist)
-        self.data = (self.data or "").strip().upper() or None
+        self.data = country_code((self.data or "").strip().upper()) or None  # "UK" is GB, as through the API
 
 
 class DestinationField(SelectField):
@@ -121,6 +122,11 @@ class DestinationField(SelectField):
     def pre_validate(self, form) -> None:
         if self.data and not (self.data.startswith("io:") or countries.is_country(self.data)):
             raise ValidationError("Choose a destination from the list.")
+
+    def process_formdata(self, valuelist) -> None:
+        super().process_formdata(valuelist)
+        if self.data and not self.data.startswith("io:"):
+            self.data = country_code(self.data)  # "UK" is GB, as through the API
 
     @property
     def country(self) -> Optional[str]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import AssessmentRun, AuditEvent
+from ..services.codes import country_code
 from .base import RecordType
 
 PER_PAGE = 50
@@ -38,6 +39,8 @@ def list_query(pages: RecordType, args: dict) -> tuple[Select, dict]:
         query = query.where(or_(*(func.lower(column).like(pattern, escape="\\") for column in pages.search)))
     for list_filter in pages.filters:
         value = (args.get(list_filter.name) or "").strip()
+        if list_filter.name == "country":
+            value = country_code(value)  # ?country=UK lists GB, as a write takes UK for GB
         if value and value in {choice for choice, _label in list_filter.choices()}:
             query = list_filter.apply(query, value)
             state[list_filter.name] = value

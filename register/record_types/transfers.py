@@ -71,6 +71,10 @@ class EngagementForm(RecordForm):
     engaged_id = PartyField("Engages", validators=[InputRequired()], kinds=[PartyKind.THIRD_PARTY, PartyKind.GROUP_ENTITY])
     service = StringField("Service", validators=[DataRequired(), Length(max=300)])
     purpose = StringField("Purpose", validators=[OptionalValue(), Length(max=300)])
+    data_categories = TextAreaField("Categories of personal data it processes (shown on the processor list)",
+                                    validators=[OptionalValue()])
+    condition = StringField("Only under a condition (in words, e.g. \"only if you use the AI features\"; blank: always)",
+                            validators=[OptionalValue(), Length(max=300)])
     relationship_type = SelectField("Relationship", choices=enum_choices(Relationship))
     locations = SelectMultipleField("Processing locations (every country where data is stored or accessed)",
                                     choices=country_choices(None), validate_choice=False)
@@ -102,6 +106,7 @@ ENGAGEMENT_PAGES = RecordType(
     name="engagements", title="Engagements", singular="engagement", model=Engagement, form=EngagementForm,
     fieldsets=[
         ("Who engages whom", ["engager_id", "engaged_id", "service", "purpose", "relationship_type", "locations"]),
+        ("What the processor list says of it", ["data_categories", "condition"]),
         ("Contract and authorisation", ["contract_reference", "contract_signed_on", "authorisation", "authorised_on"]),
         ("Lifecycle", ["status", "planned_start_on", "starts_on", "ends_on", "activation_override_reason", "notes"]),
     ],
@@ -396,7 +401,7 @@ class RouteForm(RecordForm):
     carries_uk_data = BooleanField("UK data (UK GDPR)")
     carries_ch_data = BooleanField("Swiss data (FADP)")
     source_route_id = IntegerField("Onward transfer of route #", validators=[OptionalValue(), NumberRange(min=1)])
-    engagement_id = IntegerField("Engagement #", validators=[OptionalValue(), NumberRange(min=1)])
+    engagement_id = IntegerField("Engagement # (the service it is for)", validators=[OptionalValue(), NumberRange(min=1)])
     exporter_role = SelectField("Exporter's role", choices=enum_choices(PartyRole))
     importer_role = SelectField("Importer's role", choices=enum_choices(PartyRole), default=PartyRole.PROCESSOR.value)
     purpose = StringField("Purpose", validators=[OptionalValue(), Length(max=300)])
@@ -480,10 +485,12 @@ def _route_rows_query():
                text(TransferRoute.importer_role, "importer_role"), TransferRoute.purpose, text(TransferRoute.status, "status"),
                RowExporter.id.label("exporter_id"), RowExporter.legal_name.label("exporter_name"), text(RowExporter.kind, "exporter_kind"),
                RowImporter.id.label("importer_id"), RowImporter.legal_name.label("importer_name"), text(RowImporter.kind, "importer_kind"),
-               RowOrganisation.legal_name.label("organisation_name"), RouteVerdict.status.label("coverage"), RouteVerdict.mechanisms)
+               RowOrganisation.legal_name.label("organisation_name"), RouteVerdict.status.label("coverage"), RouteVerdict.mechanisms,
+               Engagement.service.label("service"))
         .join(RowExporter, RowExporter.id == TransferRoute.exporter_id)
         .join(RowImporter, RowImporter.id == TransferRoute.importer_id)
         .outerjoin(RowOrganisation, RowOrganisation.id == TransferRoute.destination_organisation_id)
+        .outerjoin(Engagement, Engagement.id == TransferRoute.engagement_id)
         .outerjoin(RouteVerdict, RouteVerdict.route_id == TransferRoute.id)
         .where(TransferRoute.id.in_(bindparam("route_ids", expanding=True)))
     )
@@ -567,6 +574,8 @@ ROUTE_PAGES = RecordType(
         Column("Importer", lambda r: r.importer_name, Importer.name_key, "importer", href=lambda r: party_path(r.importer_kind, r.importer_id)),
         Column("Destination", lambda r: r.organisation_name or countries.country_name(r.destination_country),
                TransferRoute.destination_country, "destination"),
+        # The service of its engagement: what tells apart several routes between the same parties to one place.
+        Column("Service", lambda r: r.service or ""),
         Column("Regimes", _regimes_of),
         Column("Roles", lambda r: f"{r.exporter_role} \u2192 {r.importer_role}"),
         Column("Purpose", lambda r: r.purpose or "", TransferRoute.purpose, "purpose"),

@@ -5,9 +5,9 @@ from typing import Optional
 
 from sqlalchemy.orm import Session
 
-from .. import countries
 from ..bulk import get_record
 from ..models import Party, PartyKind
+from .codes import ACCEPTED, is_country_code
 from .spec import Errors, _add
 
 
@@ -20,8 +20,8 @@ def _country(errors: Errors, values: dict, key: str, required: bool = True) -> N
         if required:
             _add(errors, key, "This field is required.")
         return
-    if not countries.is_country(code):
-        _add(errors, key, f"Unknown country code {code!r} (ISO 3166-1 alpha-2 expected).")
+    if not is_country_code(code):
+        _add(errors, key, f"Unknown country code {code!r}: give {ACCEPTED}.")
 
 
 def _email(errors: Errors, values: dict, key: str) -> None:

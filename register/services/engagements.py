@@ -12,10 +12,10 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import countries
 from ..bulk import as_row, bulk_of
 from ..models import Engagement, EngagementLocation, Lifecycle, LocationActivity, Party, PartyKind
 from .checks import _is_list, _ordered, _party
+from .codes import ACCEPTED, country_code, is_country_code
 from .spec import SPECS, Errors, Spec, _add
 
 
@@ -94,8 +94,8 @@ def _validate_engagement(sess: Session, record: Optional[Engagement], values: di
         return
     for location in values.get("locations") or []:
         code = location.get("country_code") if isinstance(location, dict) else location
-        if not countries.is_country(code):
-            _add(errors, "locations", f"Unknown country code {code!r}.")
+        if not is_country_code(code):
+            _add(errors, "locations", f"Unknown country code {code!r}: give {ACCEPTED}.")
         elif isinstance(location, dict) and location.get("activity") not in (None, *LocationActivity._value2member_map_):
             _add(errors, "locations", f"Unknown activity {location.get('activity')!r}: storage, access or storage_and_access.")
 
@@ -149,9 +149,9 @@ def _wanted_locations(value: list) -> dict[str, LocationActivity]:
     wanted: dict[str, LocationActivity] = {}
     for item in value or []:
         if isinstance(item, dict):
-            wanted[item["country_code"].upper()] = LocationActivity(item.get("activity") or LocationActivity.STORAGE_AND_ACCESS)
+            wanted[country_code(item["country_code"])] = LocationActivity(item.get("activity") or LocationActivity.STORAGE_AND_ACCESS)
         else:
-            wanted[str(item).upper()] = LocationActivity.STORAGE_AND_ACCESS
+            wanted[country_code(str(item))] = LocationActivity.STORAGE_AND_ACCESS
     return wanted
 
 

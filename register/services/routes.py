@@ -44,6 +44,8 @@ def _validate_route(sess: Session, record: Optional[TransferRoute], values: dict
     if values.get("special_category_basis") and not values.get("has_special_category_data"):
         _add(errors, "special_category_basis", "Only routes carrying special-category data take a basis.")
     _ordered(errors, values, "starts_on", "ends_on", "The end date cannot be before the start date.")
+    if not errors:
+        _one_route_per_service(sess, record, values, errors)
     ids = values.get("instrument_ids") or []
     try:
         if not isinstance(ids, list):
@@ -59,6 +61,40 @@ def _validate_route(sess: Session, record: Optional[TransferRoute], values: dict
             found = set(sess.scalars(select(TransferInstrument.id).where(TransferInstrument.id.in_(wanted))))
         for missing in sorted(wanted - found):
             _add(errors, "instrument_ids", f"No instrument with id {missing}.")
+
+
+# A route is one service's flow of data: two live routes with the same exporter, importer and
+# destination are one route unless their service (the route's engagement) differs, or they pass on
+# data from different source routes (an onward transfer inherits its source's regimes). The form
+# and the API refuse the second; the import matches a row to the route with its key
+# (imports/plan.py), so that every path holds the same routes apart.
+ROUTE_KEY_FIELDS = ("exporter_id", "importer_id", "destination_country", "destination_organisation_id", "engagement_id",
+                    "source_route_id")
+
+
+def route_key(values: Any) -> tuple:
+    """What tells a route apart: its parties, destination, service (engagement) and source route."""
+    get = values.get if isinstance(values, dict) else lambda name: getattr(values, name)
+    return tuple(get(name) for name in ROUTE_KEY_FIELDS)
+
+
+def _one_route_per_service(sess: Session, record: Optional[TransferRoute], values: dict, errors: Errors) -> None:
+    if values.get("status") == Lifecycle.RETIRED or bulk_of(sess) is not None:
+        return  # a bulk unit is an import, which matches its rows to routes by this key itself
+    if record is not None and record.status != Lifecycle.RETIRED and route_key(record) == route_key(values):
+        return  # a change that keeps the route's key: routes recorded twice before this rule stay editable
+    query = select(TransferRoute.id, Engagement.service).outerjoin(Engagement, Engagement.id == TransferRoute.engagement_id) \
+        .where(TransferRoute.status != Lifecycle.RETIRED)
+    for name, value in zip(ROUTE_KEY_FIELDS, route_key(values)):
+        column = getattr(TransferRoute, name)
+        query = query.where(column.is_(None) if value is None else column == value)
+    if record is not None and record.id is not None:
+        query = query.where(TransferRoute.id != record.id)
+    found = sess.execute(query.order_by(TransferRoute.id).limit(1)).first()
+    if found is not None:
+        service = f"the same service ({found.service})" if found.service else "no engagement's service either"
+        _add(errors, "engagement_id", f"Route #{found.id} already carries data from this exporter to this importer there, "
+                                      f"for {service}: edit that route, or link this one to the engagement of another service.")
 
 
 def _read_instrument_ids(record: TransferRoute) -> list:

@@ -8,6 +8,7 @@ from typing import Any, Mapping, Optional
 from sqlalchemy.orm import Session
 
 from ..audit import plain
+from .codes import COUNTRY_FIELDS, country_code
 from .coerce import coercer
 
 
@@ -91,7 +92,8 @@ def recorded(model: type, values: dict) -> dict:
     for key, value in values.items():
         try:
             if key in spec.columns:
-                found[key] = plain(coercer(spec.columns[key])(value))
+                found[key] = coercer(spec.columns[key])(value)
+                found[key] = plain(country_code(found[key]) if key in COUNTRY_FIELDS else found[key])
             elif key in spec.recorded:
                 found[key] = plain(spec.recorded[key](value))
             else:

@@ -15,6 +15,7 @@ from .. import bulk as engine  # (its BULK_BATCH read when used: a test writes i
 from ..audit import created, diff, mark_audited, record_event
 from ..bulk import BULK_ROWS, as_row, bulk_of, flush_pending, largest_id_used
 from ..models import AuditAction, Lifecycle, utcnow
+from .codes import COUNTRY_FIELDS, country_code
 from .coerce import _coerce
 from .spec import DomainError, Errors, Spec, _add, spec_for
 from .unit import check_version, session
@@ -28,6 +29,8 @@ def _prepare(spec: Spec, record: Any, values: dict, errors: Errors) -> dict:
         if key in columns:
             try:
                 prepared[key] = _coerce(columns[key], value)
+                if key in COUNTRY_FIELDS:
+                    prepared[key] = country_code(prepared[key])  # "UK" is GB on every path
             except ValueError as error:
                 _add(errors, key, str(error))
         elif key in spec.collections:

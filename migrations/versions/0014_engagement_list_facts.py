@@ -1,0 +1,28 @@
+"""Engagements: the categories of personal data and the condition the subject-facing list shows
+
+Revision ID: 0014
+Revises: 0007
+Create Date: 2026-12-03 14:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0014'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('engagements', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('data_categories', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('condition', sa.String(length=300), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('engagements', schema=None) as batch_op:
+        batch_op.drop_column('condition')
+        batch_op.drop_column('data_categories')
