@@ -23,6 +23,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('engagements', schema=None) as batch_op:
-        batch_op.drop_column('condition')
-        batch_op.drop_column('data_categories')
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+) in place: a batch copy would drop and recreate the table,
+    # which the foreign keys pointing at engagements refuse.
+    op.drop_column('engagements', 'condition')
+    op.drop_column('engagements', 'data_categories')
