@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
-from helpers import csrf_token, post_form
+from helpers import csrf_token, open_form, post_form
 
 from register import services
 from register.extensions import db
@@ -345,3 +345,25 @@ def test_ids_beyond_the_database_range_are_404_not_errors(logged_in):
     assert client.get(f"/third-parties/{2**40}/edit").status_code == 404
     assert client.get("/lookup/parties?q=ab%00cd").status_code == 200
     assert client.get("/third-parties/?q=%00").status_code == 200
+
+
+def test_saving_an_engagement_through_its_form_keeps_what_each_location_does(logged_in, writer, register):
+    # The form picks countries only: an activity the API or the import recorded survives a save that
+    # changes something else, and a country added through the form is stored and accessed there.
+    engagement = register["engagement"]
+    writer(lambda: services.update(db.session.get(Engagement, engagement.id),
+                                   {"locations": [{"country_code": "US", "activity": "access"},
+                                                  {"country_code": "IE", "activity": "storage"}]},
+                                   expected_version=engagement.version))
+    client = logged_in(Role.EDITOR)
+    path = f"/engagements/{engagement.id}/edit"
+    shown = open_form(client, path)
+    shown["service"] = ["CRM hosting and support"]
+    shown["locations"] = ["US", "IE", "DE"]
+    response = client.post(path, data=shown)
+    assert response.status_code == 302, page_text(response)
+    db.session.expire_all()
+    saved = db.session.get(Engagement, engagement.id)
+    assert saved.service == "CRM hosting and support"
+    assert {location.country_code: location.activity.value for location in saved.locations} == {
+        "US": "access", "IE": "storage", "DE": "storage_and_access"}

@@ -1,5 +1,6 @@
 """The record types of engagements, transfer instruments, BCR approvals, routes and their TIAs (what the pages and the API show)."""
 
+import json
 from collections import namedtuple
 from typing import Any
 
@@ -11,6 +12,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -90,14 +92,33 @@ class EngagementForm(RecordForm):
         "Override: why it becomes active before every client's objection window closed (Art. 28(2))",
         validators=[OptionalValue()])
     notes = TextAreaField("Notes", validators=[OptionalValue()])
+    # What each location does (storage, access or both), as the form was built: the form picks the
+    # countries only, and saving must not set an activity the API or the import recorded back to both.
+    location_activities = HiddenField()
 
 
 def _engagement_to_form(engagement: Engagement) -> dict:
     data = {name: getattr(engagement, name) for name in EngagementForm.__dict__ if not name.startswith("_") and hasattr(engagement, name)}
     data["locations"] = [location.country_code for location in engagement.locations]
+    data["location_activities"] = json.dumps({location.country_code: location.activity.value for location in engagement.locations})
     for key in ("relationship_type", "authorisation", "status"):
         data[key] = data[key].value if data.get(key) else ""
     return data
+
+
+def _engagement_to_values(form: EngagementForm) -> dict:
+    values = {name: field.data for name, field in form._fields.items()
+              if name not in ("csrf_token", "version", "location_activities")}
+    try:
+        activities = json.loads(form.location_activities.data or "{}")
+    except ValueError:
+        activities = {}
+    if not isinstance(activities, dict):
+        activities = {}
+    # A country kept keeps its activity; a country added is stored and accessed there (the default).
+    values["locations"] = [{"country_code": code, "activity": activities[code]} if isinstance(activities.get(code), str)
+                           else code for code in values.get("locations") or []]
+    return values
 
 
 Engager, Engaged = aliased(Party), aliased(Party)
@@ -127,7 +148,7 @@ ENGAGEMENT_PAGES = RecordType(
                lambda query, value: query.where(Engagement.relationship_type == Relationship(value))),
         status_filter(Engagement),
     ],
-    default_sort="engager", to_form=_engagement_to_form, view_template="records/engagement_view.html",
+    default_sort="engager", to_form=_engagement_to_form, to_values=_engagement_to_values, view_template="records/engagement_view.html",
     view_context=lambda engagement: {"client_states": _client_states(engagement)},
 )
 
