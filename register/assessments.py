@@ -39,6 +39,7 @@ from .models import (
     TransferImpactAssessment,
     TransferInstrument,
     TransferRoute,
+    VendorStatement,
     route_instruments,
 )
 
@@ -443,7 +444,7 @@ def affected_routes(sess: Session, touched: set[tuple[str, int]]) -> set[int]:
     found: set[int] = set(by_type.get("transfer_routes", ()))
     party_ids = set(by_type.get("parties", ()))
     for model, owner_column in ((Certificate, Certificate.third_party_id), (DpfCertification, DpfCertification.third_party_id),
-                                (ScopeFact, ScopeFact.party_id)):
+                                (ScopeFact, ScopeFact.party_id), (VendorStatement, VendorStatement.party_id)):
         party_ids |= _ids_where(sess, lambda chunk, model=model, owner=owner_column: select(owner).where(model.id.in_(chunk)),
                                 by_type.get(model.__tablename__, ()))
     approvals = by_type.get("bcr_approvals", ())
@@ -456,7 +457,10 @@ def affected_routes(sess: Session, touched: set[tuple[str, int]]) -> set[int]:
         route.c.exporter_id.in_(chunk), route.c.importer_id.in_(chunk), route.c.destination_organisation_id.in_(chunk))), party_ids)
     found |= _ids_where(sess, lambda chunk: select(TransferImpactAssessment.route_id).where(TransferImpactAssessment.id.in_(chunk)),
                         by_type.get("transfer_impact_assessments", ()))
-    found |= _ids_where(sess, lambda chunk: select(route.c.id).where(route.c.engagement_id.in_(chunk)), by_type.get("engagements", ()))
+    engagements = set(by_type.get("engagements", ()))
+    engagements |= _ids_where(sess, lambda chunk: select(VendorStatement.engagement_id).where(
+        VendorStatement.id.in_(chunk), VendorStatement.engagement_id.is_not(None)), by_type.get("vendor_statements", ()))
+    found |= _ids_where(sess, lambda chunk: select(route.c.id).where(route.c.engagement_id.in_(chunk)), engagements)
     found |= _ids_where(sess, lambda chunk: select(route_instruments.c.route_id).where(route_instruments.c.instrument_id.in_(chunk)),
                         by_type.get("transfer_instruments", ()))
     # A route's own change can leave an engagement location uncovered for its sibling routes.
