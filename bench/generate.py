@@ -53,6 +53,7 @@ from register.models import (
     TransferImpactAssessment,
     TransferInstrument,
     TransferRoute,
+    VendorStatement,
     VettingStatus,
     route_instruments,
 )
@@ -315,6 +316,8 @@ class RegisterGenerator:
         for table, rows in self._instruments():
             yield from self._chunked(table, rows)
         yield from self._routes()
+        # Last, so that the rest of the register is the one the same seed always gave.
+        yield from self._chunked(VendorStatement.__table__, self._vendor_statements())
 
     def _chunked(self, table: Table, rows: Iterable[dict]) -> Iterator[tuple[Table, list[dict]]]:
         chunk: list[dict] = []
@@ -545,6 +548,14 @@ class RegisterGenerator:
                 answer = self._pick({Answer.YES: 70, Answer.NO: 15, Answer.UNKNOWN: 15})
                 yield self._record(table, party_id=party_id, fact_key=key, answer=answer.value,
                                    verified_on=None if answer == Answer.UNKNOWN else self._days_ago(0, 600))
+
+    def _vendor_statements(self) -> Iterator[dict]:
+        """What one vendor in twenty states on its sub-processor list (SCCs, or the DPF)."""
+        table = VendorStatement.__table__
+        for party_id in self.third_parties[::20]:
+            mechanism = "dpf" if self.country_of[party_id] == "US" and self._chance(0.5) else "scc"
+            yield self._record(table, party_id=party_id, mechanism=mechanism, source="vendor's sub-processor list",
+                               stated_on=self._days_ago(0, 400))
 
     # --- engagements
 
@@ -829,7 +840,7 @@ TABLES: tuple[Table, ...] = (
     Party.__table__, BcrApproval.__table__, BcrMembership.__table__, Certificate.__table__,
     DpfCertification.__table__, ScopeFact.__table__, Engagement.__table__, EngagementLocation.__table__,
     TransferInstrument.__table__, InstrumentParty.__table__, TransferRoute.__table__, route_instruments,
-    TransferImpactAssessment.__table__,
+    TransferImpactAssessment.__table__, VendorStatement.__table__,
 )
 
 

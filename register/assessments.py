@@ -36,9 +36,12 @@ from .models import (
     RouteRegimeVerdict,
     RouteVerdict,
     ScopeFact,
+    StatedMechanism,
     TransferImpactAssessment,
     TransferInstrument,
     TransferRoute,
+    VendorStatement,
+    alias_list,
     route_instruments,
 )
 
@@ -58,7 +61,7 @@ ROUTE_FACT_COLUMNS = ("id", "exporter_id", "importer_id", "destination_country",
                       "carries_uk_data", "carries_ch_data", "source_route_id", "exporter_role", "importer_role", "engagement_id",
                       "has_hr_data", "has_special_category_data", "special_category_basis", "consent_mechanism", "status",
                       "starts_on", "ends_on")
-PARTY_FACT_COLUMNS = ("id", "kind", "legal_name", "country_code", "organisation_code", "is_subject_to_gdpr_art3_2",
+PARTY_FACT_COLUMNS = ("id", "kind", "legal_name", "aliases", "country_code", "organisation_code", "is_subject_to_gdpr_art3_2",
                       "vetting_status", "vetting_next_review_on", "status")
 # The eight combinations of regime flags, built once.
 REGIME_SETS = {(eu, uk, ch): frozenset(code for code, on in (("EU", eu), ("UK", uk), ("CH", ch)) if on)
@@ -105,7 +108,9 @@ def _load_facts(sess: Session, route_ids: Optional[Iterable[int]]) -> list[rules
     for row in _rows(sess, select(tia_table), tia_table.c.route_id, None if everything else wanted):
         tias_by_route[row.route_id].append(rules.TiaFacts(
             id=row.id, regime=_value(row.regime), assessed_on=row.assessed_on, outcome=_value(row.outcome), next_review_on=row.next_review_on))
-    uncovered = _uncovered_locations(sess, sorted({row.engagement_id for row in routes if row.engagement_id}), everything)
+    engagement_ids = sorted({row.engagement_id for row in routes if row.engagement_id})
+    uncovered = _uncovered_locations(sess, engagement_ids, everything)
+    engagement_statements = _engagement_statements(sess, engagement_ids, everything)
     organisations = {party.id: party.organisation_code for party in parties.values()}
     facts = []
     for row in routes:
@@ -130,6 +135,7 @@ def _load_facts(sess: Session, route_ids: Optional[Iterable[int]]) -> list[rules
             starts_on=row.starts_on,
             ends_on=row.ends_on,
             uncovered_locations=uncovered.get(row.engagement_id, frozenset()),
+            statements=engagement_statements.get(row.engagement_id, ()) if row.engagement_id else (),
         ))
     return facts
 
@@ -154,6 +160,11 @@ def _load_parties(sess: Session, party_ids: Optional[list[int]]) -> dict[int, ru
     scope_table = ScopeFact.__table__
     for row in _rows(sess, select(scope_table), scope_table.c.party_id, party_ids):
         scope[row.party_id][row.fact_key] = _value(row.answer)
+    statements: dict[int, list] = defaultdict(list)
+    statement_table = VendorStatement.__table__
+    statement_query = select(*_raw(*statement_table.c)).where(statement_table.c.engagement_id.is_(None))
+    for row in _rows(sess, statement_query, statement_table.c.party_id, party_ids):
+        statements[row.party_id].append(_statement_facts(row))
     certificates: dict[int, list] = defaultdict(list)
     certificate_table = Certificate.__table__
     for row in _rows(sess, select(certificate_table), certificate_table.c.third_party_id, party_ids):
@@ -163,12 +174,34 @@ def _load_parties(sess: Session, party_ids: Optional[list[int]]) -> dict[int, ru
     parties = {}
     for row in _rows(sess, select(*_raw(*(party_table.c[name] for name in PARTY_FACT_COLUMNS))), party_table.c.id, party_ids):
         parties[row.id] = rules.PartyFacts(
-            id=row.id, kind=row.kind, legal_name=row.legal_name, country=row.country_code,
+            id=row.id, kind=row.kind, legal_name=row.legal_name, aliases=tuple(alias_list(row.aliases)),
+            statements=tuple(sorted(statements.get(row.id, ()), key=_statement_order)), country=row.country_code,
             organisation_code=row.organisation_code, bcr=tuple(memberships.get(row.id, ())), dpf=tuple(dpf.get(row.id, ())),
             scope_facts=dict(scope.get(row.id, {})), is_subject_to_gdpr_art3_2=row.is_subject_to_gdpr_art3_2,
             vetting_status=row.vetting_status, vetting_next_review_on=row.vetting_next_review_on,
             certificates=tuple(certificates.get(row.id, ())), status=row.status)
     return parties
+
+
+def _statement_facts(row: Any) -> "rules.StatementFacts":
+    return rules.StatementFacts(id=row.id, mechanism=row.mechanism, dpf_framework=row.dpf_framework, regime=row.regime,
+                                stated_text=row.stated_text, source=row.source, stated_on=row.stated_on)
+
+
+def _statement_order(statement: "rules.StatementFacts") -> tuple:
+    return (statement.stated_on, statement.id)
+
+
+def _engagement_statements(sess: Session, engagement_ids: list[int], everything: bool) -> dict[int, tuple]:
+    """Per engagement: what its vendor states of that engagement only (one tuple shared by its routes)."""
+    if not engagement_ids:
+        return {}
+    found: dict[int, list] = defaultdict(list)
+    table = VendorStatement.__table__
+    query = select(*_raw(*table.c)).where(table.c.engagement_id.is_not(None))
+    for row in _rows(sess, query, table.c.engagement_id, None if everything else engagement_ids):
+        found[row.engagement_id].append(_statement_facts(row))
+    return {engagement_id: tuple(sorted(items, key=_statement_order)) for engagement_id, items in found.items()}
 
 
 def _load_instruments(sess: Session, route_ids: Optional[list[int]]) -> dict[int, list]:
@@ -216,6 +249,32 @@ def _uncovered_locations(sess: Session, engagement_ids: list[int], everything: b
     for row in _rows(sess, query, route_table.c.engagement_id, ids):
         reached[row.engagement_id].add(row.destination_country)
     return {engagement_id: frozenset(codes - reached.get(engagement_id, set())) for engagement_id, codes in locations.items()}
+
+
+def vendor_statements(sess: Session, route_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """Per route: what its importer states about its transfers (its own statements and those about the
+    route's engagement), most recent first, as plain values to show beside the verdict."""
+    wanted = sorted(set(route_ids))
+    found: dict[int, list[dict]] = {route_id: [] for route_id in wanted}
+    if not wanted:
+        return found
+    route_table, table = TransferRoute.__table__, VendorStatement.__table__
+    routes = list(_rows(sess, select(route_table.c.id, route_table.c.importer_id, route_table.c.engagement_id),
+                        route_table.c.id, wanted))
+    by_party: dict[int, list[dict]] = defaultdict(list)
+    by_engagement: dict[int, list[dict]] = defaultdict(list)
+    columns = _raw(table.c.id, table.c.party_id, table.c.engagement_id, table.c.mechanism, table.c.dpf_framework,
+                   table.c.stated_text, table.c.regime, table.c.source, table.c.source_url, table.c.stated_on)
+    for row in _rows(sess, select(*columns), table.c.party_id, sorted({row.importer_id for row in routes})):
+        item = {"id": row.id, "mechanism": row.mechanism, "mechanism_label": StatedMechanism(row.mechanism).label,
+                "dpf_framework": row.dpf_framework, "stated_text": row.stated_text,
+                "regime": row.regime, "source": row.source, "source_url": row.source_url,
+                "stated_on": row.stated_on.isoformat(), "engagement_id": row.engagement_id}
+        (by_party[row.party_id] if row.engagement_id is None else by_engagement[row.engagement_id]).append(item)
+    for row in routes:
+        items = [*by_party.get(row.importer_id, ()), *(by_engagement.get(row.engagement_id, ()) if row.engagement_id else ())]
+        found[row.id] = sorted(items, key=lambda item: (item["stated_on"], item["id"]), reverse=True)
+    return found
 
 
 # --- assessing and storing --------------------------------------------------------------------
@@ -443,7 +502,7 @@ def affected_routes(sess: Session, touched: set[tuple[str, int]]) -> set[int]:
     found: set[int] = set(by_type.get("transfer_routes", ()))
     party_ids = set(by_type.get("parties", ()))
     for model, owner_column in ((Certificate, Certificate.third_party_id), (DpfCertification, DpfCertification.third_party_id),
-                                (ScopeFact, ScopeFact.party_id)):
+                                (ScopeFact, ScopeFact.party_id), (VendorStatement, VendorStatement.party_id)):
         party_ids |= _ids_where(sess, lambda chunk, model=model, owner=owner_column: select(owner).where(model.id.in_(chunk)),
                                 by_type.get(model.__tablename__, ()))
     approvals = by_type.get("bcr_approvals", ())
@@ -456,7 +515,10 @@ def affected_routes(sess: Session, touched: set[tuple[str, int]]) -> set[int]:
         route.c.exporter_id.in_(chunk), route.c.importer_id.in_(chunk), route.c.destination_organisation_id.in_(chunk))), party_ids)
     found |= _ids_where(sess, lambda chunk: select(TransferImpactAssessment.route_id).where(TransferImpactAssessment.id.in_(chunk)),
                         by_type.get("transfer_impact_assessments", ()))
-    found |= _ids_where(sess, lambda chunk: select(route.c.id).where(route.c.engagement_id.in_(chunk)), by_type.get("engagements", ()))
+    engagements = set(by_type.get("engagements", ()))
+    engagements |= _ids_where(sess, lambda chunk: select(VendorStatement.engagement_id).where(
+        VendorStatement.id.in_(chunk), VendorStatement.engagement_id.is_not(None)), by_type.get("vendor_statements", ()))
+    found |= _ids_where(sess, lambda chunk: select(route.c.id).where(route.c.engagement_id.in_(chunk)), engagements)
     found |= _ids_where(sess, lambda chunk: select(route_instruments.c.route_id).where(route_instruments.c.instrument_id.in_(chunk)),
                         by_type.get("transfer_instruments", ()))
     # A route's own change can leave an engagement location uncovered for its sibling routes.

@@ -145,6 +145,8 @@ FORMER_REFERENCES = {
     ("certificates", "third_party_id"): "parties",
     ("dpf_certifications", "third_party_id"): "parties",
     ("scope_facts", "party_id"): "parties",
+    ("vendor_statements", "party_id"): "parties",
+    ("vendor_statements", "engagement_id"): "engagements",
 }
 
 

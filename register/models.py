@@ -131,6 +131,20 @@ class DpfFramework(Choice):
     SWISS_US = "swiss_us", "Swiss-US DPF"
 
 
+class StatedMechanism(Choice):
+    """A transfer mechanism as a vendor states it (its list, its DPA): evidence to check, not an instrument."""
+
+    SCC = "scc", "EU standard contractual clauses"
+    UK_IDTA = "uk_idta", "UK IDTA"
+    UK_ADDENDUM = "uk_addendum", "UK Addendum to the EU SCCs"
+    DPF = "dpf", "Data Privacy Framework certification"
+    ADEQUACY = "adequacy", "Adequacy"
+    BCR = "bcr", "Binding corporate rules"
+    CODE_OF_CONDUCT = "code_of_conduct", "Code of conduct"
+    CERTIFICATION = "certification", "Certification"
+    OTHER = "other", "Other (as worded by the vendor)"
+
+
 class Answer(Choice):
     YES = "yes", "Yes"
     NO = "no", "No"
@@ -450,6 +464,9 @@ class Party(RegisterRecord, db.Model):
     is_in_subject_list: Mapped[bool] = mapped_column(Boolean, default=True)
     # Clients: days of notice before a sub-processor change (Art. 28(2)).
     notice_period_days: Mapped[Optional[int]] = mapped_column(Integer)
+    # Other names the party is known by (one per line: "AWS", "Amazon Web Services Inc (AWS)"); a DPF
+    # entry naming one of them is the party's own (register/rules/adequacy.py).
+    aliases: Mapped[Optional[str]] = mapped_column(Text)
     notes: Mapped[Optional[str]] = mapped_column(Text)
 
     certificates: Mapped[list["Certificate"]] = relationship(
@@ -478,6 +495,15 @@ class Party(RegisterRecord, db.Model):
     @property
     def location_code(self) -> str:
         return self.country_code or self.organisation_code or ""
+
+    @property
+    def alias_list(self) -> list[str]:
+        return alias_list(self.aliases)
+
+
+def alias_list(text: Optional[str]) -> list[str]:
+    """The names of an aliases text, one per line, blanks and repeats left out."""
+    return list(dict.fromkeys(line.strip() for line in (text or "").splitlines() if line.strip()))
 
 
 class GroupEntity(Party):
@@ -615,6 +641,36 @@ class Engagement(RegisterRecord, db.Model):
     @property
     def label(self) -> str:
         return f"{self.engager.legal_name} \u2192 {self.engaged.legal_name}: {self.service}"
+
+
+class VendorStatement(RegisterRecord, db.Model):
+    """What a vendor states about its transfers (a sub-processor list's "SCCs", "DPF-certified"), with its
+    source and date: evidence to verify, never an instrument; the rules read it as attention."""
+
+    __tablename__ = "vendor_statements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The vendor that states it; with an engagement, the statement is about that engagement's routes only.
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    engagement_id: Mapped[Optional[int]] = mapped_column(ForeignKey("engagements.id"), index=True)
+    mechanism: Mapped[StatedMechanism] = enum_column(StatedMechanism)
+    # For a DPF statement: the framework it names (none: whichever the route's regime needs).
+    dpf_framework: Mapped[Optional[DpfFramework]] = enum_column(DpfFramework, nullable=True)
+    # The vendor's own words ("Standard Contractual Clauses (Module 3)"); required for "other".
+    stated_text: Mapped[Optional[str]] = mapped_column(String(300))
+    # The regime the statement is about; none: every regime of the route's data.
+    regime: Mapped[Optional[Regime]] = enum_column(Regime, nullable=True)
+    source: Mapped[str] = mapped_column(String(300))
+    source_url: Mapped[Optional[str]] = mapped_column(String(500))
+    stated_on: Mapped[date] = mapped_column(Date)
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    party: Mapped[Party] = relationship()
+    engagement: Mapped[Optional["Engagement"]] = relationship()
+
+    @property
+    def label(self) -> str:
+        return f"{self.party.legal_name}: {self.mechanism.label} ({self.source}, {self.stated_on})"
 
 
 class ChangeNotice(RegisterRecord, db.Model):
@@ -1014,6 +1070,7 @@ AUDITED_MODELS: tuple[type, ...] = (
     Party,
     Certificate,
     DpfCertification,
+    VendorStatement,
     ScopeFact,
     Engagement,
     BcrApproval,

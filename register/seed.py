@@ -24,7 +24,7 @@ from .extensions import db
 from .models import (
     AuditSource, BcrApproval, Certificate, ChangeNotice, Client, DpfCertification, Engagement, GroupEntity,
     InternationalOrganisation, Party, Role, ScopeFact, ThirdParty, TransferImpactAssessment, TransferInstrument,
-    TransferRoute, User,
+    TransferRoute, User, VendorStatement,
 )
 from .users import create_user
 
@@ -36,7 +36,7 @@ UNITS = (
     (("group.yaml", "group_entities", GroupEntity), ("third-parties.yaml", "third_parties", ThirdParty),
      ("clients.yaml", "clients", Client), ("clients.yaml", "international_organisations", InternationalOrganisation),
      ("vetting.yaml", "certificates", Certificate), ("vetting.yaml", "dpf_certifications", DpfCertification),
-     ("vetting.yaml", "scope_facts", ScopeFact)),
+     ("vetting.yaml", "scope_facts", ScopeFact), ("vetting.yaml", "vendor_statements", VendorStatement)),
     (("engagements.yaml", "engagements", Engagement), ("engagements.yaml", "change_notices", ChangeNotice),
      ("instruments.yaml", "bcr_approvals", BcrApproval), ("instruments.yaml", "instruments", TransferInstrument)),
     (("routes.yaml", "routes", TransferRoute), ("assessments.yaml", "assessments", TransferImpactAssessment)),

@@ -13,7 +13,7 @@ own. Three audiences:
 
 One promise holds for every audience: a sentence never states a safeguard the verdict does not hold.
 A gap says plainly that no appropriate safeguard is in place; a verdict that needs attention says the
-safeguard is being reviewed; an Art. 49 derogation is an exception, never called a safeguard.
+safeguard is being reviewed (a mechanism only a vendor states, unverified, is attention: never "covered"); an Art. 49 derogation is an exception, never called a safeguard.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ _REFERENCES = {
 
 NO_SAFEGUARD = "no appropriate safeguard is in place for this transfer"
 UNDER_REVIEW = "being reviewed"
+SAFEGUARD_UNDER_REVIEW = "the safeguard for this transfer is being reviewed"
 OUT_OF_SCOPE = "EU, UK and Swiss transfer rules do not apply"
 NOT_RECORDED = "how personal data reaches this place is not recorded"
 
@@ -99,6 +100,9 @@ def safeguard(regime: str, mechanism: str, status: str, audience: str = SUBJECT,
     if mechanism == "none_needed":
         area = free_flow_name or rules.REGIME_HOMES.get(regime, "the same area")
         return f"within {area}, no transfer safeguard is needed"
+    if mechanism == "none" and status == "attention":
+        # Only a vendor's unverified statement (register/rules/assess.py): neither a safeguard nor its absence.
+        return _cited(SAFEGUARD_UNDER_REVIEW, reference if audience == CLIENT else None)
     if status == "gap" or mechanism == "none":
         # A tool that does not hold (clauses a TIA found cannot be complied with, expired ones) is no safeguard.
         return _cited(NO_SAFEGUARD, reference if audience == CLIENT else None)

@@ -26,7 +26,7 @@ HOSTILE = ['=HYPERLINK("http://evil.example","click")', "+1+1", "-2+3", "@SUM(1,
 # The auditor's sheets first, then the rest of the register (with them the workbook imports as it is).
 SHEETS = ["Summary", "Group entities", "Third parties", "Engagements", "Instruments", "Transfer routes",
           "Gaps and attention", "Certificates", "Legal reference", "Clients", "International organisations",
-          "BCR approvals", "BCR memberships", "DPF certifications", "Scope facts", "Transfer impact assessments",
+          "BCR approvals", "BCR memberships", "DPF certifications", "Scope facts", "Vendor statements", "Transfer impact assessments",
           "Change notices"]
 
 

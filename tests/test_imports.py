@@ -946,7 +946,7 @@ def test_the_blank_template_has_instructions_dropdowns_and_imports_cleanly(logge
     # the sheets in the order their rows refer to each other (parties first), between instructions and lists
     assert book.sheetnames == ["Instructions", "Group entities", "Third parties", "Clients", "International organisations",
                                "Certificates", "DPF certifications", "Scope facts", "Engagements", "Change notices",
-                               "BCR memberships", "BCR approvals", "Instruments", "Transfer routes",
+                               "Vendor statements", "BCR memberships", "BCR approvals", "Instruments", "Transfer routes",
                                "Transfer impact assessments", "Lists"]
     validations = {str(item.sqref): item.formula1 for item in book["Third parties"].data_validations.dataValidation}
     country_column = next(cell.column_letter for cell in book["Third parties"][1] if cell.value == "Country")

@@ -5,6 +5,7 @@ docs/transfer-law.md and data/countries.yaml, never from the code under test.
 """
 
 import ast
+import dataclasses
 from dataclasses import FrozenInstanceError
 from datetime import date
 from itertools import count
@@ -22,6 +23,7 @@ from register.rules import (
     InstrumentFacts,
     PartyFacts,
     RouteFacts,
+    StatementFacts,
     TiaFacts,
 )
 
@@ -381,8 +383,89 @@ def test_us_adequacy_needs_the_regimes_dpf_certification_for_the_data_type(impor
         assert found.status == "gap"
 
 
-def test_no_dpf_row_is_named_in_the_gap():
-    assert "no DPF row for the EU-US" in texts(verdict(route("US", importer=vendor())))
+def test_no_dpf_entry_is_said_as_not_recorded_not_as_not_certified():
+    # transfer-law.md s. 3: the register knows only the entries it records.
+    found = texts(verdict(route("US", importer=vendor())))
+    assert "no DPF entry recorded for the importer under the EU-US DPF" in found
+    assert "not certified" not in found
+
+
+# --- vendor statements and party aliases (transfer-law.md s. 3 and 9: "What a vendor states") ----------
+
+
+def stated(mechanism="scc", *, framework=None, regime=None, text=None, source="vendor's sub-processor list",
+           on="2024-08-19") -> StatementFacts:
+    return StatementFacts(id=next(_ids), mechanism=mechanism, dpf_framework=framework, regime=regime, stated_text=text,
+                          source=source, stated_on=D(on))
+
+
+def stating(importer: PartyFacts, *statements: StatementFacts, aliases=()) -> PartyFacts:
+    return dataclasses.replace(importer, statements=tuple(statements), aliases=tuple(aliases))
+
+
+STATEMENTS = [
+    # Art. 44-46: a transfer relies on a tool in place; what the vendor says is to be verified, not relied on.
+    pytest.param(route("US", importer=stating(vendor(), stated("scc"))), "EU", "scc", "attention",
+                 "EU SCCs stated by the vendor (vendor's sub-processor list, 2024-08-19), not verified", id="stated SCCs -> attention, not covered"),
+    pytest.param(route("US", importer=stating(vendor(), stated("dpf", framework="eu_us"))), "EU", "adequacy", "attention",
+                 "EU-US DPF certification stated by the vendor", id="stated DPF, no entry recorded -> attention, not gap"),
+    pytest.param(route("US", "UK", exporter=UK_EXPORTER, importer=stating(vendor(), stated("dpf", framework="eu_us"))), "UK",
+                 "none", "gap", "no transfer tool recorded", id="a statement of the EU-US DPF says nothing of UK data"),
+    pytest.param(route("US", importer=stating(vendor(), stated("scc", regime="UK"))), "EU", "none", "gap",
+                 "no transfer tool recorded for EU GDPR data to US", id="a statement about UK data says nothing of EU data"),
+    pytest.param(route("US", importer=stating(vendor(), stated("other", text="Standard privacy terms"))), "EU", "none",
+                 "attention", "'Standard privacy terms' stated by the vendor", id="an unknown stated mechanism -> attention, mechanism none"),
+    pytest.param(route("US", importer=stating(vendor(), stated("scc")), tools=[scc(2)]), "EU", "scc", "covered",
+                 "", id="a recorded instrument that holds decides; the statement changes nothing"),
+    pytest.param(route("US", importer=stating(vendor(), stated("scc")), tools=[scc(2, terminated="2025-01-01")]), "EU", "scc",
+                 "attention", "was terminated on 2025-01-01", id="a recorded instrument that lapsed, a statement -> attention"),
+    pytest.param(route("US", importer=vendor()), "EU", "none", "gap", "no transfer tool recorded for EU GDPR data to US",
+                 id="nothing known -> no transfer tool recorded"),
+    pytest.param(route("US", importer=vendor(), tools=[scc(2, terminated="2025-01-01")]), "EU", "none", "gap",
+                 "no valid transfer tool for EU GDPR data to US", id="a recorded tool that does not hold -> no valid tool"),
+]
+
+
+@pytest.mark.parametrize("facts, regime, mechanism, status, text", STATEMENTS)
+def test_a_vendors_statement_is_attention_never_covered_never_a_proven_gap(facts, regime, mechanism, status, text):
+    found = verdict(facts, TODAY, regime)
+    expect(found, mechanism, status)
+    assert text in texts(found)
+    assert "not certified" not in texts(found)
+
+
+def test_a_statement_cites_the_article_of_the_tool_it_names_and_says_what_to_do():
+    found = verdict(route("US", importer=stating(vendor(), stated("bcr", on="2024-01-01"), stated("scc"))))
+    # The most recent statement names the verdict's mechanism; each is said with its source and date.
+    assert found.mechanism == "scc" and found.legal_reference == "GDPR Art. 46(2)(c)"
+    said = [reason for reason in found.reasons if "stated by the vendor" in reason.text]
+    assert [reason.reference for reason in said] == ["GDPR Art. 46(2)(c)", "GDPR Art. 47"]
+    assert all(reason.text.endswith("record the instrument or check the DPF list") for reason in said)
+
+
+def test_a_statement_about_the_routes_engagement_counts_only_for_its_routes():
+    facts = dataclasses.replace(route("US", importer=vendor()), statements=(stated("scc"),))
+    expect(verdict(facts), "scc", "attention")
+
+
+ALIASES = [
+    # GDPR Art. 45 with Decision 2023/1795: only the listed legal entity is covered; its names as recorded.
+    pytest.param("Amazon Web Services, Inc.", (), "Amazon Web Services Inc", "covered", id="punctuation and case aside, one name"),
+    pytest.param("Amazon Web Services Inc (AWS)", ("Amazon Web Services, Inc.",), "Amazon Web Services Inc.", "covered",
+                 id="the certified name is a recorded alias"),
+    pytest.param("Amazon Web Services Inc (AWS)", (), "Amazon Web Services, Inc.", "attention", id="another name, no alias -> attention"),
+    pytest.param("Cloudco Europe Holdings LLC", ("Cloudco EU",), "Cloudco Inc.", "attention",
+                 id="a genuinely other legal entity stays attention"),
+]
+
+
+@pytest.mark.parametrize("legal_name, aliases, certified, status", ALIASES)
+def test_a_dpf_entry_matches_the_legal_name_or_an_alias(legal_name, aliases, certified, status):
+    importer = stating(vendor(name=legal_name, dpf=[dpf("uk_extension", entity=certified)]), aliases=aliases)
+    # The UK Extension, so that the EU decision's at-risk note does not blur the entity test.
+    found = verdict(route("US", "UK", exporter=UK_EXPORTER, importer=importer), TODAY, "UK")
+    expect(found, "adequacy", status)
+    assert ("not the importer" in texts(found)) == (status == "attention")
 
 
 def test_a_dpf_entry_naming_another_legal_entity_needs_attention():

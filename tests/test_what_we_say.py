@@ -22,6 +22,7 @@ from register.models import (
     TransferImpactAssessment,
     TransferInstrument,
     TransferRoute,
+    VendorStatement,
 )
 from register.requests import operations as request_services
 
@@ -45,6 +46,9 @@ def test_no_sentence_states_a_safeguard_the_verdict_does_not_hold():
         assert words
         if mechanism == "none_needed":
             assert "no transfer safeguard is needed" in words  # Art. 44: not a restricted transfer
+        elif mechanism == "none" and status == "attention":
+            # Only a vendor's unverified statement: neither a safeguard nor its absence is asserted.
+            assert words.startswith(vocabulary.SAFEGUARD_UNDER_REVIEW) and vocabulary.NO_SAFEGUARD not in words, words
         elif status == "gap" or mechanism == "none":
             assert words.startswith(vocabulary.NO_SAFEGUARD), words
             assert "clauses" not in words and "adequacy" not in words and "binding" not in words
@@ -154,7 +158,7 @@ def test_staff_see_what_to_fix_before_sending_and_the_public_never_does(app, log
     page = client.get("/processors").get_data(as_text=True)
     assert "Before you send this list" in page
     assert f'href="/routes/{register["to_gulf"]}"' in page  # the gap, with a link to fix it
-    assert "no valid transfer tool for EU GDPR data to AE" in page
+    assert "no transfer tool recorded for EU GDPR data to AE" in page
     post_form(client, "/admin/settings", {"publish_processor_list": "y"})
     public = app.test_client().get("/public/processors").get_data(as_text=True)
     assert "Before you send" not in public and "/routes/" not in public
@@ -172,6 +176,21 @@ def test_staff_see_what_to_fix_before_sending_and_the_public_never_does(app, log
     writer(fix)
     rows = {row["Processor"]: row for row in csv_rows(app.test_client().get("/public/processors.csv").get_data(as_text=True))}
     assert rows["Gulf Data FZ-LLC"]["How transfers are safeguarded"] == f"United Arab Emirates: {SCC_WORDS}"
+
+
+def test_a_mechanism_only_the_vendor_states_is_said_as_being_reviewed_never_as_in_place(app, logged_in, register, writer):
+    """GDPR Art. 13(1)(f), 15(2): a vendor's list saying "SCCs" is not clauses the register holds."""
+    gulf_id = db.session.get(TransferRoute, register["to_gulf"]).importer_id
+    writer(lambda: services.create(VendorStatement, {"party_id": gulf_id, "mechanism": "scc", "source": "vendor's sub-processor list",
+                                                     "stated_on": "2024-08-19"}))
+    client = logged_in(Role.ADMIN)
+    rows = {row["Processor"]: row for row in csv_rows(client.get("/exports/processors.csv").get_data(as_text=True))}
+    assert rows["Gulf Data FZ-LLC"]["How transfers are safeguarded"] == f"United Arab Emirates: {SCC_WORDS}, being reviewed"
+    # Staff are told what to verify, with the source and its date.
+    page = client.get("/processors").get_data(as_text=True)
+    assert "EU SCCs stated by the vendor (vendor&#39;s sub-processor list, 2024-08-19), not verified" in page
+    route_page = client.get(f"/routes/{register['to_gulf']}").get_data(as_text=True)
+    assert "What the vendor states (not verified)" in route_page and "2024-08-19" in route_page
 
 
 def draft_page(client, record_id: int) -> str:

@@ -31,6 +31,7 @@ from ..models import (
     TransferImpactAssessment,
     TransferInstrument,
     TransferRoute,
+    VendorStatement,
 )
 from ..record_types import parties, transfers
 from ..record_types.base import RecordType
@@ -136,7 +137,10 @@ def route_assessments(routes: list, on: Optional[date]) -> dict[int, dict]:
     """Each route's assessment per regime, for today or a what-if date."""
     day = on or date.today()
     found = assessments.assess(db.session(), day, [route.id for route in routes])
-    return {route_id: {"assessment": {"on": day.isoformat(), **assessments.plain(assessment)}}
+    # What the vendor states, shown beside the verdict (the rules read it as attention, never as a tool).
+    stated = assessments.vendor_statements(db.session(), list(found))
+    return {route_id: {"assessment": {"on": day.isoformat(), **assessments.plain(assessment),
+                                      "vendor_statements": stated.get(route_id, [])}}
             for route_id, assessment in found.items()}
 
 
@@ -181,6 +185,7 @@ RESOURCES = [
     Resource("certificates", Certificate, "certificate", parties.CERTIFICATE_PAGES, can_retire=False),
     Resource("dpf-certifications", DpfCertification, "DPF certification", parties.DPF_PAGES, can_retire=False),
     Resource("scope-facts", ScopeFact, "scope fact", parties.SCOPE_FACT_PAGES, can_retire=False),
+    Resource("vendor-statements", VendorStatement, "vendor statement", parties.STATEMENT_PAGES, can_retire=False),
     Resource("change-notices", ChangeNotice, "sub-processor change notice", transfers.NOTICE_PAGES, can_retire=False),
 ]
 BY_NAME = {resource.name: resource for resource in RESOURCES}

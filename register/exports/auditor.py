@@ -27,6 +27,7 @@ from ..models import (
     TransferImpactAssessment,
     TransferInstrument,
     TransferRoute,
+    VendorStatement,
 )
 from .workbook import XlsxBook
 
@@ -91,6 +92,7 @@ def write_auditor_workbook(target: IO[bytes], on: date, route_ids: Optional[list
     _bcr_sheets(sess, book)
     _dpf_sheet(sess, book)
     _scope_facts_sheet(sess, book)
+    _statements_sheet(sess, book)
     _tia_sheet(sess, book, route_ids)
     _notices_sheet(sess, book)
     rows = [("Generated at (UTC)", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"), None),
@@ -116,7 +118,7 @@ def _parties_sheet(sess: Session, book, kind: PartyKind, on: date) -> None:
             ("ID", 38), ("Legal name", 36), ("Trading name", 24), ("Country code", 8), ("Country", 20),
             ("Registration number", 20), ("Address", 40), ("Controller", 10), ("Processor for clients", 12), ("DPO", 24),
             ("DPO email", 28), ("Status", 10), ("Since", 12), ("Until", 12), ("BCR memberships", 40),
-            ("Website", 28), ("Contact", 24), ("Contact email", 28), ("Notes", 40)])
+            ("Website", 28), ("Contact", 24), ("Contact email", 28), ("Also known as", 36), ("Notes", 40)])
         memberships: dict[int, list[str]] = {}
         for membership in sess.scalars(select(BcrMembership).options(selectinload(BcrMembership.approval))):
             memberships.setdefault(membership.group_entity_id, []).append(
@@ -128,7 +130,7 @@ def _parties_sheet(sess: Session, book, kind: PartyKind, on: date) -> None:
                               countries.country_name(party.country_code), party.registration_number, party.address,
                               party.is_controller, party.is_processor, party.dpo_name, party.dpo_email, party.status.value,
                               party.starts_on, party.ends_on, "; ".join(memberships.get(party.id, [])),
-                              party.website, party.contact_name, party.contact_email, party.notes])
+                              party.website, party.contact_name, party.contact_email, party.aliases, party.notes])
         sheet.close()
         return
     sheet = book.sheet("Third parties", [
@@ -137,7 +139,7 @@ def _parties_sheet(sess: Session, book, kind: PartyKind, on: date) -> None:
         ("Certificate expires", 12), ("Last review", 12), ("Next review", 12), ("Review overdue", 10),
         ("DPF certifications", 50), ("Scope facts", 40), ("Subject to GDPR Art. 3(2)", 12), ("In subject list", 10), ("Status", 10),
         ("Registration number", 20), ("Address", 40), ("DPO", 24), ("DPO email", 28), ("Since", 12), ("Until", 12),
-        ("Vetting notes", 40), ("Notes", 40)])
+        ("Vetting notes", 40), ("Also known as", 36), ("Notes", 40)])
     for chunk in _in_chunks(sess, Party, select(Party.id).where(Party.kind == kind).order_by(Party.name_key),
                             selectinload(Party.dpf_certifications), selectinload(Party.scope_facts)):
         facts = assessments._load_parties(sess, [party.id for party in chunk])
@@ -157,7 +159,8 @@ def _parties_sheet(sess: Session, book, kind: PartyKind, on: date) -> None:
                           certificate.expires_on if certificate else None, party.vetting_last_review_on,
                           party.vetting_next_review_on, vetting.review_overdue, dpf, scope, party.is_subject_to_gdpr_art3_2,
                           party.is_in_subject_list, party.status.value, party.registration_number, party.address,
-                          party.dpo_name, party.dpo_email, party.starts_on, party.ends_on, party.vetting_notes, party.notes])
+                          party.dpo_name, party.dpo_email, party.starts_on, party.ends_on, party.vetting_notes, party.aliases,
+                          party.notes])
     sheet.close()
 
 
@@ -215,11 +218,17 @@ ROUTE_COLUMNS = [
     ("Regimes", 10), ("Exporter role", 12), ("Importer role", 12), ("Onward transfer of", 38), ("Engagement ID", 38),
     ("Service", 30), ("Purpose", 30), ("Data subject categories", 30), ("Data categories", 30), ("Special-category data", 10),
     ("Special-category basis", 16), ("HR data", 8), ("Instruments", 40), ("Instrument IDs", 38),
-    ("Safeguards (Art. 30(1)(e))", 44),
+    ("Safeguards (Art. 30(1)(e))", 44), ("Vendor statements", 44),
 ] + [(f"{regime} {part}", width) for regime in REGIMES for part, width in
      (("mechanism", 14), ("status", 12), ("legal reference", 44), ("TIA", 18))] + [
     ("Status", 12), ("Reasons", 70), ("Review notes", 50), ("Breaks the notice's promise", 10), ("Importer ISO 27001", 14),
     ("Lifecycle", 10), ("Starts", 12), ("Ends", 12), ("Consent mechanism", 30), ("Notes", 40)]
+
+
+def statement_text(item: dict) -> str:
+    """A vendor statement as one line: "EU standard contractual clauses for EU data: vendor's list, 2024-08-19"."""
+    about = f" for {item['regime']} data" if item["regime"] else ""
+    return f"{item['stated_text'] or item['mechanism_label']}{about}: {item['source']}, {item['stated_on']}"
 
 
 def _tia_words(tia: rules.TiaState) -> str:
@@ -251,6 +260,8 @@ def _routes_sheets(sess: Session, book, on: date, route_ids: Optional[list[int]]
             for engagement_id, engagement_uid, service in sess.execute(
                     select(Engagement.id, Engagement.uid, Engagement.service).where(Engagement.id.in_(linked))):
                 engagement_uids[engagement_id], engagement_services[engagement_id] = engagement_uid, service
+        # What the vendor states, beside the verdict (not verified: the rules read it as attention).
+        stated = assessments.vendor_statements(sess, chunk)
         for route_id in chunk:
             route, route_facts = routes[route_id], facts[route_id]
             assessment = rules.assess_route(route_facts, on, law)
@@ -278,7 +289,8 @@ def _routes_sheets(sess: Session, book, on: date, route_ids: Optional[list[int]]
                 route.data_subject_categories, route.data_categories, route.has_special_category_data,
                 route.special_category_basis.label if route.special_category_basis else None, route.has_hr_data,
                 "; ".join(instrument.title for instrument in route.instruments),
-                "; ".join(instrument.uid for instrument in route.instruments), safeguards, *per_regime,
+                "; ".join(instrument.uid for instrument in route.instruments), safeguards,
+                "\n".join(map(statement_text, stated.get(route_id, []))), *per_regime,
                 assessment.status, "\n".join(f"[{reason.severity}] {reason.text} ({reason.reference})" for reason in reasons),
                 "\n".join(assessment.review_notes), assessment.breaks_notice_promise, vetting_cache[importer.id] or None,
                 route.status.value, route.starts_on, route.ends_on, route.consent_mechanism, route.notes])
@@ -400,6 +412,25 @@ def _scope_facts_sheet(sess: Session, book) -> None:
         for fact in facts:
             owner = names[fact.party_id]
             sheet.append([fact.uid, owner[1], owner[0], fact.fact_key, fact.answer.label, fact.verified_on, fact.note])
+    sheet.close()
+
+
+def _statements_sheet(sess: Session, book) -> None:
+    sheet = book.sheet("Vendor statements", [
+        ("ID", 38), ("Party", 32), ("Party ID", 38), ("Engagement ID", 38), ("Engagement", 40), ("Mechanism", 28),
+        ("DPF framework", 24), ("Vendor's words", 36), ("Regime", 8), ("Source", 32), ("Source web address", 36), ("Dated", 12),
+        ("Notes", 40)])
+    for statements in _in_chunks(sess, VendorStatement, _by_owner(VendorStatement, VendorStatement.party_id,
+                                                                  VendorStatement.stated_on),
+                                 selectinload(VendorStatement.engagement)):
+        names = _uid_of(sess, {statement.party_id for statement in statements})
+        for statement in statements:
+            owner, engagement = names[statement.party_id], statement.engagement
+            sheet.append([statement.uid, owner[1], owner[0], engagement.uid if engagement else None,
+                          engagement.service if engagement else None, statement.mechanism.label,
+                          statement.dpf_framework.label if statement.dpf_framework else None, statement.stated_text,
+                          statement.regime.value if statement.regime else None, statement.source, statement.source_url,
+                          statement.stated_on, statement.notes])
     sheet.close()
 
 

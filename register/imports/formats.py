@@ -25,6 +25,7 @@ from ..models import (
     TransferImpactAssessment,
     TransferInstrument,
     TransferRoute,
+    VendorStatement,
 )
 
 
@@ -72,11 +73,11 @@ GROUP_ENTITIES = SheetFormat(
     "Group entities", GroupEntity,
     {"Legal name": "legal_name", "Trading name": "trading_name", "Registration number": "registration_number",
      "Address": "address", "Controller": "is_controller", "Processor for clients": "is_processor", "DPO": "dpo_name",
-     "DPO email": "dpo_email", **LIFECYCLE, **CONTACT, "Notes": "notes"},
+     "DPO email": "dpo_email", **LIFECYCLE, **CONTACT, "Also known as": "aliases", "Notes": "notes"},
     ("Country code", "Country"),
     frozenset({"BCR memberships"}),
     {"Country code": "country_code"},
-    (*CONTACT, "Notes"),
+    (*CONTACT, "Also known as", "Notes"),
 )
 
 THIRD_PARTIES = SheetFormat(
@@ -85,12 +86,12 @@ THIRD_PARTIES = SheetFormat(
      "Last review": "vetting_last_review_on", "Next review": "vetting_next_review_on",
      "Subject to GDPR Art. 3(2)": "is_subject_to_gdpr_art3_2", "In subject list": "is_in_subject_list", "Status": "status",
      "Registration number": "registration_number", "Address": "address", "DPO": "dpo_name", "DPO email": "dpo_email",
-     "Since": "starts_on", "Until": "ends_on", "Vetting notes": "vetting_notes", "Notes": "notes"},
+     "Since": "starts_on", "Until": "ends_on", "Vetting notes": "vetting_notes", "Also known as": "aliases", "Notes": "notes"},
     ("Country code", "Country"),
     frozenset({"ISO 27001 state", "ISO 27001 certificate", "Certificate expires", "Review overdue",
                "DPF certifications", "Scope facts"}),
     {"Country code": "country_code"},
-    ("Registration number", "Address", "DPO", "DPO email", "Since", "Until", "Vetting notes", "Notes"),
+    ("Registration number", "Address", "DPO", "DPO email", "Since", "Until", "Vetting notes", "Also known as", "Notes"),
 )
 
 CLIENTS = SheetFormat(
@@ -164,6 +165,16 @@ CHANGE_NOTICES = SheetFormat(
     {"Client ID": "client_id", "Engagement ID": "engagement_id", "Sub-processor ID": "sub_processor_id"},
 )
 
+# What vendors state about their transfers; a new sheet, which files made before it lack.
+VENDOR_STATEMENTS = SheetFormat(
+    "Vendor statements", VendorStatement,
+    {"Mechanism": "mechanism", "DPF framework": "dpf_framework", "Vendor's words": "stated_text", "Regime": "regime",
+     "Source": "source", "Source web address": "source_url", "Dated": "stated_on", "Notes": "notes"},
+    ("Party", "Party ID", "Engagement ID"),
+    frozenset({"Engagement"}),
+    {"Party ID": "party_id", "Engagement ID": "engagement_id"},
+)
+
 BCR_MEMBERSHIPS = SheetFormat(
     "BCR memberships", BcrMembership,
     {"Bound from": "bound_from", "Bound to": "bound_to"},
@@ -203,7 +214,7 @@ ROUTES = SheetFormat(
     ("Exporter", "Exporter ID", "Importer", "Importer ID", "Destination", "Destination code", "Regimes",
      "Onward transfer of", "Engagement ID", "Service", "Instruments"),
     frozenset({"Exporter country", "Third country or international organisation (Art. 30(1)(e))",
-               "Safeguards (Art. 30(1)(e))", "Status", "Reasons", "Review notes", "Breaks the notice's promise",
+               "Safeguards (Art. 30(1)(e))", "Vendor statements", "Status", "Reasons", "Review notes", "Breaks the notice's promise",
                "Importer ISO 27001"}
               | {f"{regime} {part}" for regime in REGIMES for part in ("mechanism", "status", "legal reference", "TIA")}),
     {"Exporter ID": "exporter_id", "Importer ID": "importer_id", "Destination code": "destination_country",
@@ -221,10 +232,10 @@ TIAS = SheetFormat(
 )
 
 # In dependency order: what a row refers to is read before it (parties before what they own and
-# engage; engagements before their notices; memberships and approvals before instruments; routes
+# engage; engagements before their notices and the statements about them; memberships and approvals before instruments; routes
 # before their TIAs).
 FORMATS = (GROUP_ENTITIES, THIRD_PARTIES, CLIENTS, ORGANISATIONS, CERTIFICATES, DPF_CERTIFICATIONS, SCOPE_FACTS,
-           ENGAGEMENTS, CHANGE_NOTICES, BCR_MEMBERSHIPS, BCR_APPROVALS, INSTRUMENTS, ROUTES, TIAS)
+           ENGAGEMENTS, CHANGE_NOTICES, VENDOR_STATEMENTS, BCR_MEMBERSHIPS, BCR_APPROVALS, INSTRUMENTS, ROUTES, TIAS)
 BY_NAME = {item.name: item for item in FORMATS}
 # Sheets of the export (and of the blank template) that are not imported: accepted and skipped.
 SKIPPED_SHEETS = frozenset({"Summary", "Gaps and attention", "Legal reference", "Instructions", "Lists"})

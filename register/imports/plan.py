@@ -58,6 +58,7 @@ from .formats import (
     SKIPPED_SHEETS,
     THIRD_PARTIES,
     TIAS,
+    VENDOR_STATEMENTS,
     SheetFormat,
 )
 from .reader import ImportFileError, Limits, Sheet, describe, open_book
@@ -324,6 +325,7 @@ OWNED = {
     SCOPE_FACTS.name: ("party_id", "Party ID", "Party", ("fact_key",), True),
     TIAS.name: ("route_id", "Route ID", None, ("regime", "assessed_on"), False),
     CHANGE_NOTICES.name: ("client_id", "Client ID", "Client", ("engagement_id", "sub_processor_id"), True),
+    VENDOR_STATEMENTS.name: ("party_id", "Party ID", "Party", ("mechanism", "source", "stated_on"), False),
 }
 PARTY_KINDS = {GROUP_ENTITIES.name: PartyKind.GROUP_ENTITY, THIRD_PARTIES.name: PartyKind.THIRD_PARTY,
                CLIENTS.name: PartyKind.CLIENT}
@@ -520,7 +522,7 @@ class _Importer:
         taking effect once the change notices are in, memberships of approvals only the register holds,
         routes whose source route came later in their sheet."""
         position = FORMATS.index(upto) if upto is not None else len(FORMATS)
-        if upto in (CHANGE_NOTICES, TIAS):
+        if upto in (CHANGE_NOTICES, VENDOR_STATEMENTS, TIAS):
             # A bulk unit inserts engagements and routes as rows after the records its session flushes:
             # those that notices and TIAs point at are written first (and a notice's checks read its engagement).
             services.flush_pending(self.sess)
@@ -774,6 +776,12 @@ class _Importer:
         values[owner_field] = owner
         if sheet_format is CHANGE_NOTICES:
             recorded = self._notice_references(cells, values, errors)
+        if sheet_format is VENDOR_STATEMENTS:
+            # Optional: a statement about one engagement of the vendor only.
+            engagement_uid = (_text(cells.get("Engagement ID")) or "").lower()
+            values["engagement_id"] = self.engagement_uid.get(engagement_uid) if engagement_uid else None
+            if engagement_uid and values["engagement_id"] is None:
+                errors.append(("Engagement ID", _missing(engagement_uid, "engagement", self)))
         record = None
         known = {**values, **(recorded or {})}
         key = (owner, *(known.get(item) for item in key_fields))

@@ -14,7 +14,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import countries
 from ..models import Answer, Authorisation, BcrType, DerogationGround, DpfFramework, InstrumentKind, IsoEdition, Lifecycle, \
-    NoticeOutcome, PartyRole, Regime, Relationship, SpecialCategoryBasis, TiaOutcome, VettingStatus
+    NoticeOutcome, PartyRole, Regime, Relationship, SpecialCategoryBasis, StatedMechanism, TiaOutcome, VettingStatus
 from ..services import SCC_DECISIONS
 from . import countries as aliases
 from .formats import (
@@ -33,6 +33,7 @@ from .formats import (
     SCOPE_FACTS,
     THIRD_PARTIES,
     TIAS,
+    VENDOR_STATEMENTS,
 )
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -110,6 +111,7 @@ def _lists() -> dict[str, list[str]]:
         "Answer": [item.label for item in Answer],
         "TIA outcome": [item.label for item in TiaOutcome],
         "Notice outcome": [item.label for item in NoticeOutcome],
+        "Stated mechanism": [item.label for item in StatedMechanism],
         "Organisation": sorted(item.id for item in countries.current().organisations.values()),
     }
 
@@ -134,6 +136,7 @@ DROPDOWNS = {
     BCR_MEMBERSHIPS.name: {},
     BCR_APPROVALS.name: {"Regime": "Regime", "BCR type": "BCR type", "Status": "Status"},
     TIAS.name: {"Regime": "Regime", "Outcome": "TIA outcome"},
+    VENDOR_STATEMENTS.name: {"Mechanism": "Stated mechanism", "DPF framework": "Framework", "Regime": "Regime"},
 }
 
 

@@ -26,9 +26,12 @@ from ..models import (
     Lifecycle,
     Party,
     PartyKind,
+    Regime,
     ScopeFact,
+    StatedMechanism,
     ThirdParty,
     TransferRoute,
+    VendorStatement,
     VettingStatus,
 )
 from .base import Column, Filter, RecordType, badge, link, status_filter
@@ -45,6 +48,8 @@ def optional_email(label: str) -> StringField:
 PARTY_FIELDS: dict[str, Callable[[], object]] = {
     "legal_name": lambda: StringField("Legal name", validators=[DataRequired(), Length(max=300)]),
     "trading_name": lambda: StringField("Trading name", validators=[OptionalValue(), Length(max=300)]),
+    "aliases": lambda: TextAreaField("Also known as (one name per line: as vendor lists and the DPF List name it)",
+                                     validators=[OptionalValue()]),
     "country_code": lambda: CountryField("Country", validators=[DataRequired(message="Choose a country.")]),
     "organisation_code": lambda: OptionalSelectField(
         "Identifier in countries.yaml", validators=[DataRequired()], validate_choice=False,
@@ -73,13 +78,13 @@ PARTY_FIELDS: dict[str, Callable[[], object]] = {
 
 FIELDSETS: dict[PartyKind, list[tuple[str, list[str]]]] = {
     PartyKind.GROUP_ENTITY: [
-        ("Identity", ["legal_name", "trading_name", "country_code", "registration_number", "address", "website"]),
+        ("Identity", ["legal_name", "trading_name", "aliases", "country_code", "registration_number", "address", "website"]),
         ("Roles", ["is_controller", "is_processor"]),
         ("Contacts", ["contact_name", "contact_email", "dpo_name", "dpo_email"]),
         ("Lifecycle", ["status", "starts_on", "ends_on", "notes"]),
     ],
     PartyKind.THIRD_PARTY: [
-        ("Identity", ["legal_name", "trading_name", "country_code", "registration_number", "address", "website"]),
+        ("Identity", ["legal_name", "trading_name", "aliases", "country_code", "registration_number", "address", "website"]),
         ("Contacts (EDPB Opinion 22/2024: kept for the whole chain)", ["contact_name", "contact_email", "dpo_name", "dpo_email"]),
         ("Vetting", ["vetting_status", "vetting_last_review_on", "vetting_next_review_on", "vetting_notes"]),
         ("Scope", ["is_subject_to_gdpr_art3_2", "is_in_subject_list"]),
@@ -199,7 +204,9 @@ def party_view_context(party: Party) -> dict:
         notices = db.session.scalars(select(ChangeNotice).where(ChangeNotice.client_id == party.id)
                                      .options(selectinload(ChangeNotice.engagement), selectinload(ChangeNotice.sub_processor))
                                      .order_by(ChangeNotice.id.desc())).all()
-    return {"engaged_by": engaged_by, "engages": engages, "routes": routes, "route_count": route_count,
+    statements = db.session.scalars(select(VendorStatement).where(VendorStatement.party_id == party.id)
+                                    .order_by(VendorStatement.stated_on.desc(), VendorStatement.id.desc())).all()
+    return {"statements": statements, "engaged_by": engaged_by, "engages": engages, "routes": routes, "route_count": route_count,
             "routes_shown": ROUTES_SHOWN, "memberships": memberships, "vetting": vetting, "notices": notices}
 
 
@@ -312,5 +319,44 @@ SCOPE_FACT_PAGES = RecordType(
     fieldsets=[("Answer to a scope condition of a partial adequacy decision", ["party_id", "fact_key", "answer", "verified_on", "note"])],
 )
 
+
+
+class VendorStatementForm(RecordForm):
+    party_id = PartyField("Vendor", validators=[InputRequired()], kinds=[PartyKind.THIRD_PARTY, PartyKind.GROUP_ENTITY])
+    engagement_id = IntegerField("Only about engagement # (blank: every transfer to the vendor)",
+                                 validators=[OptionalValue(), NumberRange(min=1)])
+    mechanism = SelectField("Mechanism stated", choices=enum_choices(StatedMechanism))
+    dpf_framework = OptionalSelectField("DPF framework named", choices=enum_choices(DpfFramework, "None named"))
+    stated_text = StringField("The vendor's own words", validators=[OptionalValue(), Length(max=300)])
+    regime = OptionalSelectField("About data under", choices=enum_choices(Regime, "Every regime"))
+    source = StringField("Source (e.g. vendor's sub-processor list)", validators=[DataRequired(), Length(max=300)])
+    source_url = StringField("Source web address", validators=[OptionalValue(), Length(max=500)])
+    stated_on = DateField("Date of the source", validators=[DataRequired()])
+    notes = TextAreaField("Notes", validators=[OptionalValue()])
+
+
+def _statement_view(statement) -> dict:
+    return {"owner": statement.party, "owner_url": party_url(statement.party)}
+
+
+STATEMENT_PAGES = RecordType(
+    name="vendor_statements", title="Vendor statements", singular="vendor statement", model=VendorStatement,
+    form=VendorStatementForm,
+    columns=[
+        Column("Vendor", lambda v: link(v.party.legal_name, STATEMENT_PAGES.url("view", record_id=v.id))),
+        Column("Stated", lambda v: v.stated_text or v.mechanism.label, VendorStatement.mechanism, "mechanism"),
+        Column("Source", lambda v: v.source, VendorStatement.source, "source"),
+        Column("Dated", lambda v: v.stated_on, VendorStatement.stated_on, "dated"),
+    ],
+    search=[VendorStatement.source, VendorStatement.stated_text],
+    filters=[Filter("mechanism", "Mechanism", lambda: [(m.value, m.label) for m in StatedMechanism],
+                    lambda query, value: query.where(VendorStatement.mechanism == StatedMechanism(value)))],
+    list_options=[selectinload(VendorStatement.party)], default_sort="dated", can_retire=False,
+    view_template="records/owned_view.html", view_context=_statement_view,
+    fieldsets=[("What the vendor states about its transfers (evidence to verify, not an instrument)", [
+        "party_id", "engagement_id", "mechanism", "dpf_framework", "stated_text", "regime", "source", "source_url",
+        "stated_on", "notes"])],
+)
+
 ALL_PAGES = [GROUP_ENTITY_PAGES, THIRD_PARTY_PAGES, CLIENT_PAGES, ORGANISATION_PAGES,
-             CERTIFICATE_PAGES, DPF_PAGES, SCOPE_FACT_PAGES]
+             CERTIFICATE_PAGES, DPF_PAGES, SCOPE_FACT_PAGES, STATEMENT_PAGES]

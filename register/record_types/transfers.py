@@ -574,6 +574,7 @@ def _route_view(route: TransferRoute) -> dict:
     except ValueError:  # not a date, or out of the register's range: today's verdict
         on = today
     verdict = assessments.plain(assessments.assess(db.session(), on, [route.id])[route.id])
+    verdict["vendor_statements"] = assessments.vendor_statements(db.session(), [route.id])[route.id]
     vetting = assessments.vetting(db.session(), route.importer_id, on) if route.importer.kind == PartyKind.THIRD_PARTY else None
     return {"onward_routes": onward, "verdict": verdict, "verdict_on": on, "today": today, "vetting": vetting}
 

@@ -40,6 +40,7 @@ from .facts import (
     InstrumentFacts,
     PartyFacts,
     RouteFacts,
+    StatementFacts,
     TiaFacts,
 )
 from .instruments import (

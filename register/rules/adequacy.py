@@ -14,6 +14,7 @@ Annex 1 (the Federal Council's list). docs/transfer-law.md, section 3.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Optional
@@ -136,22 +137,35 @@ def _adequacy(rx: _RegimeIndex, shared: _Route) -> tuple[Optional[_Candidate], O
 
 
 def _dpf_check(framework: str, importer: PartyFacts, has_hr_data: bool) -> tuple[Optional[str], Optional[str]]:
-    """(why the DPF does not cover the route, a doubt about it): active, data type, legal entity."""
+    """(why the DPF does not cover the route, a doubt about it): active, data type, legal entity.
+
+    The certified entity is the importer when its name equals the importer's legal name or one of its
+    recorded aliases once both are compared as `dpf_name_key` makes them (case, punctuation and spacing
+    aside: "Amazon Web Services, Inc." is "Amazon Web Services Inc"). Another name is another legal entity.
+    """
     label = _DPF_LABELS.get(framework, framework)
     entry = next((item for item in importer.dpf if item.framework == framework), None)
     if entry is None:
-        return f"no DPF row for the {label} framework: the importer is not certified to it", None
+        # The register knows only what is recorded: no entry is not proof that the importer is not listed.
+        return f"no DPF entry recorded for the importer under the {label}", None
     if not entry.is_active:
         return f"the importer's {label} certification is not active", None
     if has_hr_data and not entry.covers_hr_data:
         return f"the importer's {label} certification does not cover HR data, which the route carries", None
     if not has_hr_data and not entry.covers_non_hr_data:
         return f"the importer's {label} certification does not cover non-HR data, which the route carries", None
-    if _name_key(entry.certified_entity_name) != _name_key(importer.legal_name):
+    certified = dpf_name_key(entry.certified_entity_name)
+    if certified != dpf_name_key(importer.legal_name) and all(certified != dpf_name_key(alias) for alias in importer.aliases):
+        known_as = " or its recorded aliases" if importer.aliases else ""
         return None, (f"DPF certified entity is {entry.certified_entity_name}, not the importer "
-                      f"({importer.legal_name}): only the listed legal entity is covered")
+                      f"({importer.legal_name}){known_as}: only the listed legal entity is covered")
     return None, None
 
 
-def _name_key(name: str) -> str:
-    return " ".join(name.split()).casefold()
+_NOT_A_NAME_CHARACTER = re.compile(r"[\W_]+")
+
+
+def dpf_name_key(name: str) -> str:
+    """A legal name as DPF entries are matched: case-folded, every run of punctuation and spaces one space
+    ("Amazon Web Services, Inc." and "amazon web services inc" are one name; "Inc" and "LLC" stay apart)."""
+    return " ".join(_NOT_A_NAME_CHARACTER.sub(" ", name.casefold()).split())

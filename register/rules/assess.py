@@ -19,7 +19,7 @@ from datetime import date
 from typing import Optional
 
 from ..countries import CountryData
-from .adequacy import _adequacy
+from .adequacy import _DPF_LABELS, _adequacy
 from .batch import Batch
 from .bcr import _bcr, _unused_bcr
 from .derogations import _derogation
@@ -94,7 +94,7 @@ def assess_route(route: RouteFacts, on: date, law: CountryData, batch: Optional[
             key = (code, destination, is_organisation, route.is_onward,
                    route.has_hr_data if destination in rx.reads_hr_data else None, importer_key, exporter_key,
                    (route.exporter_role, route.importer_role, *map(id, instruments)) if instruments else (),
-                   tuple(map(id, tias)) if tias else ())
+                   tuple(map(id, tias)) if tias else (), tuple(map(id, route.statements)) if route.statements else ())
             known = batch.regimes.get(key)
             if known is None:
                 if shared is None:
@@ -150,7 +150,7 @@ def _restricted(rx: _RegimeIndex, shared: _Route) -> RegimeAssessment:
 
     It reads, of the route: the destination (and whether it is an international organisation),
     is_onward, has_hr_data (a DPF entry's data types: only where adequacy requires the DPF), the
-    instruments (and then the roles), the TIAs, and of the parties: both when the importer is a group
+    instruments (and then the roles), the TIAs, the vendor statements about its engagement, and of the parties: both when the importer is a group
     entity (their BCR memberships), else what `Batch.profile` lists of the importer and the exporter's
     country (only where it is in doubt whether an adequacy decision applies to some exporters). `Batch`
     shares verdicts by exactly these: a fact newly read here must join its key, or the test that
@@ -169,6 +169,7 @@ def _restricted(rx: _RegimeIndex, shared: _Route) -> RegimeAssessment:
         preamble.append(rx.onward)
 
     adequacy, uncertain, failures = _adequacy(rx, shared)
+    adequacy_failures = len(failures)
     tools: list[_Candidate] = []
     # Other tools matter when adequacy does not hold, or as the fallback of a decision at risk.
     if adequacy is None or (adequacy.risks and shared.instruments()):
@@ -207,14 +208,77 @@ def _restricted(rx: _RegimeIndex, shared: _Route) -> RegimeAssessment:
                 if reason.severity == "attention":
                     preamble.append(Reason("info", f"adequacy not relied on: {reason.text}", reason.reference))
     if chosen is None:
+        stated = _stated(rx.code, route)
+        if stated:
+            return _stated_only(rx, shared, stated, preamble, failures, adequacy_failures, notes)
         reasons = preamble + [_reason("gap", text, reference) for text, reference in failures]
         reasons += [_reason("gap", text, rx.law.transfer) for text in shared.unusable]
-        reasons.append(_reason("gap", f"no valid transfer tool for {rx.name} data to {destination}", rx.law.transfer))
+        # Only what is recorded is known: with no instrument and no DPF entry, say so, not that none exists.
+        recorded = route.instruments or route.importer.dpf
+        text = (f"no valid transfer tool for {rx.name} data to {destination}" if recorded else
+                f"no transfer tool recorded for {rx.name} data to {destination}")
+        reasons.append(_reason("gap", text, rx.law.transfer))
         if route.importer.certificates:
             reasons.append(_ISO_IS_NO_TOOL)
         return _regime_assessment(rx.code, True, "none", "gap", rx.law.transfer, tuple(reasons), NO_TIA,
                                   tuple(dict.fromkeys(notes)), (), None, ())
     return _finish(rx, shared, chosen, preamble, notes, tia=tia)
+
+
+# A vendor's statement (register/rules/facts.py StatementFacts): the mechanism it names, as a verdict's
+# mechanism, the words for it, and the article of that tool (by regime law attribute; None: adequacy's).
+_STATED = {
+    "scc": ("scc", "EU SCCs", "clauses"),
+    "uk_idta": ("uk_idta", "the UK IDTA", "clauses"),
+    "uk_addendum": ("uk_addendum", "the UK Addendum", "clauses"),
+    "dpf": ("adequacy", "DPF certification", None),
+    "adequacy": ("adequacy", "adequacy", None),
+    "bcr": ("bcr", "BCR", "bcr"),
+    "code_of_conduct": ("code_of_conduct", "a code of conduct", "code_of_conduct"),
+    "certification": ("certification", "a certification", "certification"),
+    "other": ("none", "a transfer mechanism", "transfer"),
+}
+_DPF_REGIME = {"eu_us": "EU", "uk_extension": "UK", "swiss_us": "CH"}
+_UK_ONLY = frozenset({"uk_idta", "uk_addendum"})
+
+
+def _stated(code: str, route: RouteFacts) -> list:
+    """The vendor statements about the route's transfer under regime `code`, the most recent first: the
+    importer's own and those about the route's engagement."""
+    found = [statement for statement in (*route.statements, *route.importer.statements)
+             if (statement.regime is None or statement.regime == code)
+             and (statement.mechanism not in _UK_ONLY or code == "UK")
+             and (statement.dpf_framework is None or _DPF_REGIME.get(statement.dpf_framework) == code)]
+    if len(found) > 1:
+        found.sort(key=lambda statement: statement.stated_on, reverse=True)
+    return found
+
+
+def _stated_only(rx: _RegimeIndex, shared: _Route, stated: list, preamble: list[Reason], failures: list[tuple[str, str]],
+                 adequacy_failures: int, notes: list[str]) -> RegimeAssessment:
+    """No verified tool holds, but the vendor states one: attention, never covered and never a proven gap
+    (GDPR Art. 44-46: a transfer relies on a tool in place; Art. 5(2), 24: the exporter shows it). What
+    the register found lacking is said; the statement is to be verified."""
+    route, on = shared.route, shared.on
+    # Adequacy failing (no decision, no DPF entry recorded) is what is to be checked: info; a recorded
+    # instrument that does not hold is a concern of its own.
+    reasons = preamble + [_reason("info" if position < adequacy_failures else "attention", text, reference)
+                          for position, (text, reference) in enumerate(failures)]
+    reasons += [_reason("attention", text, rx.law.transfer) for text in shared.unusable]
+    references = []
+    for statement in stated:
+        mechanism, words, law_attribute = _STATED[statement.mechanism]
+        if statement.mechanism == "dpf" and statement.dpf_framework:
+            words = f"{_DPF_LABELS.get(statement.dpf_framework, statement.dpf_framework)} certification"
+        elif statement.mechanism == "other" and statement.stated_text:
+            words = f"'{statement.stated_text}'"
+        reference = rx.article(on).article if law_attribute is None else getattr(rx.law, law_attribute)
+        references.append(reference)
+        reasons.append(_reason("attention", f"{words} stated by the vendor ({statement.source}, {statement.stated_on}), "
+                                            f"not verified: record the instrument or check the DPF list", reference))
+    mechanism = _STATED[stated[0].mechanism][0]
+    return _regime_assessment(rx.code, True, mechanism, "attention", references[0], tuple(reasons), NO_TIA,
+                              tuple(dict.fromkeys(notes)), (), None, ())
 
 
 def _finish(rx: _RegimeIndex, shared: _Route, chosen: _Candidate, preamble: list[Reason], notes: list[str],

@@ -39,8 +39,8 @@ class Batch:
     def profile(self, importer: PartyFacts) -> object:
         """What a restricted transfer's verdict reads of an importer outside the group (see _restricted).
 
-        Its kind, scope answers, whether it holds certificates, and Art. 3(2); with DPF entries (matched
-        against its legal name), the party itself. BCR never cover a transfer to it.
+        Its kind, scope answers, whether it holds certificates, Art. 3(2) and its vendor statements; with
+        DPF entries (matched against its legal name and aliases), the party itself. BCR never cover a transfer to it.
         """
         known = self.profiles.get(id(importer))
         if known is None:
@@ -48,7 +48,7 @@ class Batch:
                 profile: object = id(importer)
             else:
                 profile = (importer.kind, tuple(sorted(importer.scope_facts.items())), bool(importer.certificates),
-                           importer.is_subject_to_gdpr_art3_2)
+                           importer.is_subject_to_gdpr_art3_2, importer.statements)
             known = self.profiles[id(importer)] = (profile, importer)
         return known[0]
 

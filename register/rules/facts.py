@@ -60,6 +60,23 @@ class DpfFacts:
 
 
 @dataclass(**_FACTS)
+class StatementFacts:
+    """What a vendor states about its transfers (its sub-processor list, its DPA): evidence, not an instrument.
+
+    `mechanism` is one of scc / uk_idta / uk_addendum / dpf / adequacy / bcr / code_of_conduct /
+    certification / other; `regime` None means every regime of the route's data.
+    """
+
+    mechanism: str
+    source: str
+    stated_on: date
+    dpf_framework: Optional[str] = None
+    regime: Optional[str] = None
+    stated_text: Optional[str] = None
+    id: Optional[int] = None
+
+
+@dataclass(**_FACTS)
 class CertificateFacts:
     """An ISO/IEC 27001 certificate held by a party."""
 
@@ -73,11 +90,14 @@ class CertificateFacts:
 
 @dataclass(**_FACTS)
 class PartyFacts:
-    """A party as the rules need it; scope_facts maps fact key -> yes/no/unknown (absent = unknown)."""
+    """A party as the rules need it; scope_facts maps fact key -> yes/no/unknown (absent = unknown);
+    `aliases` are the other names it is known by; `statements` what it states of all its transfers."""
 
     id: int
     kind: str  # group_entity / third_party / client / international_organisation
     legal_name: str
+    aliases: tuple[str, ...] = ()
+    statements: tuple[StatementFacts, ...] = ()
     country: Optional[str] = None
     organisation_code: Optional[str] = None
     bcr: tuple[BcrMembershipFacts, ...] = ()
@@ -140,6 +160,8 @@ class RouteFacts:
     consent_mechanism: Optional[str] = None
     instruments: tuple[InstrumentFacts, ...] = ()
     tias: tuple[TiaFacts, ...] = ()
+    # What the importer states of this route's engagement only (its own statements are on the party).
+    statements: tuple[StatementFacts, ...] = ()
     status: str = "active"
     starts_on: Optional[date] = None
     ends_on: Optional[date] = None

@@ -10,7 +10,8 @@ The package, by part (every name other modules use is importable from `register.
 - writes.py: create, update, retire, delete; spec.py: how each record type is written (`Spec`);
 - coerce.py: values turned into their column's type; checks.py: the checks record types share;
 - one module per record family with its validation: parties, engagements (and the graph lock),
-  instruments (and BCR approvals), routes (and their defaults), change_notices, vetting, accounts;
+  instruments (and BCR approvals), routes (and their defaults), change_notices, vetting, statements
+  (vendor statements), accounts;
 - the bulk engine of an import (`Bulk`, `insert_rows`) is register/bulk.py, below this package and
   the stored verdicts alike.
 Names with a leading underscore are the package's own.
@@ -32,7 +33,7 @@ from ..bulk import (
     name_key,
 )
 # Each record family's module registers its records' Specs in SPECS when imported.
-from . import accounts, change_notices, engagements, instruments, parties, routes, vetting
+from . import accounts, change_notices, engagements, instruments, parties, routes, statements, vetting
 from .checks import EMAIL
 from .coerce import (
     DAY_RANGE_MESSAGE,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from .. import countries
 from ..bulk import bulk_of, name_key
-from ..models import Client, GroupEntity, InternationalOrganisation, Party, PartyKind, ThirdParty
+from ..models import Client, GroupEntity, InternationalOrganisation, Party, PartyKind, ThirdParty, alias_list
 from .checks import _country, _email, _ordered
 from .spec import SPECS, Errors, Spec, _add, column_fields
 
@@ -34,6 +34,10 @@ def _validate_party(sess: Session, record: Optional[Party], values: dict, errors
         _email(errors, values, key)
     _ordered(errors, values, "starts_on", "ends_on", "The end date cannot be before the start date.")
     _ordered(errors, values, "vetting_last_review_on", "vetting_next_review_on", "The next review cannot be before the last one.")
+    for alias in alias_list(values.get("aliases")):
+        if len(alias) > 300:
+            _add(errors, "aliases", "Each name is at most 300 characters (one name per line).")
+            break
     if values.get("notice_period_days") is not None and values["notice_period_days"] < 0:
         _add(errors, "notice_period_days", "The notice period cannot be negative.")
     if values.get("legal_name") and len(name_key(values["legal_name"])) > NAME_KEY_LENGTH:
@@ -59,12 +63,12 @@ def _validate_party(sess: Session, record: Optional[Party], values: dict, errors
 
 PARTY_FIELDS_BY_KIND: dict[PartyKind, frozenset[str]] = {
     PartyKind.GROUP_ENTITY: frozenset(
-        {"legal_name", "trading_name", "country_code", "registration_number", "address", "website",
+        {"legal_name", "trading_name", "aliases", "country_code", "registration_number", "address", "website",
          "contact_name", "contact_email", "dpo_name", "dpo_email", "is_controller", "is_processor",
          "status", "starts_on", "ends_on", "notes"}
     ),
     PartyKind.THIRD_PARTY: frozenset(
-        {"legal_name", "trading_name", "country_code", "registration_number", "address", "website",
+        {"legal_name", "trading_name", "aliases", "country_code", "registration_number", "address", "website",
          "contact_name", "contact_email", "dpo_name", "dpo_email", "status", "starts_on", "ends_on",
          "vetting_status", "vetting_last_review_on", "vetting_next_review_on", "vetting_notes",
          "is_subject_to_gdpr_art3_2", "is_in_subject_list", "notes"}
