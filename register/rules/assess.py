@@ -259,7 +259,7 @@ def _stated_only(rx: _RegimeIndex, shared: _Route, stated: list, preamble: list[
     """No verified tool holds, but the vendor states one: attention, never covered and never a proven gap
     (GDPR Art. 44-46: a transfer relies on a tool in place; Art. 5(2), 24: the exporter shows it). What
     the register found lacking is said; the statement is to be verified."""
-    route, on = shared.route, shared.on
+    on = shared.on
     # Adequacy failing (no decision, no DPF entry recorded) is what is to be checked: info; a recorded
     # instrument that does not hold is a concern of its own.
     reasons = preamble + [_reason("info" if position < adequacy_failures else "attention", text, reference)
@@ -284,7 +284,7 @@ def _stated_only(rx: _RegimeIndex, shared: _Route, stated: list, preamble: list[
 def _finish(rx: _RegimeIndex, shared: _Route, chosen: _Candidate, preamble: list[Reason], notes: list[str],
             tia: Optional[TiaFacts] = None, fallback_ids: tuple[int, ...] = ()) -> RegimeAssessment:
     """Add the TIA and Art. 3(2) findings to the chosen tool and freeze the verdict."""
-    route, on = shared.route, shared.on
+    on = shared.on
     reasons = preamble + chosen.reasons
     tia_state = _tia_findings(rx, route, on, chosen.mechanism, tia, reasons)
     if rx.code == "EU" and route.importer.is_subject_to_gdpr_art3_2:
