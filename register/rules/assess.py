@@ -284,7 +284,7 @@ def _stated_only(rx: _RegimeIndex, shared: _Route, stated: list, preamble: list[
 def _finish(rx: _RegimeIndex, shared: _Route, chosen: _Candidate, preamble: list[Reason], notes: list[str],
             tia: Optional[TiaFacts] = None, fallback_ids: tuple[int, ...] = ()) -> RegimeAssessment:
     """Add the TIA and Art. 3(2) findings to the chosen tool and freeze the verdict."""
-    on = shared.on
+    route, on = shared.route, shared.on
     reasons = preamble + chosen.reasons
     tia_state = _tia_findings(rx, route, on, chosen.mechanism, tia, reasons)
     if rx.code == "EU" and route.importer.is_subject_to_gdpr_art3_2:
