@@ -56,7 +56,8 @@ def test_a_huge_page_number_shows_the_last_page_of_every_list(logged_in):
     client = logged_in(Role.EDITOR)
     with client.application.test_request_context():
         lists = [pages.url("index") for pages in ALL_PAGES] + ["/history"]
-    assert len(lists) == 14
+    # Every record type the registry knows (a new one joins by itself); the core ones named.
+    assert {"/third-parties/", "/routes/", "/vendor-statements/", "/history"} <= set(lists)
     for url in lists:
         page = client.get(f"{url}?page={HUGE}")
         assert page.status_code == 200, (url, page.status_code)
@@ -65,7 +66,7 @@ def test_a_huge_page_number_shows_the_last_page_of_every_list(logged_in):
 
 def test_a_huge_page_number_in_the_api_is_a_field_error_on_every_list(client):
     secret = editor_with_token()
-    assert len(RESOURCES) == 13
+    assert {"third-parties", "routes", "vendor-statements"} <= {resource.name for resource in RESOURCES}
     for resource in RESOURCES:
         for name in ("page", "per_page"):
             error = assert_problem(client.get(f"/api/v1/{resource.name}?{name}={HUGE}", headers=bearer(secret)), 422)
