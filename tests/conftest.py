@@ -162,3 +162,74 @@ def writer(app: Flask) -> Callable:
             return action()
 
     return write
+
+
+# --- the demo register, loaded once per backend -------------------------------------------------
+#
+# Loading the demo through the services takes 5-15 s; the tests that only need it loaded share one
+# load per backend and worker: the first runs register.seed.load_demo() for real, the others get a copy
+# of the rows it wrote (SQLite: the database file; PostgreSQL: every table copied from a schema of its
+# own), sequences included. tests/test_seed.py still checks what the load itself does.
+
+_DEMO: dict[str, tuple] = {}
+
+
+def _pg_demo_schema() -> str:
+    return f"{PG_SCHEMA}_demo"
+
+
+def _keep_demo(database: Database, tmp_path: Path) -> Path | None:
+    db.session.remove()
+    if database.backend == "sqlite":
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        kept = database.template.with_name("demo.sqlite")
+        shutil.copyfile(tmp_path / "register.sqlite", kept)
+        return kept
+    demo = _pg_demo_schema()
+    with db.engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {demo} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {demo}"))
+        for table in db.metadata.sorted_tables:
+            connection.execute(text(f'CREATE TABLE {demo}."{table.name}" AS SELECT * FROM {PG_SCHEMA}."{table.name}"'))
+    return None
+
+
+def _restore_demo(database: Database, tmp_path: Path, kept: Path | None) -> None:
+    db.session.remove()
+    db.engine.dispose()
+    if database.backend == "sqlite":
+        target = tmp_path / "register.sqlite"
+        for leftover in (target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        shutil.copyfile(kept, target)
+        return
+    demo = _pg_demo_schema()
+    with db.engine.begin() as connection:
+        for table in db.metadata.sorted_tables:
+            columns = ", ".join(f'"{column.name}"' for column in table.columns)
+            connection.execute(text(f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM {demo}."{table.name}"'))
+            if "id" in table.columns and table.columns["id"].autoincrement in (True, "auto") \
+                    and len(table.primary_key.columns) == 1:
+                connection.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                    f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false) "
+                    f"WHERE pg_get_serial_sequence('\"{table.name}\"', 'id') IS NOT NULL"))
+
+
+@pytest.fixture
+def demo_register(app: Flask, database: Database, tmp_path: Path) -> list[tuple[str, str, str]]:
+    """The demo register in the test's empty database; the logins it created (role, email, password)."""
+    from register.seed import load_demo
+
+    if database.backend not in _DEMO:
+        logins = load_demo()
+        _DEMO[database.backend] = (logins, _keep_demo(database, tmp_path))
+        return logins
+    logins, kept = _DEMO[database.backend]
+    from register.models import Party, User
+
+    written = [model.__name__ for model in (Party, User) if db.session.query(model.id).first() is not None]
+    assert not written, f"demo_register copies the demo over an empty register: ask for it before {written} are written"
+    _restore_demo(database, tmp_path, kept)
+    return logins

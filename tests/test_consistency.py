@@ -170,8 +170,7 @@ def auditor_client(app, client):
     return client
 
 
-def test_every_surface_says_what_the_demo_registers_verdicts_say(app, auditor_client):
-    load_demo()
+def test_every_surface_says_what_the_demo_registers_verdicts_say(app, demo_register, auditor_client):
     db.session.rollback()
     check_every_surface(auditor_client)
 

@@ -9,12 +9,10 @@ from helpers import post_form
 from register import services
 from register.extensions import db
 from register.models import GroupEntity, Role, ThirdParty, TransferRoute
-from register.seed import load_demo
 
 
 @pytest.fixture
-def demo(app):
-    load_demo()
+def demo(demo_register):
     db.session.rollback()
 
 

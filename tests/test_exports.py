@@ -161,8 +161,7 @@ def test_the_processor_list_gives_what_a_person_may_receive_and_nothing_internal
     assert [cell.value for cell in book["Our processors"][1]][:2] == ["Processor", "Role"]
 
 
-def test_the_processor_list_follows_the_chain_and_its_filters(logged_in, app):
-    load_demo()
+def test_the_processor_list_follows_the_chain_and_its_filters(logged_in, app, demo_register):
     db.session.rollback()
     client = logged_in(Role.AUDITOR)
     whole = list(csv.DictReader(io.StringIO(client.get("/exports/processors.csv").get_data(as_text=True))))

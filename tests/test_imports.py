@@ -194,8 +194,7 @@ def assert_imports_as_it_is(workbook: Path, into_empty_register, tmp_path: Path)
             assert again[name] == cells[name], name
 
 
-def test_the_demo_registers_workbook_imports_as_it_is(app, database, tmp_path):
-    load_demo()
+def test_the_demo_registers_workbook_imports_as_it_is(app, database, tmp_path, demo_register):
     with services.write_unit(ACTOR):  # what the processor list says of an engagement travels with it
         engagement = db.session.scalar(select(Engagement).order_by(Engagement.id).limit(1))
         services.update(engagement, {"data_categories": "Contact details; case files", "condition": "only if you use the app"},
@@ -255,8 +254,7 @@ def _without(book, sheet_name: str, header: str) -> None:
     sheet.delete_cols([cell.value for cell in sheet[1]].index(header) + 1)
 
 
-def test_a_workbook_made_before_it_carried_the_whole_register_imports_keeping_what_it_does_not_say(app, tmp_path):
-    load_demo()
+def test_a_workbook_made_before_it_carried_the_whole_register_imports_keeping_what_it_does_not_say(app, tmp_path, demo_register):
     workbook = export_workbook(tmp_path / "register.xlsx")
     before = register_content()
     book = load_workbook(workbook)
@@ -1170,10 +1168,9 @@ def test_a_bulk_import_derives_the_defaults_from_memory_the_same_queries_for_20_
     assert few == many, what
 
 
-def test_the_csv_export_imports_sheet_by_sheet_into_an_empty_register(app, database, writer, tmp_path):
+def test_the_csv_export_imports_sheet_by_sheet_into_an_empty_register(app, database, writer, tmp_path, demo_register):
     from register.exports.workbook import CsvBook
 
-    load_demo()
     folder = tmp_path / "csv"
     folder.mkdir()
     write_auditor_workbook(None, date.today(), None, "test", {}, CsvBook(folder))

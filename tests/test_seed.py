@@ -40,9 +40,9 @@ from register.seed import DEMO_DIR, UNITS, DemoDataError, RegisterNotEmpty, load
 
 
 @pytest.fixture
-def demo(app):
-    """The demo loaded into the empty test register; the logins it returned."""
-    return load_demo()
+def demo(demo_register):
+    """The demo loaded into the empty test register (once per backend: conftest.demo_register); the logins it returned."""
+    return demo_register
 
 
 def count(model, *where) -> int:
