@@ -1105,6 +1105,7 @@ AUDITED_MODELS: tuple[type, ...] = (
     TransferImpactAssessment,
     ChangeNotice,
     SubjectRequest,
+    Region,
 )
 # Rows owned by an audited record: written only together with their owner's event.
 OWNED_MODELS: dict[type, str] = {
