@@ -12,7 +12,7 @@ from typing import IO, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .. import assessments, countries, rules, vocabulary
+from .. import assessments, countries, regions, rules, vocabulary
 from ..extensions import db
 from ..models import (
     BcrApproval,
@@ -27,6 +27,7 @@ from ..models import (
     TransferImpactAssessment,
     TransferInstrument,
     TransferRoute,
+    Region,
     VendorStatement,
 )
 from .workbook import XlsxBook
@@ -93,6 +94,7 @@ def write_auditor_workbook(target: IO[bytes], on: date, route_ids: Optional[list
     _dpf_sheet(sess, book)
     _scope_facts_sheet(sess, book)
     _statements_sheet(sess, book)
+    _regions_sheet(sess, book)
     _tia_sheet(sess, book, route_ids)
     _notices_sheet(sess, book)
     rows = [("Generated at (UTC)", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"), None),
@@ -262,6 +264,7 @@ def _routes_sheets(sess: Session, book, on: date, route_ids: Optional[list[int]]
                 engagement_uids[engagement_id], engagement_services[engagement_id] = engagement_uid, service
         # What the vendor states, beside the verdict (not verified: the rules read it as attention).
         stated = assessments.vendor_statements(sess, chunk)
+        region_names = regions.place_names(sess)
         for route_id in chunk:
             route, route_facts = routes[route_id], facts[route_id]
             assessment = rules.assess_route(route_facts, on, law)
@@ -270,7 +273,7 @@ def _routes_sheets(sess: Session, book, on: date, route_ids: Optional[list[int]]
                 vetting_cache[importer.id] = rules.vetting_state(importer, on).state if importer.kind == "third_party" else ""
             exporter_row, importer_row = names[route.exporter_id], names[route.importer_id]
             destination = (names[route.destination_organisation_id][1] if route.destination_organisation_id
-                           else countries.country_name(route.destination_country))
+                           else regions.place_name(route.destination_country, region_names))
             destination_code = route_facts.destination_country or route_facts.destination_organisation
             restricted = any(item.restricted for item in assessment.regimes)
             per_regime = []
@@ -431,6 +434,15 @@ def _statements_sheet(sess: Session, book) -> None:
                           statement.dpf_framework.label if statement.dpf_framework else None, statement.stated_text,
                           statement.regime.value if statement.regime else None, statement.source, statement.source_url,
                           statement.stated_on, statement.notes])
+    sheet.close()
+
+
+def _regions_sheet(sess: Session, book) -> None:
+    """The register's own regions (the built-in EEA, EU and WORLD come from the law file)."""
+    sheet = book.sheet("Regions", [("ID", 38), ("Code", 20), ("Name", 32), ("Countries", 60), ("Notes", 40)])
+    for records in _in_chunks(sess, Region, select(Region.id).order_by(Region.code)):
+        for region in records:
+            sheet.append([region.uid, region.code, region.name, ", ".join(region.member_codes), region.notes])
     sheet.close()
 
 
