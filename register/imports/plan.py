@@ -40,6 +40,7 @@ from ..models import (
     TransferRoute,
 )
 from ..services import DomainError, coercer, name_key
+from ..services.codes import member_codes
 from . import countries as aliases
 from .formats import (
     BCR_APPROVALS,
@@ -446,6 +447,8 @@ class _Importer:
                     errors: list) -> None:
         """A region of the register's own, matched by its ID or its code."""
         code = values.get("code")
+        if values.get("country_codes") is not None:
+            values["country_codes"] = member_codes(values["country_codes"])  # "AU, IN" is AU,IN as stored
         if isinstance(code, str):
             code = values["code"] = code.strip().upper()
             self._duplicate(("region", code), sheet_format, number, errors, "region code")

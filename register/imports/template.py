@@ -26,6 +26,7 @@ from .formats import (
     DPF_CERTIFICATIONS,
     ENGAGEMENTS,
     FORMATS,
+    REGIONS,
     GROUP_ENTITIES,
     INSTRUMENTS,
     ORGANISATIONS,
@@ -121,6 +122,7 @@ def _lists() -> dict[str, list[str]]:
 
 # column heading -> list it draws from, per sheet
 DROPDOWNS = {
+    REGIONS.name: {},
     GROUP_ENTITIES.name: {"Country": "Countries", "Controller": "Yes/No", "Processor for clients": "Yes/No", "Status": "Status"},
     THIRD_PARTIES.name: {"Country": "Countries", "Vetting status": "Vetting status", "Subject to GDPR Art. 3(2)": "Yes/No",
                          "In subject list": "Yes/No", "Status": "Status"},
