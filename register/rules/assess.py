@@ -76,8 +76,36 @@ def assess_route(route: RouteFacts, on: date, law: CountryData, batch: Optional[
         rx = index.regimes[code]
         if region is not None:
             item, alone = _to_region(rx, route, on, region, batch)
+        elif destination is None:
+            item = rx.no_destination
+            alone = (item,)
+        elif not is_organisation and destination in rx.free_flow:
+            item, alone = rx.not_restricted(destination)
+        elif batch is None:
+            if shared is None:
+                shared = _Route(route, on, destination, is_organisation)
+            item = _restricted(rx, shared)
+            alone = (item,)
         else:
-            item, alone, shared = _to_destination(rx, route, on, destination, is_organisation, batch, shared)
+            # The hot path of a whole-register run, inline (as _to_destination, which a region's members take).
+            instruments, tias, exporter = route.instruments, route.tias, route.exporter
+            if importer.kind == "group_entity":
+                importer_key, exporter_key = id(importer), id(exporter)
+            else:
+                known_profile = batch.profiles.get(id(importer))
+                importer_key = known_profile[0] if known_profile is not None else batch.profile(importer)
+                exporter_key = exporter.country if destination in rx.reads_exporter_country else None
+            key = (code, destination, is_organisation, route.is_onward,
+                   route.has_hr_data if destination in rx.reads_hr_data else None, importer_key, exporter_key,
+                   (route.exporter_role, route.importer_role, *map(id, instruments)) if instruments else (),
+                   tuple(map(id, tias)) if tias else (), tuple(map(id, route.statements)) if route.statements else ())
+            known = batch.regimes.get(key)
+            if known is None:
+                if shared is None:
+                    shared = _Route(route, on, destination, is_organisation)
+                item = _restricted(rx, shared)
+                known = batch.regimes[key] = (item, (item,), route)
+            item, alone = known[0], known[1]
         verdicts = verdicts + alone if verdicts else alone
         rank = _RANK[item.status]
         if rank > found:
