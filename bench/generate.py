@@ -53,6 +53,7 @@ from register.models import (
     TransferImpactAssessment,
     TransferInstrument,
     TransferRoute,
+    Region,
     VendorStatement,
     VettingStatus,
     route_instruments,
@@ -318,6 +319,8 @@ class RegisterGenerator:
         yield from self._routes()
         # Last, so that the rest of the register is the one the same seed always gave.
         yield from self._chunked(VendorStatement.__table__, self._vendor_statements())
+        # One region of the register's own (no draw of the random source: the rest stays as it was).
+        yield Region.__table__, [self._record(Region.__table__, code="APAC", name="Asia-Pacific", country_codes="AU,IN,JP,SG")]
 
     def _chunked(self, table: Table, rows: Iterable[dict]) -> Iterator[tuple[Table, list[dict]]]:
         chunk: list[dict] = []
@@ -840,7 +843,7 @@ TABLES: tuple[Table, ...] = (
     Party.__table__, BcrApproval.__table__, BcrMembership.__table__, Certificate.__table__,
     DpfCertification.__table__, ScopeFact.__table__, Engagement.__table__, EngagementLocation.__table__,
     TransferInstrument.__table__, InstrumentParty.__table__, TransferRoute.__table__, route_instruments,
-    TransferImpactAssessment.__table__, VendorStatement.__table__,
+    TransferImpactAssessment.__table__, VendorStatement.__table__, Region.__table__,
 )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy import String, delete, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from . import countries, rules
+from . import countries, regions, rules
 from .bulk import insert_rows
 from .collector import paused
 from .extensions import db
@@ -37,6 +37,7 @@ from .models import (
     RouteVerdict,
     ScopeFact,
     StatedMechanism,
+    Region,
     TransferImpactAssessment,
     TransferInstrument,
     TransferRoute,
@@ -112,6 +113,8 @@ def _load_facts(sess: Session, route_ids: Optional[Iterable[int]]) -> list[rules
     uncovered = _uncovered_locations(sess, engagement_ids, everything)
     engagement_statements = _engagement_statements(sess, engagement_ids, everything)
     organisations = {party.id: party.organisation_code for party in parties.values()}
+    region_facts = _region_facts(sess, {row.destination_country for row in routes if row.destination_country
+                                        and len(row.destination_country) > 2})
     facts = []
     for row in routes:
         regimes = REGIME_SETS[bool(row.carries_eu_data), bool(row.carries_uk_data), bool(row.carries_ch_data)]
@@ -120,6 +123,7 @@ def _load_facts(sess: Session, route_ids: Optional[Iterable[int]]) -> list[rules
             exporter=parties[row.exporter_id],
             importer=parties[row.importer_id],
             destination_country=row.destination_country,
+            destination_region=region_facts.get(row.destination_country) if row.destination_country else None,
             destination_organisation=organisations.get(row.destination_organisation_id) if row.destination_organisation_id else None,
             regimes=regimes,
             is_onward=row.source_route_id is not None,
@@ -233,8 +237,18 @@ def _load_instruments(sess: Session, route_ids: Optional[list[int]]) -> dict[int
     return by_route
 
 
+def _region_facts(sess: Session, codes: set[str]) -> dict[str, "rules.RegionFacts"]:
+    """The regions of these codes (a country's code is never one), as the rules take them: one object
+    per region, shared by its routes."""
+    if not codes:
+        return {}
+    known = regions.all_regions(sess)
+    return {code: known[code].facts for code in codes if code in known}
+
+
 def _uncovered_locations(sess: Session, engagement_ids: list[int], everything: bool) -> dict[int, frozenset[str]]:
-    """Per engagement: its processing-location countries that no live route of it reaches."""
+    """Per engagement: its processing locations (countries or regions) that no live route of it reaches;
+    a route to a region reaches the region and each of its countries."""
     if not engagement_ids:
         return {}
     ids = None if everything else engagement_ids
@@ -246,8 +260,14 @@ def _uncovered_locations(sess: Session, engagement_ids: list[int], everything: b
     route_table = TransferRoute.__table__
     query = select(route_table.c.engagement_id, route_table.c.destination_country).where(
         route_table.c.engagement_id.is_not(None), route_table.c.status != Lifecycle.RETIRED.value)
+    members: dict[str, tuple[str, ...]] = {}
     for row in _rows(sess, query, route_table.c.engagement_id, ids):
-        reached[row.engagement_id].add(row.destination_country)
+        code = row.destination_country
+        reached[row.engagement_id].add(code)
+        if code and len(code) > 2:
+            if not members:
+                members = {known.code: known.countries for known in regions.all_regions(sess).values()}
+            reached[row.engagement_id].update(members.get(code, ()))
     return {engagement_id: frozenset(codes - reached.get(engagement_id, set())) for engagement_id, codes in locations.items()}
 
 
@@ -338,9 +358,10 @@ def assess_elsewhere(sess: Session, on: date, wanted: Iterable[tuple[int, str]])
     facts = {item.id: item for item in load_facts(sess, {route_id for route_id, _place in pairs})}
     with paused():
         batch = rules.Batch(on, law)
+        places = _region_facts(sess, {place for _route_id, place in pairs if len(place) > 2})
         found = {(route_id, place): rules.assess_route(
                      dataclasses.replace(facts[route_id], destination_country=place, destination_organisation=None,
-                                         uncovered_locations=frozenset()), on, law, batch)
+                                         destination_region=places.get(place), uncovered_locations=frozenset()), on, law, batch)
                  for route_id, place in pairs if route_id in facts}
         del batch
     return found
@@ -521,6 +542,14 @@ def affected_routes(sess: Session, touched: set[tuple[str, int]]) -> set[int]:
     found |= _ids_where(sess, lambda chunk: select(route.c.id).where(route.c.engagement_id.in_(chunk)), engagements)
     found |= _ids_where(sess, lambda chunk: select(route_instruments.c.route_id).where(route_instruments.c.instrument_id.in_(chunk)),
                         by_type.get("transfer_instruments", ()))
+    # A region's members changed: the routes to it, and the routes of engagements processing there.
+    region_codes = _ids_where(sess, lambda chunk: select(Region.code).where(Region.id.in_(chunk)), by_type.get("regions", ()))
+    if region_codes:
+        codes = sorted(region_codes)
+        found |= set(sess.scalars(select(route.c.id).where(route.c.destination_country.in_(codes))))
+        location = EngagementLocation.__table__
+        found |= set(sess.scalars(select(route.c.id).where(route.c.engagement_id.in_(
+            select(location.c.engagement_id).where(location.c.country_code.in_(codes))))))
     # A route's own change can leave an engagement location uncovered for its sibling routes.
     engagement_ids = _ids_where(sess, lambda chunk: select(route.c.engagement_id).where(route.c.id.in_(chunk),
                                                                                         route.c.engagement_id.is_not(None)),

@@ -18,7 +18,7 @@ bp = Blueprint("history", __name__)
 RECORD_TYPES = {
     "parties": "Parties", "engagements": "Engagements", "transfer_instruments": "Instruments", "bcr_approvals": "BCR approvals",
     "transfer_routes": "Transfer routes", "transfer_impact_assessments": "TIAs", "certificates": "Certificates",
-    "dpf_certifications": "DPF certifications", "scope_facts": "Scope facts", "vendor_statements": "Vendor statements", "change_notices": "Change notices",
+    "dpf_certifications": "DPF certifications", "scope_facts": "Scope facts", "vendor_statements": "Vendor statements", "regions": "Regions", "change_notices": "Change notices",
     "users": "Users", "api_tokens": "API tokens",
     "settings": "Settings", "subject_requests": "Requests",
 }

@@ -710,18 +710,43 @@ class ChangeNotice(RegisterRecord, db.Model):
 
 
 class EngagementLocation(db.Model):
-    """A country where the engaged party stores or accesses the data; part of its engagement."""
+    """A country (or a region: register/regions.py) where the engaged party stores or accesses the data;
+    part of its engagement."""
 
     __tablename__ = "engagement_locations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id", ondelete="CASCADE"), index=True)
-    country_code: Mapped[str] = mapped_column(String(2))
+    # An ISO 3166-1 alpha-2 code, or a region's code ("WORLD", "EEA", a region of the register's own).
+    country_code: Mapped[str] = mapped_column(String(32))
     activity: Mapped[LocationActivity] = enum_column(LocationActivity, default=LocationActivity.STORAGE_AND_ACCESS)
 
     engagement: Mapped[Engagement] = relationship(back_populates="locations")
 
     __table_args__ = (UniqueConstraint("engagement_id", "country_code", name="uq_engagement_locations_one_per_country"),)
+
+
+class Region(RegisterRecord, db.Model):
+    """A named set of countries the register's users define ("APAC", "AWS eu-central-1"), a processing
+    location or a route's destination; EEA, EU and WORLD are the law's, built in (register/regions.py)."""
+
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Upper case letters, digits and hyphens, three characters at least (never a country's code).
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # The member countries: ISO 3166-1 alpha-2 codes, comma-separated, sorted.
+    country_codes: Mapped[str] = mapped_column(Text)
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def member_codes(self) -> tuple[str, ...]:
+        return tuple(sorted({part.strip() for part in (self.country_codes or "").split(",") if part.strip()}))
 
 
 # --- transfer instruments and BCR -------------------------------------------------------------
@@ -850,8 +875,9 @@ class TransferRoute(RegisterRecord, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     exporter_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
     importer_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
-    # Exactly one of: a country (ISO 3166-1 alpha-2) or an international organisation.
-    destination_country: Mapped[Optional[str]] = mapped_column(String(2), index=True)
+    # Exactly one of: a country (ISO 3166-1 alpha-2) or a region's code ("WORLD", "EEA", a region of
+    # the register's own: register/regions.py), or an international organisation.
+    destination_country: Mapped[Optional[str]] = mapped_column(String(32), index=True)
     destination_organisation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parties.id"), index=True)
     # The regimes of the data carried: from the exporter's location for a first hop, inherited
     # from the source route for an onward transfer (Art. 44 "including onward transfers").
@@ -1079,6 +1105,7 @@ AUDITED_MODELS: tuple[type, ...] = (
     TransferImpactAssessment,
     ChangeNotice,
     SubjectRequest,
+    Region,
 )
 # Rows owned by an audited record: written only together with their owner's event.
 OWNED_MODELS: dict[type, str] = {

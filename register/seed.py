@@ -24,7 +24,7 @@ from .extensions import db
 from .models import (
     AuditSource, BcrApproval, Certificate, ChangeNotice, Client, DpfCertification, Engagement, GroupEntity,
     InternationalOrganisation, Party, Role, ScopeFact, ThirdParty, TransferImpactAssessment, TransferInstrument,
-    TransferRoute, User, VendorStatement,
+    Region, TransferRoute, User, VendorStatement,
 )
 from .users import create_user
 
@@ -33,7 +33,8 @@ DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 # What is read, in the order it is written: one write unit per line (each refers only to what the
 # lines before it, or its own earlier records, wrote). A keyed section names its records for others.
 UNITS = (
-    (("group.yaml", "group_entities", GroupEntity), ("third-parties.yaml", "third_parties", ThirdParty),
+    (("regions.yaml", "regions", Region), ("group.yaml", "group_entities", GroupEntity),
+     ("third-parties.yaml", "third_parties", ThirdParty),
      ("clients.yaml", "clients", Client), ("clients.yaml", "international_organisations", InternationalOrganisation),
      ("vetting.yaml", "certificates", Certificate), ("vetting.yaml", "dpf_certifications", DpfCertification),
      ("vetting.yaml", "scope_facts", ScopeFact), ("vetting.yaml", "vendor_statements", VendorStatement)),

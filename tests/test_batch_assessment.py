@@ -3,6 +3,7 @@ those of each route assessed alone. Checked on a varied generated register, acro
 boundary dates (nothing is timed here: speed is measured in bench/)."""
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from bench.generate import Scale
 from register import assessments, countries, rules
 from register.rules import verdicts
 from register.extensions import db
+from register.regions import builtin_regions
 from register.models import RouteRegimeVerdict, RouteVerdict
 
 TODAY = date(2026, 11, 25)
@@ -176,7 +178,22 @@ def families() -> dict[str, list[rules.RouteFacts]]:
         "the destination": [route(dest, indian_vendor, germany, org=org)
                             for dest, org in (("IN", None), ("CA", None), (None, "UN"), (None, None))],
         "the regime": [route("IN", indian_vendor, germany, regimes=regimes) for regimes in ("EU", "UK", "CH", "EU UK CH")],
+        "the region's members": [to_region(route("US", vendor("US"), germany, tools=tools), region)
+                                 for region in (ANZ, NZ_ONLY, ANZ, WORLD) for tools in ((), [scc])],
+        "a region's member reading HR data or the exporter's country": [
+            to_region(route("US", us_vendor, exporter, hr=hr), region)
+            for region in (AMERICAS, WORLD) for exporter in (germany, norway) for hr in (False, True)],
     }
+
+
+ANZ = rules.RegionFacts(code="ANZ", name="Australia and New Zealand", countries=("AU", "NZ"))
+NZ_ONLY = rules.RegionFacts(code="NZ-ONLY", name="New Zealand", countries=("NZ",))
+AMERICAS = rules.RegionFacts(code="AMER", name="Americas", countries=("BR", "CA", "US"))
+WORLD = builtin_regions(LAW)["WORLD"].facts
+
+
+def to_region(facts: rules.RouteFacts, region: rules.RegionFacts) -> rules.RouteFacts:
+    return replace(facts, destination_country=region.code, destination_region=region)
 
 
 @pytest.mark.parametrize("on", [D("2021-06-01"), TODAY, D("2032-01-01")])

@@ -27,7 +27,7 @@ HOSTILE = ['=HYPERLINK("http://evil.example","click")', "+1+1", "-2+3", "@SUM(1,
 SHEETS = ["Summary", "Group entities", "Third parties", "Engagements", "Instruments", "Transfer routes",
           "Gaps and attention", "Certificates", "Legal reference", "Clients", "International organisations",
           "BCR approvals", "BCR memberships", "DPF certifications", "Scope facts", "Vendor statements", "Transfer impact assessments",
-          "Change notices"]
+          "Change notices", "Regions"]
 
 
 @pytest.fixture

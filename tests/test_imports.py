@@ -942,7 +942,7 @@ def test_the_blank_template_has_instructions_dropdowns_and_imports_cleanly(logge
     path.write_bytes(response.data)
     book = load_workbook(path)
     # the sheets in the order their rows refer to each other (parties first), between instructions and lists
-    assert book.sheetnames == ["Instructions", "Group entities", "Third parties", "Clients", "International organisations",
+    assert book.sheetnames == ["Instructions", "Regions", "Group entities", "Third parties", "Clients", "International organisations",
                                "Certificates", "DPF certifications", "Scope facts", "Engagements", "Change notices",
                                "Vendor statements", "BCR memberships", "BCR approvals", "Instruments", "Transfer routes",
                                "Transfer impact assessments", "Lists"]

@@ -1013,3 +1013,80 @@ def test_the_purity_check_refuses_what_it_should(source):
     assert refused_imports(source, "register.rules")
     assert not refused_imports("from ..countries import CountryData\nfrom .facts import RouteFacts",
                                "register.rules")
+
+
+# --- regions: a route to a named set of countries (transfer-law.md s. 10) -----------------------
+
+APAC = rules.RegionFacts(code="APAC", name="Asia-Pacific", countries=("AU", "IN", "NZ", "SG"))
+ADEQUATE = rules.RegionFacts(code="LATAM-ADQ", name="Adequate Latin America", countries=("AR", "UY"))
+SMALL_STATES = rules.RegionFacts(code="GI-MC", name="Gibraltar and Monaco", countries=("GI", "MC"))
+
+
+def builtin(code: str) -> rules.RegionFacts:
+    from register.regions import builtin_regions
+
+    return builtin_regions(LAW)[code].facts
+
+
+def to_region(region: rules.RegionFacts, regimes="EU", **kwargs) -> RouteFacts:
+    return dataclasses.replace(route("US", regimes, **kwargs), destination_country=region.code, destination_region=region)
+
+
+def adequacy_reference(regime: str, destination: str) -> str:
+    (instrument,) = [item for item in LAW.regimes[regime].adequacy if item.destination == destination]
+    return instrument.legal_reference
+
+
+REGIONS = [
+    pytest.param(to_region(builtin("EEA")), "EU", False, "none_needed", "covered", "AT", id="EU data to the EEA region is intra-EEA"),
+    pytest.param(to_region(ADEQUATE), "EU", True, "adequacy", "covered", "AR", id="a region of adequate countries only: adequacy"),
+    pytest.param(to_region(APAC), "EU", True, "none", "gap", "AU",
+                 id="adequate NZ beside non-adequate AU, IN, SG without a tool: a gap, decided by the first worst (AU)"),
+    pytest.param(to_region(APAC, tools=[scc(2)]), "EU", True, "scc", "covered", "AU", id="with SCC every member is covered"),
+    pytest.param(to_region(SMALL_STATES, "UK", exporter=UK_EXPORTER), "UK", True, "none", "gap", "MC",
+                 id="UK: Gibraltar adequate, Monaco not: Monaco decides"),
+    pytest.param(to_region(SMALL_STATES, "CH", exporter=CH_EXPORTER), "CH", True, "adequacy", "covered", "GI",
+                 id="CH: both adequate under DPO Annex 1"),
+    pytest.param(to_region(builtin("WORLD")), "EU", True, "none", "gap", "AE", id="worldwide without a tool: the first gap by code"),
+    pytest.param(to_region(builtin("WORLD"), tools=[scc(2)]), "EU", True, "scc", "covered", "AE", id="worldwide under SCC"),
+]
+
+
+@pytest.mark.parametrize("facts, regime, restricted, mechanism, status, deciding", REGIONS)
+def test_a_route_to_a_region_is_assessed_as_its_worst_country(facts, regime, restricted, mechanism, status, deciding):
+    found = verdict(facts, regime=regime)
+    assert (found.restricted, found.deciding_country) == (restricted, deciding), texts(found)
+    expect(found, mechanism, status)
+    region = facts.destination_region
+    # The first reason names the region, how many countries it has and the one that decides.
+    first = found.reasons[0].text
+    assert first.startswith(f"{region.name} (region): ") and f"{len(region.countries)} countries" in first
+    if restricted:
+        assert f"({deciding})" in first
+        # The deciding country's own verdict, as if the route went there alone, is the region's.
+        alone = verdict(dataclasses.replace(facts, destination_country=deciding, destination_region=None), regime=regime)
+        assert (alone.mechanism, alone.status, alone.instrument_ids) == (found.mechanism, found.status, found.instrument_ids)
+
+
+def test_a_region_gap_names_the_worst_country_and_why():
+    found = verdict(to_region(APAC))
+    assert found.reasons[0].text == ("Asia-Pacific (region): the worst of its 4 countries is Australia (AU): "
+                                     "no transfer tool recorded for EU GDPR data to AU")
+    assert found.reasons[0].reference == "GDPR Art. 44"
+
+
+@pytest.mark.parametrize("region, regime, exporter", [(ADEQUATE, "EU", party("DE")), (SMALL_STATES, "CH", CH_EXPORTER)])
+def test_an_adequate_region_cites_each_decision(region, regime, exporter):
+    found = verdict(to_region(region, regime, exporter=exporter), regime=regime)
+    cited = texts(found)
+    for country in region.countries:
+        assert adequacy_reference(regime, country) in cited, cited
+
+
+def test_an_adequacy_decision_covers_only_its_country_an_instrument_every_member():
+    """NZ is adequate for the EU; AU is not: the region is a gap until a tool covers it, and the tool
+    then covers AU as well (GDPR Art. 45(1) names a country; Art. 46 safeguards the transfer)."""
+    mixed = rules.RegionFacts(code="ANZ", name="Australia and New Zealand", countries=("AU", "NZ"))
+    assert verdict(to_region(mixed)).status == "gap"
+    assert verdict(to_region(mixed, tools=[scc(2)])).mechanism == "scc"
+    assert verdict(to_region(dataclasses.replace(mixed, countries=("NZ",)))).mechanism == "adequacy"

@@ -16,11 +16,19 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 COUNTRY = {"type": "string", "pattern": "^[A-Z]{2}$",
            "description": "ISO 3166-1 alpha-2 code; UK and EL are accepted and stored as GB and GR"}
 ISO_DATE = {"type": "string", "format": "date"}
+# A place: a country, or a region (register/regions.py) in the same field.
+PLACE = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9 -]{1,31}$",
+         "description": "A country's ISO 3166-1 alpha-2 code (UK and EL are accepted and stored as GB and GR), or a "
+                        "region's code: WORLD (worldwide; 'Worldwide' and 'Global' are taken as WORLD), EEA, EU, or "
+                        "a region of the register's own (GET /api/v1/regions). A route to a region is assessed as "
+                        "its worst country under each regime; its assessment names the deciding country."}
+MEMBERS = {"type": "string", "description": "The region's countries: ISO 3166-1 alpha-2 codes separated by commas "
+                                            "(stored sorted, e.g. \"AU,IN,JP\")"}
 
 COLLECTION_SCHEMAS: dict[str, dict] = {
-    "locations": {"type": "array", "description": "Countries where the engaged party stores or accesses the data",
+    "locations": {"type": "array", "description": "Countries or regions where the engaged party stores or accesses the data",
                   "items": {"type": "object", "additionalProperties": False, "required": ["country_code"],
-                            "properties": {"country_code": COUNTRY,
+                            "properties": {"country_code": PLACE,
                                            "activity": {"type": "string", "enum": ["storage", "access", "storage_and_access"]}}}},
     "signatories": {"type": "array", "items": {"type": "object", "additionalProperties": False, "required": ["party_id", "side"],
                                                "properties": {"party_id": {"type": "integer", "minimum": 1},
@@ -53,9 +61,13 @@ def column_schema(column: Any) -> dict:
         schema = {"type": "string"}
         if getattr(column_type, "length", None):
             schema["maxLength"] = column_type.length
-        if column.key in ("country_code", "destination_country"):
+        if column.key == "destination_country":
+            schema.update(pattern=PLACE["pattern"], description=PLACE["description"])
+        elif column.key == "country_code":
             schema["pattern"] = "^[A-Z]{2}$"
             schema["description"] = COUNTRY["description"]
+        elif column.key == "country_codes":
+            schema["description"] = MEMBERS["description"]
     else:
         schema = {}
     if column.nullable and not isinstance(column_type, Boolean):

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import assessments, services
+from .. import assessments, regions, services
 from ..audit import plain
 from ..extensions import db
 from ..models import (
@@ -26,6 +26,7 @@ from ..models import (
     GroupEntity,
     InternationalOrganisation,
     PartyKind,
+    Region,
     ScopeFact,
     ThirdParty,
     TransferImpactAssessment,
@@ -33,7 +34,7 @@ from ..models import (
     TransferRoute,
     VendorStatement,
 )
-from ..record_types import parties, transfers
+from ..record_types import parties, places, transfers
 from ..record_types.base import RecordType
 from ..record_types.lists import CappedPagination, list_query
 from ..services import PARTY_FIELDS_BY_KIND, spec_for
@@ -139,9 +140,19 @@ def route_assessments(routes: list, on: Optional[date]) -> dict[int, dict]:
     found = assessments.assess(db.session(), day, [route.id for route in routes])
     # What the vendor states, shown beside the verdict (the rules read it as attention, never as a tool).
     stated = assessments.vendor_statements(db.session(), list(found))
+    # A route to a region: the region, beside each regime's deciding country.
+    known = regions.all_regions(db.session()) if any(len(route.destination_country or "") > 2 for route in routes) else {}
+    places_of = {route.id: known[route.destination_country] for route in routes if route.destination_country in known}
     return {route_id: {"assessment": {"on": day.isoformat(), **assessments.plain(assessment),
-                                      "vendor_statements": stated.get(route_id, [])}}
+                                      "vendor_statements": stated.get(route_id, []),
+                                      "destination_region": _region_member(places_of.get(route_id))}}
             for route_id, assessment in found.items()}
+
+
+def _region_member(info: Optional[regions.RegionInfo]) -> Optional[dict]:
+    if info is None:
+        return None
+    return {"code": info.code, "name": info.name, "countries": list(info.countries), "is_builtin": info.is_builtin}
 
 
 def third_party_vetting_and_chain(vendors: list, on: Optional[date]) -> dict[int, dict]:
@@ -187,6 +198,7 @@ RESOURCES = [
     Resource("scope-facts", ScopeFact, "scope fact", parties.SCOPE_FACT_PAGES, can_retire=False),
     Resource("vendor-statements", VendorStatement, "vendor statement", parties.STATEMENT_PAGES, can_retire=False),
     Resource("change-notices", ChangeNotice, "sub-processor change notice", transfers.NOTICE_PAGES, can_retire=False),
+    Resource("regions", Region, "region", places.REGION_PAGES, can_retire=False),
 ]
 BY_NAME = {resource.name: resource for resource in RESOURCES}
 # Collections a page of each kind serializes, loaded with it (no query per record).

@@ -22,7 +22,7 @@ from typing import Iterable, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .. import assessments, countries, rules, vocabulary
+from .. import assessments, countries, regions, rules, vocabulary
 from ..extensions import db
 from ..models import (
     Engagement,
@@ -170,7 +170,7 @@ class Safeguards:
         by_place: dict[str, list[TransferRoute]] = defaultdict(list)
         names: dict[str, str] = {}
         for route in routes:
-            # A place is a country, or an international organisation (a destination of its own).
+            # A place is a country, a region, or an international organisation (a destination of its own).
             place = route.destination_country or f"io:{route.destination_organisation_id}"
             by_place[place].append(route)
             if route.destination_organisation is not None:
@@ -179,8 +179,12 @@ class Safeguards:
         if not places and fallback:
             places = [fallback]
 
+        region_names = regions.place_names(self.sess) if any(len(place) > 2 and not place.startswith("io:")
+                                                             for place in places) else {}
+
         def name(place: str) -> str:
-            return names.get(place) or countries.country_name(place)
+            # A region is a place of its own, said by its name ("Worldwide", "Asia-Pacific").
+            return names.get(place) or regions.place_name(place, region_names)
 
         unreached = [place for place in places if place not in by_place]
         elsewhere = assessments.assess_elsewhere(self.sess, self.on, [(route.id, place) for place in unreached

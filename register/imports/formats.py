@@ -25,6 +25,7 @@ from ..models import (
     TransferImpactAssessment,
     TransferInstrument,
     TransferRoute,
+    Region,
     VendorStatement,
 )
 
@@ -231,10 +232,18 @@ TIAS = SheetFormat(
     {"Route ID": "route_id"},
 )
 
+# The register's own regions (a new sheet, which files made before it lack): read first, as routes and
+# processing locations name them by code.
+REGIONS = SheetFormat(
+    "Regions", Region,
+    {"Code": "code", "Name": "name", "Countries": "country_codes", "Notes": "notes"},
+    (),
+)
+
 # In dependency order: what a row refers to is read before it (parties before what they own and
 # engage; engagements before their notices and the statements about them; memberships and approvals before instruments; routes
 # before their TIAs).
-FORMATS = (GROUP_ENTITIES, THIRD_PARTIES, CLIENTS, ORGANISATIONS, CERTIFICATES, DPF_CERTIFICATIONS, SCOPE_FACTS,
+FORMATS = (REGIONS, GROUP_ENTITIES, THIRD_PARTIES, CLIENTS, ORGANISATIONS, CERTIFICATES, DPF_CERTIFICATIONS, SCOPE_FACTS,
            ENGAGEMENTS, CHANGE_NOTICES, VENDOR_STATEMENTS, BCR_MEMBERSHIPS, BCR_APPROVALS, INSTRUMENTS, ROUTES, TIAS)
 BY_NAME = {item.name: item for item in FORMATS}
 # Sheets of the export (and of the blank template) that are not imported: accepted and skipped.

@@ -23,7 +23,7 @@ from typing import Any, Optional
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import countries, services
+from .. import countries, regions, services
 from ..audit import Actor, plain
 from ..exports.auditor import NO_REGIMES, REGIMES
 from ..models import (
@@ -35,10 +35,12 @@ from ..models import (
     LocationActivity,
     Party,
     PartyKind,
+    Region,
     TransferInstrument,
     TransferRoute,
 )
 from ..services import DomainError, coercer, name_key
+from ..services.codes import member_codes
 from . import countries as aliases
 from .formats import (
     BCR_APPROVALS,
@@ -59,6 +61,7 @@ from .formats import (
     THIRD_PARTIES,
     TIAS,
     VENDOR_STATEMENTS,
+    REGIONS,
     SheetFormat,
 )
 from .reader import ImportFileError, Limits, Sheet, describe, open_book
@@ -354,6 +357,12 @@ class _Importer:
     # indexes of what the register already holds, kept up to date as rows are written
     def _load_indexes(self) -> None:
         sess = self.sess
+        # Regions by code and by name (casefolded), the built-in ones and the register's own.
+        self.regions: dict[str, str] = {}
+        for info in regions.all_regions(sess).values():
+            self._index_region(info.code, info.name)
+        for alias, code in regions.REGION_ALIASES.items():
+            self.regions[alias.casefold()] = code
         self.party_uid: dict[str, tuple[int, PartyKind]] = {}
         self.party_key: dict[tuple, int] = {}
         self.party_names: dict[str, set[int]] = {}
@@ -420,11 +429,38 @@ class _Importer:
         self.bcr_key[(approval.regime, approval.bcr_type, approval.name)] = approval.id
 
     def _resolve(self, text: Any, organisations: bool = False) -> tuple[Optional[str], Optional[str]]:
-        """A country (or organisation) as typed, resolved once per import: files repeat the same few."""
+        """A country, a region (by code or name: "WORLD", "Worldwide") or an organisation as typed,
+        resolved once per import: files repeat the same few."""
         key = (text, organisations)
         if key not in self.resolved:
-            self.resolved[key] = aliases.resolve(text, organisations=organisations)
+            typed = " ".join(str(text).split()).casefold()
+            region = self.regions.get(typed) or self.regions.get(regions.region_code(typed).casefold())
+            self.resolved[key] = (region, None) if region else aliases.resolve(text, organisations=organisations)
         return self.resolved[key]
+
+    def _index_region(self, code: str, name: str) -> None:
+        self.regions[code.casefold()] = code
+        self.regions.setdefault(" ".join(name.split()).casefold(), code)
+        self.resolved.clear()
+
+    def _region_row(self, sheet_format: SheetFormat, number: int, uid: Optional[str], cells: dict, values: dict,
+                    errors: list) -> None:
+        """A region of the register's own, matched by its ID or its code."""
+        code = values.get("code")
+        if values.get("country_codes") is not None:
+            values["country_codes"] = member_codes(values["country_codes"])  # "AU, IN" is AU,IN as stored
+        if isinstance(code, str):
+            code = values["code"] = code.strip().upper()
+            self._duplicate(("region", code), sheet_format, number, errors, "region code")
+        record = None
+        if uid:
+            record = self.sess.scalar(select(Region).where(Region.uid == uid))
+        if record is None and code:
+            record = self.sess.scalar(select(Region).where(Region.code == code))
+        written = self._record(sheet_format, number, record, code or f"row {number}", uid, values, errors)
+        if written is not None:
+            self.sess.flush()  # the routes and locations of this file look it up by its code
+            self._index_region(written.code, written.name)
 
     def _index_party(self, party_id: int, uid: str, kind: PartyKind, legal_name: str, country: Optional[str]) -> None:
         self.party_uid[uid] = (party_id, kind)
@@ -466,7 +502,7 @@ class _Importer:
             GROUP_ENTITIES.name: self._party_row, THIRD_PARTIES.name: self._party_row, CLIENTS.name: self._party_row,
             ORGANISATIONS.name: self._organisation_row, ENGAGEMENTS.name: self._engagement_row,
             BCR_MEMBERSHIPS.name: self._membership_row, BCR_APPROVALS.name: self._approval_row,
-            INSTRUMENTS.name: self._instrument_row, ROUTES.name: self._route_row,
+            INSTRUMENTS.name: self._instrument_row, ROUTES.name: self._route_row, REGIONS.name: self._region_row,
         }.get(sheet_format.name, self._owned_row)
         # Two rows for one record are rows of one sheet: the previous sheet's keys (its deferred rows
         # written by now, `settle`) are not looked up again.
@@ -1083,7 +1119,7 @@ class _Importer:
             elif code in self.organisations:
                 values["destination_organisation_id"] = self.organisations[code]
                 destination = f"#{self.organisations[code]}"
-            elif len(code) == 2:
+            elif len(code) == 2 or code in self.regions.values():
                 values["destination_country"] = destination = code
             else:
                 errors.append((column, f"The international organisation {code} is not in the register: record it first."))

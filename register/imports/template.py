@@ -26,6 +26,7 @@ from .formats import (
     DPF_CERTIFICATIONS,
     ENGAGEMENTS,
     FORMATS,
+    REGIONS,
     GROUP_ENTITIES,
     INSTRUMENTS,
     ORGANISATIONS,
@@ -58,6 +59,9 @@ INSTRUCTIONS = [
     "  use the AI features'; blank: always) are what the processor list shows of it.",
     "Notes: every sheet whose records have notes has a Notes column (scope facts: Note); it is imported as it is.",
     "Countries: an ISO code (FR), an English name (France) or a common alias (UK, England, Holland, Turkey, EL).",
+    "Regions: a route's Destination and a processing location may be a region instead of a country, by its code or",
+    "  name: WORLD (Worldwide; 'Global' too), EEA, EU, or a region of the Regions sheet or the register (Code, Name,",
+    "  Countries as ISO codes separated by commas, e.g. 'AU, IN, JP'). A route to a region is assessed as its worst country.",
     "  UK and EL are taken as GB and GR here as in the forms and the API, which accept the same codes.",
     "  The dropdowns offer the names. An ambiguous name (Congo, Korea) is refused: give the code.",
     "Parties in other sheets (Engaged by, Exporter, Instrument signatories, Third party...) by their ID, or their exact legal name.",
@@ -118,6 +122,7 @@ def _lists() -> dict[str, list[str]]:
 
 # column heading -> list it draws from, per sheet
 DROPDOWNS = {
+    REGIONS.name: {},
     GROUP_ENTITIES.name: {"Country": "Countries", "Controller": "Yes/No", "Processor for clients": "Yes/No", "Status": "Status"},
     THIRD_PARTIES.name: {"Country": "Countries", "Vetting status": "Vetting status", "Subject to GDPR Art. 3(2)": "Yes/No",
                          "In subject list": "Yes/No", "Status": "Status"},

@@ -5,7 +5,7 @@ The pages (register/records/) and the API (register/api/) both read these declar
 imports the other; nothing here imports the pages, the API or auth.
 """
 
-from . import parties, transfers
+from . import parties, places, transfers
 from .base import RecordType
 
-ALL_PAGES: list[RecordType] = [*parties.ALL_PAGES, *transfers.ALL_PAGES]
+ALL_PAGES: list[RecordType] = [*parties.ALL_PAGES, *transfers.ALL_PAGES, *places.ALL_PAGES]

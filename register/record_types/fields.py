@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from wtforms import SelectField, StringField, ValidationError
 from wtforms import SelectChoice
 
-from .. import countries
+from .. import countries, regions
 from ..extensions import db
 from ..models import Party, PartyKind
-from ..services.codes import country_code
+from ..services.codes import country_code, place_code
 
 ID_SUFFIX = re.compile(r"#(\d+)\s*$")
 
@@ -85,6 +85,17 @@ def country_choices(blank: Optional[str] = "Choose a country") -> list[SelectCho
     return choices
 
 
+def region_choices(optgroup: Optional[str] = "Regions") -> list[SelectChoice]:
+    """Every region the register knows (built in first), by name; the value is the region's code."""
+    return [SelectChoice(info.code, f"{info.name} (region, {len(info.countries)} countries)", optgroup=optgroup)
+            for info in regions.all_regions(db.session()).values()]
+
+
+def place_choices() -> list[SelectChoice]:
+    """Regions, then countries: what a processing location may be."""
+    return region_choices() + [SelectChoice(choice.value, choice.label, optgroup="Countries") for choice in country_choices(None)]
+
+
 class CountryField(SelectField):
     """A country chosen by name; stores the ISO 3166-1 alpha-2 code."""
 
@@ -101,9 +112,9 @@ class CountryField(SelectField):
 
 
 class DestinationField(SelectField):
-    """A country or an international organisation of the register, chosen by name.
+    """A country, a region or an international organisation of the register, chosen by name.
 
-    Values: an ISO code, or "io:<party id>". `country` / `organisation_id` give the parts.
+    Values: an ISO code, a region's code, or "io:<party id>". `country` / `organisation_id` give the parts.
     """
 
     def __init__(self, label: str = "", validators=None, **kwargs):
@@ -114,19 +125,21 @@ class DestinationField(SelectField):
             select(Party).where(Party.kind == PartyKind.INTERNATIONAL_ORGANISATION).order_by(func.lower(Party.legal_name))
         ).all()
         choices = [SelectChoice("", "Choose a destination")]
+        choices += region_choices()
         choices += [SelectChoice(f"io:{party.id}", f"{party.legal_name} (international organisation)", optgroup="International organisations")
                     for party in organisations]
         choices += [SelectChoice(choice.value, choice.label, optgroup="Countries") for choice in country_choices(None)]
         self.choices = choices
 
     def pre_validate(self, form) -> None:
-        if self.data and not (self.data.startswith("io:") or countries.is_country(self.data)):
+        if self.data and not (self.data.startswith("io:") or countries.is_country(self.data)
+                              or regions.region(db.session(), self.data) is not None):
             raise ValidationError("Choose a destination from the list.")
 
     def process_formdata(self, valuelist) -> None:
         super().process_formdata(valuelist)
         if self.data and not self.data.startswith("io:"):
-            self.data = country_code(self.data)  # "UK" is GB, as through the API
+            self.data = place_code(self.data)  # "UK" is GB, "Worldwide" WORLD, as through the API
 
     @property
     def country(self) -> Optional[str]:

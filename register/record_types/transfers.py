@@ -53,7 +53,7 @@ from ..models import (
     route_instruments,
 )
 from .base import Column, Filter, RecordType, badge, link, status_filter
-from .fields import DestinationField, PartyField, country_choices
+from .fields import DestinationField, PartyField, country_choices, place_choices
 from .parties import every_country, party_path, party_url
 
 SIGNATORY_ROWS = 3
@@ -78,7 +78,7 @@ class EngagementForm(RecordForm):
     condition = StringField("Only under a condition (in words, e.g. \"only if you use the AI features\"; blank: always)",
                             validators=[OptionalValue(), Length(max=300)])
     relationship_type = SelectField("Relationship", choices=enum_choices(Relationship))
-    locations = SelectMultipleField("Processing locations (every country where data is stored or accessed)",
+    locations = SelectMultipleField("Processing locations (every country or region where data is stored or accessed)",
                                     choices=country_choices(None), validate_choice=False)
     contract_reference = StringField("DPA / contract reference", validators=[OptionalValue(), Length(max=200)])
     contract_signed_on = DateField("Contract signed", validators=[OptionalValue()])
@@ -121,10 +121,16 @@ def _engagement_to_values(form: EngagementForm) -> dict:
     return values
 
 
+def _engagement_choices(form: EngagementForm, record) -> None:
+    """Processing locations: the regions the register knows, then every country."""
+    form.locations.choices = place_choices()
+
+
 Engager, Engaged = aliased(Party), aliased(Party)
 
 ENGAGEMENT_PAGES = RecordType(
     name="engagements", title="Engagements", singular="engagement", model=Engagement, form=EngagementForm,
+    prepare_form=_engagement_choices,
     fieldsets=[
         ("Who engages whom", ["engager_id", "engaged_id", "service", "purpose", "relationship_type", "locations"]),
         ("What the processor list says of it", ["data_categories", "condition"]),

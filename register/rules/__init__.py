@@ -39,6 +39,7 @@ from .facts import (
     DpfFacts,
     InstrumentFacts,
     PartyFacts,
+    RegionFacts,
     RouteFacts,
     StatementFacts,
     TiaFacts,

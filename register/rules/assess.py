@@ -18,12 +18,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Optional
 
-from ..countries import CountryData
+from ..countries import CountryData, country_name
 from .adequacy import _DPF_LABELS, _adequacy
 from .batch import Batch
 from .bcr import _bcr, _unused_bcr
 from .derogations import _derogation
-from .facts import RouteFacts, TiaFacts
+from .facts import RegionFacts, RouteFacts, TiaFacts
 from .index import _index, _RegimeIndex
 from .instruments import _clauses, _code_or_certification
 from .privacy_notice import NOTICE_PROMISE_MECHANISMS, _broken_promise, _CONSENT_WITHOUT_MECHANISM, _WITHOUT_BASIS
@@ -61,6 +61,10 @@ def assess_route(route: RouteFacts, on: date, law: CountryData, batch: Optional[
     destination = (route.destination_organisation or
                    (importer.organisation_code if importer.kind == "international_organisation" else None) or
                    route.destination_country)
+    region = route.destination_region if not is_organisation else None
+    if region is not None and batch is None:
+        # A region's members share what the batch shares (one importer, one set of instruments).
+        batch = Batch(on, law)
     shared: Optional[_Route] = None
     verdicts: tuple[RegimeAssessment, ...] = ()
     reasons: list[Reason] = []
@@ -70,7 +74,9 @@ def assess_route(route: RouteFacts, on: date, law: CountryData, batch: Optional[
         if code not in regimes:
             continue
         rx = index.regimes[code]
-        if destination is None:
+        if region is not None:
+            item, alone = _to_region(rx, route, on, region, batch)
+        elif destination is None:
             item = rx.no_destination
             alone = (item,)
         elif not is_organisation and destination in rx.free_flow:
@@ -81,9 +87,7 @@ def assess_route(route: RouteFacts, on: date, law: CountryData, batch: Optional[
             item = _restricted(rx, shared)
             alone = (item,)
         else:
-            # What _restricted reads of the route, the date aside (see its docstring): the roles only
-            # matter to the tools of its instruments, HR data and the exporter's country only to some
-            # destinations' adequacy; of the parties, see Batch.profile.
+            # The hot path of a whole-register run, inline (as _to_destination, which a region's members take).
             instruments, tias, exporter = route.instruments, route.tias, route.exporter
             if importer.kind == "group_entity":
                 importer_key, exporter_key = id(importer), id(exporter)
@@ -140,6 +144,121 @@ def assess_route(route: RouteFacts, on: date, law: CountryData, batch: Optional[
                 found = rank
     return _route_assessment(route.id, _STATUS_BY_RANK[found], verdicts, tuple(reasons), breaks_promise,
                              bool(without_basis))
+
+
+def _to_destination(rx: _RegimeIndex, route: RouteFacts, on: date, destination: Optional[str], is_organisation: bool,
+                    batch: Optional[Batch], shared: Optional[_Route]) -> tuple[RegimeAssessment, tuple, Optional[_Route]]:
+    """The regime's verdict on the route to one destination (a country or an organisation), the verdict
+    alone in a tuple, and the per-route values it worked out (to share with the route's other regimes)."""
+    if destination is None:
+        item = rx.no_destination
+        return item, (item,), shared
+    if not is_organisation and destination in rx.free_flow:
+        item, alone = rx.not_restricted(destination)
+        return item, alone, shared
+    if batch is None:
+        if shared is None:
+            shared = _Route(route, on, destination, is_organisation)
+        item = _restricted(rx, shared)
+        return item, (item,), shared
+    # What _restricted reads of the route, the date aside (see its docstring): the roles only
+    # matter to the tools of its instruments, HR data and the exporter's country only to some
+    # destinations' adequacy; of the parties, see Batch.profile.
+    importer_key, exporter_key = _party_keys(route, batch)
+    if route.importer.kind != "group_entity" and destination not in rx.reads_exporter_country:
+        exporter_key = None
+    instruments, tias = route.instruments, route.tias
+    key = (rx.code, destination, is_organisation, route.is_onward,
+           route.has_hr_data if destination in rx.reads_hr_data else None, importer_key, exporter_key,
+           (route.exporter_role, route.importer_role, *map(id, instruments)) if instruments else (),
+           tuple(map(id, tias)) if tias else (), tuple(map(id, route.statements)) if route.statements else ())
+    known = batch.regimes.get(key)
+    if known is None:
+        if shared is None or shared.destination != destination:
+            shared = _Route(route, on, destination, is_organisation)
+        item = _restricted(rx, shared)
+        known = batch.regimes[key] = (item, (item,), route)
+    return known[0], known[1], shared
+
+
+def _party_keys(route: RouteFacts, batch: Batch) -> tuple[object, object]:
+    """What a verdict reads of the importer and the exporter (see _restricted and Batch.profile)."""
+    importer, exporter = route.importer, route.exporter
+    if importer.kind == "group_entity":
+        return id(importer), id(exporter)
+    known_profile = batch.profiles.get(id(importer))
+    return (known_profile[0] if known_profile is not None else batch.profile(importer)), exporter.country
+
+
+# Among verdicts of the same status, the worse: a restricted transfer, then one resting on a tool other
+# than adequacy (a tool covers every member country; an adequacy decision only its own).
+def _severity_key(item: RegimeAssessment) -> tuple[int, bool, bool]:
+    return _RANK[item.status], item.restricted, item.restricted and item.mechanism != "adequacy"
+
+
+def _to_region(rx: _RegimeIndex, route: RouteFacts, on: date, region: RegionFacts,
+               batch: Batch) -> tuple[RegimeAssessment, tuple]:
+    """The regime's verdict on a route to a region: as its worst member country (docs/transfer-law.md,
+    section 10). Each member is assessed as a destination of its own (its own adequacy, its own place in
+    the regime's free-flow area); the worst verdict stands, ties going to the first country by code, and
+    its reasons name the region and the deciding country. Members' verdicts are the batch's, so that a
+    worldwide route costs one assessment per member once per combination of facts, not per route."""
+    importer_key, exporter_key = _party_keys(route, batch)
+    instruments, tias = route.instruments, route.tias
+    key = (rx.code, region, route.is_onward, route.has_hr_data, importer_key, exporter_key,
+           (route.exporter_role, route.importer_role, *map(id, instruments)) if instruments else (),
+           tuple(map(id, tias)) if tias else (), tuple(map(id, route.statements)) if route.statements else ())
+    known = batch.regimes.get(key)
+    if known is None:
+        item = _region_verdict(rx, route, on, region, batch)
+        known = batch.regimes[key] = (item, (item,), route)
+    return known[0], known[1]
+
+
+def _region_verdict(rx: _RegimeIndex, route: RouteFacts, on: date, region: RegionFacts, batch: Batch) -> RegimeAssessment:
+    members = []
+    worst_item: Optional[RegimeAssessment] = None
+    worst_country = ""
+    worst_key: tuple = ()
+    for country in region.countries:
+        item = _to_destination(rx, route, on, country, False, batch, None)[0]
+        members.append((country, item))
+        item_key = _severity_key(item)
+        if worst_item is None or item_key > worst_key:
+            worst_item, worst_country, worst_key = item, country, item_key
+    count = len(members)
+    if worst_item is None:
+        return rx.no_destination
+    label = f"{region.name} (region)"
+    if not worst_item.restricted:
+        reason = _reason("info", f"{label}: all its {count} countries are in {rx.free_flow_name}: not a restricted "
+                                 f"transfer, no transfer tool needed", rx.law.transfer)
+        return _regime_assessment(rx.code, False, "none_needed", "covered", rx.law.transfer, (reason,), NO_TIA, (), (),
+                                  None, (), worst_country)
+    # The finding that decides: the last of the deciding verdict's worst severity.
+    reasons = list(worst_item.reasons)
+    top = max(_RANK[reason.severity] for reason in reasons) if reasons else 1
+    position = max(index for index, reason in enumerate(reasons) if _RANK[reason.severity] == top) if reasons else None
+    name = country_name(worst_country)
+    head = f"{label}: the worst of its {count} countries is {name} ({worst_country})"
+    if position is None:
+        reasons = [_reason(_SEVERITY_OF[worst_item.status], head, worst_item.legal_reference)]
+    else:
+        deciding = reasons.pop(position)
+        reasons.insert(0, _reason(deciding.severity, f"{head}: {deciding.text}", deciding.reference))
+    notes = list(worst_item.review_notes)
+    if worst_item.mechanism == "adequacy":
+        # Every member is free-flow or adequate: each decision relied on is cited.
+        for country, item in members:
+            if item is not worst_item and item.restricted and item.mechanism == "adequacy":
+                reasons += [reason for reason in item.reasons if reason.text.startswith("adequacy: ")]
+                notes += item.review_notes
+    return _regime_assessment(rx.code, True, worst_item.mechanism, worst_item.status, worst_item.legal_reference,
+                              tuple(reasons), worst_item.tia, tuple(dict.fromkeys(notes)), worst_item.instrument_ids,
+                              worst_item.adequacy_id, worst_item.fallback_instrument_ids, worst_country)
+
+
+_SEVERITY_OF = {"covered": "info", "attention": "attention", "gap": "gap"}
 
 
 _STATUS_BY_RANK = {1: "covered", 2: "attention", 3: "gap"}

@@ -142,6 +142,16 @@ class TiaFacts:
 
 
 @dataclass(**_FACTS)
+class RegionFacts:
+    """A named set of countries a route's destination may be ("Worldwide", "Asia-Pacific"): the route is
+    assessed as if to each member country, and the worst verdict stands (register/rules/assess.py)."""
+
+    code: str
+    name: str
+    countries: tuple[str, ...]  # ISO 3166-1 alpha-2, sorted
+
+
+@dataclass(**_FACTS)
 class RouteFacts:
     """A transfer route; `regimes` are those of the data carried (inherited for onward routes)."""
 
@@ -150,6 +160,8 @@ class RouteFacts:
     importer: PartyFacts
     destination_country: Optional[str] = None
     destination_organisation: Optional[str] = None  # an organisation id of countries.yaml
+    # With a region, destination_country holds the region's code.
+    destination_region: Optional[RegionFacts] = None
     regimes: frozenset[str] = frozenset()
     is_onward: bool = False
     exporter_role: str

@@ -75,6 +75,8 @@ class RegimeAssessment:
     adequacy_id: Optional[str] = None
     # Tools present as a fallback to an at-risk or expiring adequacy decision (not relied on).
     fallback_instrument_ids: tuple[int, ...] = ()
+    # For a route to a region: the member country whose verdict this is (the worst of them).
+    deciding_country: Optional[str] = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,11 +146,12 @@ def _reason(severity: str, text: str, reference: str) -> Reason:
 def _regime_assessment(regime: str, restricted: bool, mechanism: str, status: str, legal_reference: str,
                        reasons: tuple[Reason, ...], tia: TiaState, review_notes: tuple[str, ...],
                        instrument_ids: tuple[int, ...], adequacy_id: Optional[str],
-                       fallback_instrument_ids: tuple[int, ...]) -> RegimeAssessment:
+                       fallback_instrument_ids: tuple[int, ...], deciding_country: Optional[str] = None) -> RegimeAssessment:
     """RegimeAssessment(...) with every field."""
     assessment = _new(RegimeAssessment)
     (set_regime, set_restricted, set_mechanism, set_status, set_legal_reference, set_reasons, set_tia,
-     set_review_notes, set_instrument_ids, set_adequacy_id, set_fallback_instrument_ids) = _REGIME_ASSESSMENT_FIELDS
+     set_review_notes, set_instrument_ids, set_adequacy_id, set_fallback_instrument_ids,
+     set_deciding_country) = _REGIME_ASSESSMENT_FIELDS
     set_regime(assessment, regime)
     set_restricted(assessment, restricted)
     set_mechanism(assessment, mechanism)
@@ -160,6 +163,7 @@ def _regime_assessment(regime: str, restricted: bool, mechanism: str, status: st
     set_instrument_ids(assessment, instrument_ids)
     set_adequacy_id(assessment, adequacy_id)
     set_fallback_instrument_ids(assessment, fallback_instrument_ids)
+    set_deciding_country(assessment, deciding_country)
     return assessment
 
 

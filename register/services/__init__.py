@@ -33,7 +33,7 @@ from ..bulk import (
     name_key,
 )
 # Each record family's module registers its records' Specs in SPECS when imported.
-from . import accounts, change_notices, engagements, instruments, parties, routes, statements, vetting
+from . import accounts, change_notices, engagements, instruments, parties, places, routes, statements, vetting
 from .checks import EMAIL
 from .coerce import (
     DAY_RANGE_MESSAGE,

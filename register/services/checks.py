@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..bulk import get_record
 from ..models import Party, PartyKind
-from .codes import ACCEPTED, is_country_code
+from .codes import ACCEPTED, is_country_code, unknown_place
 from .spec import Errors, _add
 
 
@@ -22,6 +22,13 @@ def _country(errors: Errors, values: dict, key: str, required: bool = True) -> N
         return
     if not is_country_code(code):
         _add(errors, key, f"Unknown country code {code!r}: give {ACCEPTED}.")
+
+
+def _place(sess: Session, errors: Errors, values: dict, key: str) -> None:
+    """A country's or a region's code."""
+    problem = unknown_place(sess, values.get(key))
+    if problem:
+        _add(errors, key, problem)
 
 
 def _email(errors: Errors, values: dict, key: str) -> None:

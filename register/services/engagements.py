@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..bulk import as_row, bulk_of
 from ..models import Engagement, EngagementLocation, Lifecycle, LocationActivity, Party, PartyKind
 from .checks import _is_list, _ordered, _party
-from .codes import ACCEPTED, country_code, is_country_code
+from .codes import place_code, unknown_place
 from .spec import SPECS, Errors, Spec, _add
 
 
@@ -94,8 +94,9 @@ def _validate_engagement(sess: Session, record: Optional[Engagement], values: di
         return
     for location in values.get("locations") or []:
         code = location.get("country_code") if isinstance(location, dict) else location
-        if not is_country_code(code):
-            _add(errors, "locations", f"Unknown country code {code!r}: give {ACCEPTED}.")
+        problem = unknown_place(sess, code)
+        if problem:
+            _add(errors, "locations", problem)
         elif isinstance(location, dict) and location.get("activity") not in (None, *LocationActivity._value2member_map_):
             _add(errors, "locations", f"Unknown activity {location.get('activity')!r}: storage, access or storage_and_access.")
 
@@ -149,9 +150,9 @@ def _wanted_locations(value: list) -> dict[str, LocationActivity]:
     wanted: dict[str, LocationActivity] = {}
     for item in value or []:
         if isinstance(item, dict):
-            wanted[country_code(item["country_code"])] = LocationActivity(item.get("activity") or LocationActivity.STORAGE_AND_ACCESS)
+            wanted[place_code(item["country_code"])] = LocationActivity(item.get("activity") or LocationActivity.STORAGE_AND_ACCESS)
         else:
-            wanted[country_code(str(item))] = LocationActivity.STORAGE_AND_ACCESS
+            wanted[place_code(str(item))] = LocationActivity.STORAGE_AND_ACCESS
     return wanted
 
 

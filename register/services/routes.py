@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from .. import countries, rules
 from ..bulk import ROUTE_REGIME_FIELDS, EngagementFacts, as_row, bulk_of, get_record, record_exists, regime_flags
 from ..models import Engagement, Lifecycle, Party, PartyKind, PartyRole, Relationship, TransferInstrument, TransferRoute
-from .checks import _country, _ordered, _party
+from .checks import _ordered, _party, _place
 from .coerce import whole_number
 from .spec import SPECS, Derived, Errors, Spec, _add
 
@@ -29,7 +29,7 @@ def _validate_route(sess: Session, record: Optional[TransferRoute], values: dict
         _add(errors, "destination_country", "Give the destination: the country the data goes to, or the international "
                                             "organisation that receives it.")
     elif has_country:
-        _country(errors, values, "destination_country")
+        _place(sess, errors, values, "destination_country")
     else:
         _party(sess, errors, values, "destination_organisation_id", (PartyKind.INTERNATIONAL_ORGANISATION,))
     source_id = values.get("source_route_id")

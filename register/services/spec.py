@@ -8,7 +8,7 @@ from typing import Any, Mapping, Optional
 from sqlalchemy.orm import Session
 
 from ..audit import plain
-from .codes import COUNTRY_FIELDS, country_code
+from .codes import normalised
 from .coerce import coercer
 
 
@@ -58,6 +58,8 @@ class Spec:
     derivable: Mapping[str, str] = field(default_factory=dict)
     # Each collection's value as given to its writer -> as its reader will give it back (`recorded`).
     recorded: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    # Why a record may not be deleted although nothing refers to it by a key (None: it may).
+    refuse_delete: Optional[Callable[[Session, Any], Optional[str]]] = None
 
     @functools.cached_property
     def columns(self) -> dict[str, Any]:
@@ -93,7 +95,7 @@ def recorded(model: type, values: dict) -> dict:
         try:
             if key in spec.columns:
                 found[key] = coercer(spec.columns[key])(value)
-                found[key] = plain(country_code(found[key]) if key in COUNTRY_FIELDS else found[key])
+                found[key] = plain(normalised(key, found[key]))
             elif key in spec.recorded:
                 found[key] = plain(spec.recorded[key](value))
             else:

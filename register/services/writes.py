@@ -15,7 +15,7 @@ from .. import bulk as engine  # (its BULK_BATCH read when used: a test writes i
 from ..audit import created, diff, mark_audited, record_event
 from ..bulk import BULK_ROWS, as_row, bulk_of, flush_pending, largest_id_used
 from ..models import AuditAction, Lifecycle, utcnow
-from .codes import COUNTRY_FIELDS, country_code
+from .codes import normalised
 from .coerce import _coerce
 from .spec import DomainError, Errors, Spec, _add, spec_for
 from .unit import check_version, session
@@ -29,8 +29,7 @@ def _prepare(spec: Spec, record: Any, values: dict, errors: Errors) -> dict:
         if key in columns:
             try:
                 prepared[key] = _coerce(columns[key], value)
-                if key in COUNTRY_FIELDS:
-                    prepared[key] = country_code(prepared[key])  # "UK" is GB on every path
+                prepared[key] = normalised(key, prepared[key])  # "UK" is GB, "Worldwide" WORLD on every path
             except ValueError as error:
                 _add(errors, key, str(error))
         elif key in spec.collections:
@@ -235,6 +234,9 @@ def delete(record: Any, *, expected_version: Any) -> None:
     if record.version != 1:
         raise DomainError({"": [f"{record.label} has changed since it was created: retire it instead of deleting it."]})
     spec = spec_for(type(record))
+    refused = spec.refuse_delete(sess, record) if spec.refuse_delete is not None else None
+    if refused:
+        raise DomainError({"": [refused]})
     label = record.label  # read now: after a refused flush the session can load nothing more
     before = spec.snapshot(record)
     record_event(sess, record, AuditAction.DELETE, diff(before, {key: None for key in before}))
