@@ -49,7 +49,7 @@ KEYED = {"group_entities", "third_parties", "clients", "international_organisati
 EXTRA_FIELDS = {
     Engagement: {"locations", "ends_on"}, BcrApproval: {"members"},
     TransferInstrument: {"exporters", "importers", "ends_on"},
-    TransferRoute: {"carries", "instruments", "special_category_basis", "ends_on"}, Party: {"ends_on"},
+    TransferRoute: {"carries", "instruments", "special_category_basis", "ends_on", "destination"}, Party: {"ends_on"},
 }
 # Fields a record must give: a route's regimes, roles and purpose would otherwise be guessed.
 REQUIRED = {TransferRoute: {"carries", "exporter_role", "importer_role", "purpose"}, User: {"role", "email", "name"}}
@@ -247,9 +247,12 @@ class DemoLoader:
                                  for side in ("exporters", "importers") for party in values.pop(side)]
 
     def _transfer_routes(self, values: dict) -> None:
-        """The route's destination is its importer's; the services would guess what it leaves out."""
+        """The route's destination is its importer's, or the region it names; the services would guess what it leaves out."""
         importer = db.session.get(Party, values["importer_id"])  # held: no query
-        if isinstance(importer, InternationalOrganisation):
+        region = values.pop("destination", None)
+        if region is not None:
+            values["destination_country"] = region  # a region's code (WORLD, APAC...): register/regions.py
+        elif isinstance(importer, InternationalOrganisation):
             values["destination_organisation_id"] = importer.id
         else:
             values["destination_country"] = importer.country_code

@@ -16,7 +16,7 @@ from helpers import IsolatedClient, generated_register, login, post_form
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from register import countries, rules, services, vocabulary
+from register import countries, regions, rules, services, vocabulary
 from register.audit import Actor
 from register.exports.processors import display_name, processor_list
 from register.extensions import db
@@ -104,7 +104,7 @@ def check_every_surface(client, with_trail: bool = True) -> None:
     client.get("/processors")  # the first view of the day stores today's verdicts
     verdicts = stored_verdicts()
     routes = [Route(route.id, route.uid, display_name(route.importer), route.importer_id, route.exporter.kind.value,
-                    route.status, route.starts_on, countries.country_name(route.destination_country)
+                    route.status, route.starts_on, regions.place_name(route.destination_country, sess=db.session)
                     if route.destination_country else route.destination_organisation.legal_name)
               for route in db.session.scalars(select(TransferRoute).order_by(TransferRoute.id))]
     assert routes and set(verdicts) == {route.id for route in routes}
