@@ -34,6 +34,7 @@ from ..models import (
     RouteVerdict,
     TransferRoute,
 )
+from .list_facts import ListFacts
 from .workbook import XlsxBook, csv_safe
 
 PROCESSING = (Relationship.PROCESSOR, Relationship.SUB_PROCESSOR)
@@ -368,7 +369,8 @@ def ordered(concerns: list[Concern]) -> list[Concern]:
     return sorted(dict.fromkeys(concerns), key=lambda concern: concern.severity != "gap")
 
 
-def write_xlsx(target, processors: ProcessorList, title: str) -> None:
+def write_xlsx(target, processors: ProcessorList, title: str, facts: Optional[ListFacts] = None) -> None:
+    """The list as a workbook: its current and upcoming processors, and what it is (and its header facts)."""
     book = XlsxBook()
     for sheet_name, rows in (("Our processors", processors.current), ("Upcoming changes", processors.upcoming)):
         sheet = book.sheet(sheet_name, COLUMNS)
@@ -381,6 +383,8 @@ def write_xlsx(target, processors: ProcessorList, title: str) -> None:
                   "how transfers outside the EEA, the UK or Switzerland are safeguarded."])
     about.append(["Upcoming changes: processors and places we intend to add, with their planned start; they do "
                   "not receive personal data before that date."])
+    for line in facts.lines() if facts is not None else []:
+        about.append([line])
     about.close()
     book.save(target)
 
