@@ -132,3 +132,91 @@ def test_a_setting_left_as_shown_does_not_undo_another_admins_change(app, logged
 
     stored = dict(db.session.execute(select(Setting.key, Setting.value).where(Setting.key.in_((NOTICE_DAYS, SUBSCRIBE)))).all())
     assert stored == {NOTICE_DAYS: "45", SUBSCRIBE: "dpo@example.com"}
+
+
+# --- one rule for country codes on every path (register/services/codes.py) ---------------------------
+
+# What a typed code is stored as (None: refused), the same through the form, the API and the import:
+# the ISO 3166-1 alpha-2 code in any case and spacing; UK and EL, the codes in common and EU use, as
+# GB and GR. A name ("France") is not a code: only the import, whose columns offer names, reads names.
+CODES = {"FR": "FR", "fr": "FR", " de ": "DE", "UK": "GB", "uk": "GB", "EL": "GR", "el": "GR", "GB": "GB", "XX": None}
+PATHS = ("form", "api", "import")
+
+
+def _form_writes(client, value: str, vendor: str) -> dict:
+    party = post_form(client, "/third-parties/new", {"legal_name": f"Party {vendor}", "country_code": value, "status": "active"})
+    engagement = post_form(client, "/engagements/new", {
+        "engager_id": "Meridian Assist SA", "engaged_id": vendor, "service": "Hosting", "relationship_type": "processor",
+        "locations": [value], "status": "active"})
+    route = post_form(client, "/routes/new", {
+        "exporter_id": "Meridian Assist SA", "importer_id": vendor, "destination": value, "carries_eu_data": "y",
+        "exporter_role": "controller", "importer_role": "processor", "status": "active"})
+    return {"party": party.status_code == 302, "location": engagement.status_code == 302, "destination": route.status_code == 302}
+
+
+def _api_writes(client, headers: dict, value: str, vendor_id: int, vendor: str, hq: int) -> dict:
+    party = client.post("/api/v1/third-parties", headers=headers, json={"legal_name": f"Party {vendor}", "country_code": value})
+    engagement = client.post("/api/v1/engagements", headers=headers, json={
+        "engager_id": hq, "engaged_id": vendor_id, "service": "Hosting", "relationship_type": "processor", "locations": [value]})
+    route = client.post("/api/v1/routes", headers=headers, json={
+        "exporter_id": hq, "importer_id": vendor_id, "destination_country": value, "carries_eu_data": True,
+        "exporter_role": "controller", "importer_role": "processor"})
+    return {"party": party.status_code == 201, "location": engagement.status_code == 201, "destination": route.status_code == 201}
+
+
+def _import_writes(tmp_path, value: str, vendor: str) -> dict:
+    from register.imports.formats import ENGAGEMENTS, ROUTES, THIRD_PARTIES
+    from register.imports.plan import run_import
+    from register.models import AuditSource
+    from test_real_lists import sheet, write_book
+
+    made = {}
+    for part, rows in (
+            ("party", {THIRD_PARTIES.name: sheet(THIRD_PARTIES, [{"Legal name": f"Party {vendor}", "Country code": value,
+                                                                  "Status": "active"}])}),
+            ("location", {ENGAGEMENTS.name: sheet(ENGAGEMENTS, [{"Engaged by": "Meridian Assist SA", "Engages": vendor,
+                                                                 "Service": "Hosting", "Relationship": "processor",
+                                                                 "Status": "active", "Processing locations": value}])}),
+            ("destination", {ROUTES.name: sheet(ROUTES, [{"Exporter": "Meridian Assist SA", "Importer": vendor,
+                                                          "Destination code": value, "Regimes": "EU", "Lifecycle": "active",
+                                                          "Exporter role": "controller", "Importer role": "processor"}])})):
+        path = write_book(tmp_path / f"{part}-{vendor}.xlsx", rows)
+        made[part] = run_import(path, path.name, audit.Actor(AuditSource.IMPORT, label="test import"), dry_run=False).applied
+        db.session.rollback()
+    return made
+
+
+def test_a_country_code_is_read_the_same_through_the_form_the_api_and_the_import(app, logged_in, writer, make_user, tmp_path):
+    from register.api import make_token
+    from register.models import Party, TransferRoute
+
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SA", "country_code": "FR", "is_controller": True})
+        vendors = {(path, value): services.create(ThirdParty, {"legal_name": f"Vendor {path} {index}", "country_code": "US"}).id
+                   for path in PATHS for index, value in enumerate(CODES)}
+        return hq.id, vendors
+
+    hq, vendors = writer(build)
+    user, _password = make_user(Role.EDITOR)
+    secret, _token = writer(lambda: make_token(user, "tests"))
+    form_client, api_client = logged_in(Role.EDITOR), app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    stored: dict[str, dict[str, tuple]] = {path: {} for path in PATHS}
+    for path in PATHS:
+        for index, value in enumerate(CODES):
+            vendor = f"Vendor {path} {index}"
+            if path == "form":
+                accepted = _form_writes(form_client, value, vendor)
+            elif path == "api":
+                accepted = _api_writes(api_client, headers, value, vendors[path, value], vendor, hq)
+            else:
+                accepted = _import_writes(tmp_path, value, vendor)
+            party = db.session.scalar(select(Party.country_code).where(Party.legal_name == f"Party {vendor}"))
+            engagement = db.session.scalar(select(Engagement).where(Engagement.engaged_id == vendors[path, value]))
+            route = db.session.scalar(select(TransferRoute.destination_country).where(TransferRoute.importer_id == vendors[path, value]))
+            found = (party, engagement and [location.country_code for location in engagement.locations], route)
+            # what the path answered agrees with what it stored: accepted and stored, or refused and nothing written
+            assert [bool(item) for item in found] == [accepted["party"], accepted["location"], accepted["destination"]], (path, value)
+            stored[path][value] = found
+    expected = {value: (code, [code], code) if code else (None, None, None) for value, code in CODES.items()}
+    assert stored == {path: expected for path in PATHS}

@@ -79,7 +79,7 @@ def _processor_download(kind: str, entity: Optional[Party], purpose: Optional[st
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="our-processors-{stamp}.csv"'}
     spool = tempfile.TemporaryFile()
-    processors.write_xlsx(spool, found, _title(entity, purpose), _facts())
+    processors.write_xlsx(spool, found, _title(entity, purpose), _facts().lines())
     spool.seek(0)
     return send_file(spool, mimetype=XLSX, as_attachment=True, download_name=f"our-processors-{stamp}.xlsx")
 
