@@ -220,3 +220,31 @@ def test_a_country_code_is_read_the_same_through_the_form_the_api_and_the_import
             stored[path][value] = found
     expected = {value: (code, [code], code) if code else (None, None, None) for value, code in CODES.items()}
     assert stored == {path: expected for path in PATHS}
+
+
+# --- conditional sub-processors and categories in an Art. 15 answer --------------------------------
+
+
+def test_an_access_answer_gives_each_recipients_categories_and_reads_a_conditional_one_as_such(app, writer):
+    from register.models import TransferRoute
+    from register.requests.answers import RECIPIENT_COLUMNS, recipients
+
+    condition = "only if you use the AI features"
+
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SA", "country_code": "FR", "is_controller": True})
+        for name, listed in (("Lumen AI, Inc.", True), ("Backroom Labs Inc.", False)):  # on the list, and not
+            vendor = services.create(ThirdParty, {"legal_name": name, "country_code": "US", "is_in_subject_list": listed})
+            engagement = services.create(Engagement, {
+                "engager_id": hq.id, "engaged_id": vendor.id, "service": f"Assistant of {name}", "relationship_type": "processor",
+                "locations": ["US"], "data_categories": f"Prompts sent to {name}", "condition": condition})
+            services.create(TransferRoute, {"exporter_id": hq.id, "importer_id": vendor.id, "destination_country": "US",
+                                            "carries_eu_data": True, "exporter_role": "controller",
+                                            "importer_role": "processor", "engagement_id": engagement.id})
+
+    writer(build)
+    rows, _concerns = recipients([], [])
+    found = {row.name: dict(zip(RECIPIENT_COLUMNS, row.values())) for row in rows}
+    for name in ("Lumen AI, Inc.", "Backroom Labs Inc."):
+        assert found[name]["What for"] == f"Assistant of {name} ({condition})"
+        assert found[name]["Categories of personal data"] == f"Prompts sent to {name}"
