@@ -8,7 +8,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, HiddenField
+from wtforms import BooleanField, HiddenField, IntegerField, StringField, ValidationError
+from wtforms.validators import Length, NumberRange
+from wtforms.validators import Optional as OptionalValue
 
 from .. import assessments, services
 from ..auth import admin_required
@@ -19,11 +21,11 @@ from ..record_types import transfers
 from ..record_types.lists import list_query
 from . import processors
 from .auditor import write_auditor_workbook
+from .list_facts import LONGEST_NOTICE, NOTICE_DAYS, PUBLIC_LIST, SUBSCRIBE, UNSET, list_facts, subscribe_problem
 
 bp = Blueprint("exports", __name__)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PUBLIC_LIST = "public_processor_list"
 
 
 def route_ids_for(args) -> tuple[list[int], dict]:
@@ -77,7 +79,7 @@ def _processor_download(kind: str, entity: Optional[Party], purpose: Optional[st
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="our-processors-{stamp}.csv"'}
     spool = tempfile.TemporaryFile()
-    processors.write_xlsx(spool, found, _title(entity, purpose))
+    processors.write_xlsx(spool, found, _title(entity, purpose), _facts().lines())
     spool.seek(0)
     return send_file(spool, mimetype=XLSX, as_attachment=True, download_name=f"our-processors-{stamp}.xlsx")
 
@@ -87,13 +89,20 @@ def _title(entity: Optional[Party], purpose: Optional[str]) -> str:
     return f"Our processors{scope}{f' for {purpose}' if purpose else ''}, as of {date.today().isoformat()}"
 
 
+def _facts():
+    """The list's header facts, pointing customers to the public feed when the list is published."""
+    published = public_list_enabled()
+    return list_facts(url_for("exports.public_changes_feed", _external=True) if published else None)
+
+
 def _processor_page(public: bool):
     entity = _entity(request.args.get("entity"))
     purpose = _purpose()
     entities = db.session.execute(select(Party.id, Party.legal_name).where(
         Party.kind == PartyKind.GROUP_ENTITY, Party.status != Lifecycle.RETIRED).order_by(Party.name_key)).all()
     return render_template("exports/processors.html", processors=_processors(entity, purpose),
-                           entity=entity, purpose=purpose, entities=entities, title=_title(entity, purpose), public=public)
+                           entity=entity, purpose=purpose, entities=entities, title=_title(entity, purpose), public=public,
+                           facts=_facts())
 
 
 @bp.route("/processors")
@@ -130,8 +139,37 @@ def public_processor_csv():
 
 class SettingsForm(FlaskForm):
     publish_processor_list = BooleanField("Publish the processor list at /public/processors (anyone can read it)")
-    # What the page showed ("on" or "off"): a box left as shown never undoes another admin's change.
+    notice_days = IntegerField("Notice of a new sub-processor (days)", validators=[
+        OptionalValue(), NumberRange(1, LONGEST_NOTICE, f"A whole number of days from 1 to {LONGEST_NOTICE}.")])
+    subscribe = StringField("How customers subscribe to changes (a web address or an email address)",
+                            validators=[OptionalValue(), Length(max=200)], filters=[lambda value: (value or "").strip()])
+    # What the page showed of each setting: a field left as shown never undoes another admin's change.
     shown = HiddenField()
+    shown_notice_days = HiddenField()
+    shown_subscribe = HiddenField()
+
+    def validate_subscribe(self, field) -> None:
+        problem = subscribe_problem(field.data) if field.data else None
+        if problem:
+            raise ValidationError(problem)
+
+
+# form field -> (setting, its value as stored from the form's data, the field's data from the stored value, what it is)
+SETTINGS = {
+    "publish_processor_list": (PUBLIC_LIST, lambda data: "on" if data else "off", lambda value: value == "on",
+                               "whether the processor list is public"),
+    "notice_days": (NOTICE_DAYS, lambda data: "" if data is None else str(data),
+                    lambda value: int(value) if value.isdigit() else None, "the notice period"),
+    "subscribe": (SUBSCRIBE, lambda data: data or "", lambda value: value or None, "how to subscribe"),
+}
+
+
+def _stored(key: str) -> str:
+    """A setting's value as the form compares it: "off" for an unpublished list, "" for a setting not set."""
+    value = db.session.scalar(select(Setting.value).where(Setting.key == key))
+    if key == PUBLIC_LIST:
+        return value or UNSET
+    return "" if value in (None, UNSET) else value
 
 
 @bp.route("/admin/settings", methods=["GET", "POST"])
@@ -141,28 +179,44 @@ def settings():
 
     form = SettingsForm()
     if form.validate_on_submit():
-        wanted = "on" if form.publish_processor_list.data else "off"
+        kept, saved = [], []
         with services.write_unit(web_actor()):
-            setting = db.session.scalar(select(Setting).where(Setting.key == PUBLIC_LIST))
-            now = setting.value if setting is not None else "off"
-            if form.shown.data in ("on", "off") and wanted == form.shown.data and now != wanted:
-                changed_by = db.session.scalar(select(AuditEvent.actor_label).where(
-                    AuditEvent.record_type == Setting.__tablename__, AuditEvent.record_id == setting.id)
-                    .order_by(AuditEvent.id.desc()).limit(1))
-                wanted = None
-            elif setting is None:
-                services.create(Setting, {"key": PUBLIC_LIST, "value": wanted})
+            for name, (key, stored, _data, what) in SETTINGS.items():
+                wanted = stored(form[name].data)
+                shown = form["shown" if name == "publish_processor_list" else f"shown_{name}"].data
+                setting = db.session.scalar(select(Setting).where(Setting.key == key))
+                now = _stored(key)
+                if now == wanted:
+                    continue
+                if wanted == shown:
+                    # Left as shown, but another admin changed it meanwhile: theirs stands.
+                    changed_by = db.session.scalar(select(AuditEvent.actor_label).where(
+                        AuditEvent.record_type == Setting.__tablename__, AuditEvent.record_label == key)
+                        .order_by(AuditEvent.id.desc()).limit(1))
+                    kept.append((name, changed_by, what))
+                    continue
+                if setting is None:
+                    services.create(Setting, {"key": key, "value": wanted or UNSET})
+                else:
+                    services.update(setting, {"value": wanted or UNSET}, expected_version=setting.version)
+                saved.append(name)
+        public = public_list_enabled()
+        for name, changed_by, what in kept:
+            if name == "publish_processor_list":
+                flash(f"{changed_by} changed this setting meanwhile, and you left it as it was: the processor list stays "
+                      + ("public." if public else "not public."), "warning")
             else:
-                services.update(setting, {"value": wanted}, expected_version=setting.version)
-        if wanted is None:
-            flash(f"{changed_by} changed this setting meanwhile, and you left it as it was: the processor list stays "
-                  + ("public." if now == "on" else "not public."), "warning")
-        else:
-            flash("The processor list is " + ("now public." if wanted == "on" else "no longer public."), "success")
+                flash(f"{changed_by} changed {what} meanwhile, and you left it as it was: theirs stands.", "warning")
+        if "publish_processor_list" in saved:
+            flash("The processor list is " + ("now public." if public else "no longer public."), "success")
+        elif saved or not kept:
+            flash("Settings saved.", "success")
         return redirect(url_for("exports.settings"))
-    form.publish_processor_list.data = public_list_enabled()
-    form.shown.data = "on" if form.publish_processor_list.data else "off"
-    return render_template("exports/settings.html", form=form)
+    if request.method == "GET":
+        for name, (key, _stored_value, data, _what) in SETTINGS.items():
+            form[name].data = data(_stored(key))
+            form["shown" if name == "publish_processor_list" else f"shown_{name}"].data = _stored(key)
+    return render_template("exports/settings.html", form=form), 200 if request.method == "GET" else 400
 
 
 def _changes_page(public: bool):

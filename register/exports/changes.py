@@ -2,7 +2,7 @@
 to the controllers), read from the audit trail of processing engagements."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Optional
 from xml.etree import ElementTree
 
@@ -37,7 +37,7 @@ def _names(party_ids: set[int]) -> dict[int, Party]:
     return {party.id: party for party in db.session.scalars(select(Party).where(Party.id.in_(party_ids)))}
 
 
-def list_changes(limit: int = LIMIT) -> list[ListChange]:
+def list_changes(limit: Optional[int] = LIMIT) -> list[ListChange]:
     """Changes of who processes data for us and where, newest first."""
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.record_type == Engagement.__tablename__)
                                 .order_by(AuditEvent.id)).all()
@@ -79,13 +79,21 @@ def list_changes(limit: int = LIMIT) -> list[ListChange]:
                     changes.append((event, "location change", "; ".join(words)))
     parties = _names({engaged[event.record_id] for event, _kind, _detail in changes if event.record_id in engaged})
     found = []
-    for event, kind, detail in reversed(changes[-limit:]):
+    for event, kind, detail in reversed(changes):
         party: Optional[Party] = parties.get(engaged.get(event.record_id))
         if party is not None and not appears_on_list(party):
             continue  # the list never names it: neither does its feed
         name = display_name(party) if party is not None else event.record_label
         found.append(ListChange(event.id, event.occurred_at, kind, name, service.get(event.record_id, ""), detail))
+        if limit is not None and len(found) == limit:
+            break  # counted after the unlisted ones are left out: the newest listed change is always first
     return found
+
+
+def last_updated(changes: list[ListChange]) -> Optional[date]:
+    """The day (UTC) of the newest change to what the list shows: the list's "last updated", the
+    same on its page, its downloads and its feed; None while no change is recorded."""
+    return changes[0].occurred_at.date() if changes else None
 
 
 def atom_feed(changes: list[ListChange], feed_url: str, page_url: str) -> bytes:

@@ -372,7 +372,9 @@ def ordered(concerns: list[Concern]) -> list[Concern]:
     return sorted(dict.fromkeys(concerns), key=lambda concern: concern.severity != "gap")
 
 
-def write_xlsx(target, processors: ProcessorList, title: str) -> None:
+def write_xlsx(target, processors: ProcessorList, title: str, facts: Iterable[str] = ()) -> None:
+    """The list as a workbook: its current and upcoming processors, what it is, and its header facts
+    (list_facts.ListFacts.lines)."""
     book = XlsxBook()
     for sheet_name, rows in (("Our processors", processors.current), ("Upcoming changes", processors.upcoming)):
         sheet = book.sheet(sheet_name, COLUMNS)
@@ -385,6 +387,8 @@ def write_xlsx(target, processors: ProcessorList, title: str) -> None:
                   "how transfers outside the EEA, the UK or Switzerland are safeguarded."])
     about.append(["Upcoming changes: processors and places we intend to add, with their planned start; they do "
                   "not receive personal data before that date."])
+    for line in facts:
+        about.append([line])
     about.close()
     book.save(target)
 

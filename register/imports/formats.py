@@ -39,8 +39,9 @@ class SheetFormat:
     # headers read by the importer itself (identifiers, countries, references, collections)
     special: tuple[str, ...]
     ignored: frozenset[str] = field(default_factory=frozenset)
-    # the fields each special header feeds (to show a services error in the right column)
-    special_fields: dict[str, str] = field(default_factory=dict)
+    # the fields each special header feeds (to show a services error in the right column); with the
+    # `fields`, every field the API takes for the record (tests/test_list_facts.py compares them)
+    special_fields: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
     # headers (of `fields` or `special`, or only read when present) that older files lack: a field
     # whose column is absent keeps the value the register holds
     optional: tuple[str, ...] = ()
@@ -57,12 +58,18 @@ class SheetFormat:
     def required(self) -> tuple[str, ...]:
         return tuple(header for header in self.columns if header not in self.optional)
 
+    @property
+    def field_names(self) -> frozenset[str]:
+        """Every field of the record a row can give (through its plain or its special columns)."""
+        fed = [names if isinstance(names, tuple) else (names,) for names in self.special_fields.values()]
+        return frozenset(self.fields.values()) | {name for names in fed for name in names}
+
     def column_of(self, field_name: str) -> str:
         for header, name in self.fields.items():
             if name == field_name:
                 return header
-        for header, name in self.special_fields.items():
-            if name == field_name:
+        for header, names in self.special_fields.items():
+            if field_name == names or field_name in names and isinstance(names, tuple):
                 return header
         return field_name
 
@@ -218,7 +225,9 @@ ROUTES = SheetFormat(
                "Safeguards (Art. 30(1)(e))", "Vendor statements", "Status", "Reasons", "Review notes", "Breaks the notice's promise",
                "Importer ISO 27001"}
               | {f"{regime} {part}" for regime in REGIMES for part in ("mechanism", "status", "legal reference", "TIA")}),
-    {"Exporter ID": "exporter_id", "Importer ID": "importer_id", "Destination code": "destination_country",
+    {"Exporter ID": "exporter_id", "Importer ID": "importer_id",
+     "Destination code": ("destination_country", "destination_organisation_id"),
+     "Regimes": ("carries_eu_data", "carries_uk_data", "carries_ch_data"),
      "Onward transfer of": "source_route_id", "Engagement ID": "engagement_id", "Instruments": "instrument_ids"},
     ("Service", "Instrument IDs", "Consent mechanism", "Notes"),
 )

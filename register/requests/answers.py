@@ -30,18 +30,22 @@ from ..exports.processors import (
     Concern,
     ProcessorList,
     Safeguards,
+    categories_words,
     csv_text,
     display_name,
     is_upcoming,
     ordered,
     planned_start,
     processor_list,
+    service_words,
 )
 from ..exports.workbook import csv_safe
 from ..extensions import db
 from ..models import Engagement, Lifecycle, Party, PartyKind, Relationship, RequestType, SubjectRequest, TransferRoute
 
-RECIPIENT_COLUMNS = ["Recipient", "Relationship", "What for", "Where", "Receives data", "How transfers are safeguarded"]
+# Art. 15(1)(b): the categories of personal data concerned, as the engagements record them.
+RECIPIENT_COLUMNS = ["Recipient", "Relationship", "What for", "Categories of personal data", "Where", "Receives data",
+                     "How transfers are safeguarded"]
 RELATIONSHIPS = {relationship.value: relationship.label for relationship in Relationship}
 NOT_RECORDED_THEN = "how transfers to it were safeguarded is not recorded"
 
@@ -79,9 +83,10 @@ class RecipientRow:
     where: str
     period: str
     safeguards: str
+    data_categories: str = ""
 
     def values(self) -> list[str]:
-        return [self.name, self.relationship, self.purpose, self.where, self.period, self.safeguards]
+        return [self.name, self.relationship, self.purpose, self.data_categories, self.where, self.period, self.safeguards]
 
 
 def _matches(purposes: list[str], *texts: Optional[str]) -> bool:
@@ -98,7 +103,8 @@ def _sources(entity_ids: list[int]) -> set[int]:
 
 
 def _processor_rows(found: ProcessorList) -> list[RecipientRow]:
-    return [RecipientRow(row.name, row.role, row.service, row.locations, row.when, row.safeguards) for row in found.rows]
+    return [RecipientRow(row.name, row.role, row.service, row.locations, row.when, row.safeguards, row.data_categories)
+            for row in found.rows]
 
 
 def recipients(entity_ids: list[int], purposes: list[str], on: Optional[date] = None) -> tuple[list[RecipientRow], list[Concern]]:
@@ -139,13 +145,16 @@ def recipients(entity_ids: list[int], purposes: list[str], on: Optional[date] = 
                                        party.location_code if party.kind != PartyKind.INTERNATIONAL_ORGANISATION else None,
                                        concerns, name)
         relationship = _relationship(party, party_engagements, routes)
-        purpose = "; ".join(dict.fromkeys([*(engagement.purpose or engagement.service for engagement in party_engagements),
-                                           *(route.purpose for route in routes if route.purpose)]))
+        services = {engagement.service for engagement in party_engagements}  # a route's purpose may be its service
+        purpose = "; ".join(dict.fromkeys([*(engagement.purpose or service_words(engagement) for engagement in party_engagements),
+                                           *(route.purpose for route in routes if route.purpose and route.purpose not in services)]))
         period = "now"
         if upcoming:
             dates = [planned_start(item) for item in [*party_engagements, *routes]]
             period = f"planned from {min((day for day in dates if day is not None), default=on).isoformat()}"
-        rows.append(RecipientRow(name, relationship, purpose, where, period, how))
+        given = categories_words(party_engagements) or "\n".join(dict.fromkeys(
+            route.data_categories for route in routes if route.data_categories))
+        rows.append(RecipientRow(name, relationship, purpose, where, period, how, given))
 
     rows += _past(sources, purposes, {row.name for row in rows}, all_routes, on)
     order = {"now": 0}
@@ -211,7 +220,8 @@ def _past(sources: set[int], purposes: list[str], current: set[str], all_routes:
                     how = NOT_RECORDED_THEN
                 where = country_name(recipient.location_code) if recipient is not None and recipient.location_code else ""
                 rows.add(RecipientRow(name, label, purpose, where,
-                                      f"in the past (until {ended})" if ended else "in the past", how))
+                                      f"in the past (until {ended})" if ended else "in the past", how,
+                                      fields.get("data_categories") or ""))
     return list(rows)
 
 
