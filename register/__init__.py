@@ -146,9 +146,14 @@ def is_busy(error: DBAPIError) -> bool:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from . import regions
     from .records.crud import details, record_url
 
-    app.jinja_env.globals.update(country_name=countries.country_name, record_details=details, record_url=record_url,
+    def place_name(code):
+        """A country's, an organisation's or a region's name ("Worldwide", "Asia-Pacific")."""
+        return regions.place_name(code, sess=db.session())
+
+    app.jinja_env.globals.update(country_name=place_name, record_details=details, record_url=record_url,
                                 mechanism_label=vocabulary.mechanism_label, status_label=vocabulary.status_label)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

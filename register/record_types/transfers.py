@@ -22,7 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from wtforms.validators import Optional as OptionalValue
 
-from .. import countries, rules, services, vocabulary
+from .. import countries, regions, rules, services, vocabulary
 from ..extensions import db
 from ..forms import OptionalSelectField, RecordForm, enum_choices, values_choices
 from ..models import (
@@ -53,7 +53,7 @@ from ..models import (
     route_instruments,
 )
 from .base import Column, Filter, RecordType, badge, link, status_filter
-from .fields import DestinationField, PartyField, country_choices, place_choices
+from .fields import DestinationField, PartyField, country_choices, place_choices, region_choices
 from .parties import every_country, party_path, party_url
 
 SIGNATORY_ROWS = 3
@@ -559,6 +559,12 @@ def _coverage_of(row) -> Any:
     return COVERAGE_BADGES.get(row.coverage) or badge(row.coverage.replace("_", " "), row.coverage)
 
 
+def every_destination() -> list[tuple[str, str]]:
+    """What a route's destination may be, as its filter offers it: the register's regions, then every
+    country by name (a route to a region is found by the region, not by each of its members)."""
+    return [(choice.value, choice.label) for choice in region_choices()] + every_country()
+
+
 def _regime_filter(query, value):
     column = {"EU": TransferRoute.carries_eu_data, "UK": TransferRoute.carries_uk_data, "CH": TransferRoute.carries_ch_data}[value]
     return query.where(column.is_(True))
@@ -600,7 +606,7 @@ ROUTE_PAGES = RecordType(
         Column("#", lambda r: r.id, TransferRoute.id, "id", href=lambda r: ROUTE_PAGES.path(r.id)),
         Column("Exporter", lambda r: r.exporter_name, Exporter.name_key, "exporter", href=lambda r: party_path(r.exporter_kind, r.exporter_id)),
         Column("Importer", lambda r: r.importer_name, Importer.name_key, "importer", href=lambda r: party_path(r.importer_kind, r.importer_id)),
-        Column("Destination", lambda r: r.organisation_name or countries.country_name(r.destination_country),
+        Column("Destination", lambda r: r.organisation_name or regions.place_name(r.destination_country, sess=db.session()),
                TransferRoute.destination_country, "destination"),
         # The service of its engagement: what tells apart several routes between the same parties to one place.
         Column("Service", lambda r: r.service or ""),
@@ -618,7 +624,7 @@ ROUTE_PAGES = RecordType(
     fetch_rows=_route_rows,
     search=[Exporter.legal_name, Importer.legal_name, TransferRoute.purpose],
     filters=[
-        Filter("country", "Destination", every_country, lambda query, value: query.where(TransferRoute.destination_country == value)),
+        Filter("country", "Destination", every_destination, lambda query, value: query.where(TransferRoute.destination_country == value)),
         Filter("coverage", "Coverage", lambda: [(s, s.replace("_", " ").capitalize()) for s in rules.STATUSES],
                lambda query, value: query.where(TransferRoute.id.in_(select(RouteVerdict.route_id).where(RouteVerdict.status == value)))),
         Filter("mechanism", "Mechanism", lambda: [(m, vocabulary.mechanism_label(m)) for m in rules.MECHANISMS],
@@ -643,7 +649,7 @@ ROUTE_PAGES = RecordType(
 def route_destination(route: TransferRoute) -> str:
     if route.destination_organisation is not None:
         return route.destination_organisation.legal_name
-    return countries.country_name(route.destination_country)
+    return regions.place_name(route.destination_country, sess=db.session())
 
 
 class TiaForm(RecordForm):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from wtforms import DateField
 from wtforms.validators import Optional as OptionalValue
 
-from .. import countries, services
+from .. import countries, regions, services
 from .. import merge as merging
 from ..audit import Actor
 from ..auth import editor_required
@@ -341,7 +341,7 @@ def details(pages: RecordType, record: Any) -> list[tuple[str, list[tuple[str, A
             if value is _MISSING or isinstance(value, list):
                 continue
             if name in COUNTRY_FIELDS and value:
-                value = f"{countries.country_name(value)} ({value})"
+                value = f"{regions.place_name(value, sess=db.session())} ({value})"
             rows.append((labels.get(name, name), shown(value)))
         if rows:
             groups.append((legend, rows))
