@@ -55,7 +55,7 @@ def home_latency(bench: Bench) -> Outcome:
     bench.register()
     _app, client = bench.logged_in(Role.AUDITOR)
     home, health, ratio = compare_latency(client, "/", LATENCY_REQUESTS)
-    return Outcome(ratio, "x", True, f"{home}\n{health}")
+    return Outcome(ratio, "x", None, f"{home}\n{health}")
 
 
 @measure("home page queries per request", f"<= {HOME_QUERY_TARGET}")
@@ -79,12 +79,13 @@ ROUTES_LIST_LATENCY_TARGET_RATIO = 3.0
 ROUTES_LIST_QUERY_TARGET = 10
 
 
-@measure("routes list (50 rows, filtered) vs /healthz", f"<= {ROUTES_LIST_LATENCY_TARGET_RATIO:.0f}x (median)")
+# Against /healthz (no session, no template) the ratio informs; the target is against the trivial page below.
+@measure("routes list (50 rows, filtered) vs /healthz", "informative")
 def routes_list_latency(bench: Bench) -> Outcome:
     bench.register()
     _app, client = bench.logged_in(Role.EDITOR)
     page, health, ratio = compare_latency(client, ROUTES_LIST, LATENCY_REQUESTS)
-    return Outcome(ratio, "x", ratio <= ROUTES_LIST_LATENCY_TARGET_RATIO, f"{page}\n{health}")
+    return Outcome(ratio, "x", None, f"{page}\n{health}")
 
 
 # A trivial page through the same stack as the list (session, user, base template) but no data.
@@ -235,17 +236,21 @@ def store_all(bench: Bench) -> Outcome:
         db.session.commit()
         seconds = time.perf_counter() - started
         db.session.remove()
-    return Outcome(seconds, "s", True, f"{count:,} routes assessed and stored")
+    return Outcome(seconds, "s", None, f"{count:,} routes assessed and stored")
 
 
-@measure("dashboard (stored verdicts) vs a trivial logged-in page", "informative")
+DASHBOARD_LATENCY_TARGET_RATIO = 5.0  # issue #19: on SQLite and PostgreSQL alike
+
+
+@measure("dashboard (stored verdicts) vs a trivial logged-in page", f"<= {DASHBOARD_LATENCY_TARGET_RATIO:.0f}x (median)")
 def dashboard_latency(bench: Bench) -> Outcome:
     bench.register()
     _app, client = bench.logged_in(Role.AUDITOR)
     client.get("/dashboard")  # the first visit of the day stores the verdicts
     page, trivial, ratio = compare_latency(client, "/dashboard", LATENCY_REQUESTS, baseline=TRIVIAL_PAGE)
     _page, health, health_ratio = compare_latency(client, "/dashboard", 10)
-    return Outcome(ratio, "x", True, f"{page}\n{trivial}\nvs /healthz: {health_ratio:.1f}x ({health})")
+    return Outcome(ratio, "x", ratio <= DASHBOARD_LATENCY_TARGET_RATIO,
+                   f"{page}\n{trivial}\nvs /healthz (informs): {health_ratio:.1f}x ({health})")
 
 
 @measure("dashboard queries per request", f"<= {HOME_QUERY_TARGET}")
@@ -269,7 +274,7 @@ def _export_child(bench: Bench, mode: str, output, database: Optional[str] = Non
     import subprocess
     import sys
 
-    database = database or bench.app.config["SQLALCHEMY_DATABASE_URI"]
+    database = database or bench.url
     done = subprocess.run([sys.executable, "-m", "bench.export_child", bench.app.instance_path, database, mode, str(output)],
                           capture_output=True, text=True, check=True, timeout=1800)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -277,8 +282,6 @@ def _export_child(bench: Bench, mode: str, output, database: Optional[str] = Non
 
 @measure("auditor workbook of the whole register", f"<= {WORKBOOK_RATIO_TARGET:.0f}x the csv baseline; peak <= {WORKBOOK_PEAK_TARGET_MIB} MiB")
 def auditor_workbook(bench: Bench) -> Outcome:
-    if not bench.database.startswith("sqlite"):
-        return Outcome(0, "s", True, "measured on SQLite only (the child process opens the same file)")
     bench.register()
     xlsx = _export_child(bench, "xlsx", bench.workdir / "register.xlsx")
     baseline = _export_child(bench, "csv", bench.workdir / "csv-baseline")
@@ -311,13 +314,11 @@ def _import_child(bench: Bench, mode: str, workbook, target: str) -> dict:
 @measure("import the auditor workbook into an empty register",
          f"<= {IMPORT_TARGET_SECONDS:.0f} s at full scale (pro rata); peak <= {IMPORT_PEAK_TARGET_MIB} MiB")
 def import_workbook(bench: Bench) -> Outcome:
-    if not bench.database.startswith("sqlite"):
-        return Outcome(0, "s", True, "measured on SQLite only (the child processes open the same files)")
     bench.register()
     workbook = bench.workdir / "register.xlsx"
     if not workbook.exists():
         _export_child(bench, "xlsx", workbook)
-    target = f"sqlite:///{bench.workdir / 'imported.sqlite'}"
+    target = bench.empty_database("imported")
     result = _import_child(bench, "import", workbook, target)
     baseline = _import_child(bench, "read", workbook, target)
     seconds_target = IMPORT_TARGET_SECONDS * bench.scale.routes / SCALES["full"].routes
@@ -377,11 +378,9 @@ def compare_workbooks(first, second) -> tuple[int, list[str]]:
 def round_trip(bench: Bench) -> Outcome:
     import time
 
-    if not bench.database.startswith("sqlite"):
-        return Outcome(0, "s", True, "measured on SQLite only (the child processes open the same files)")
     bench.register()
     first, second = bench.workdir / "round-trip-first.xlsx", bench.workdir / "round-trip-second.xlsx"
-    rebuilt = f"sqlite:///{bench.workdir / 'round-trip.sqlite'}"
+    rebuilt = bench.empty_database("round_trip")
     exported = _export_child(bench, "xlsx", first)
     imported = _import_child(bench, "import", first, rebuilt)
     again = _export_child(bench, "xlsx", second, database=rebuilt)

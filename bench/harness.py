@@ -52,6 +52,33 @@ class Bench:
     _clients: dict[Role, FlaskClient] = field(default_factory=dict)
     # (cold seconds, warm seconds, routes) of the what-if assessment, shared by its two measures.
     what_if: Optional[tuple[float, float, int]] = None
+    # PostgreSQL: the bench's own schema, and the server (for the schemas of the registers measures build).
+    schema: Optional[str] = None
+    admin: Optional[Engine] = None
+    extra_schemas: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """The bench's database as a child process opens it (on PostgreSQL, with its schema as the search path)."""
+        return self._in_schema(self.app.config["SQLALCHEMY_DATABASE_URI"], self.schema)
+
+    def empty_database(self, name: str) -> str:
+        """A new, empty database for a register a measure builds (an import's target): a SQLite file in the
+        work folder, or a PostgreSQL schema of its own on the same server, dropped at the end."""
+        if self.schema is None:
+            return f"sqlite:///{self.workdir / f'{name}.sqlite'}"
+        schema = f"{self.schema}_{re.sub(r'[^a-z0-9_]', '_', name.lower())}"
+        with self.admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        self.extra_schemas.append(schema)
+        return self._in_schema(self.app.config["SQLALCHEMY_DATABASE_URI"], schema)
+
+    @staticmethod
+    def _in_schema(url: str, schema: Optional[str]) -> str:
+        if schema is None:
+            return url
+        return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
 
     @property
     def engine(self) -> Engine:
@@ -263,6 +290,7 @@ def open_bench(scale: Scale, seed: int = DEFAULT_SEED) -> Iterator[Bench]:
     config = {"SECRET_KEY": secrets.token_hex(32)}
     admin: Optional[Engine] = None
     app: Optional[Flask] = None
+    bench: Optional[Bench] = None
     try:
         if url:
             url = database_url(url)
@@ -282,7 +310,8 @@ def open_bench(scale: Scale, seed: int = DEFAULT_SEED) -> Iterator[Bench]:
             dialect = db.engine.dialect
             version = ".".join(str(part) for part in dialect.server_version_info or ())
             where = f"schema {schema}, dropped at the end" if schema else db.engine.url.database
-        yield Bench(app, scale, seed, f"{dialect.name} {version} ({where})", workdir)
+        bench = Bench(app, scale, seed, f"{dialect.name} {version} ({where})", workdir, schema=schema, admin=admin)
+        yield bench
     finally:
         if app is not None:
             with app.app_context():
@@ -290,6 +319,8 @@ def open_bench(scale: Scale, seed: int = DEFAULT_SEED) -> Iterator[Bench]:
                 db.engine.dispose()
         if admin is not None:
             with admin.begin() as connection:
+                for extra in bench.extra_schemas if bench is not None else ():
+                    connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{extra}" CASCADE')
                 connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             admin.dispose()
         shutil.rmtree(workdir, ignore_errors=True)
