@@ -11,7 +11,7 @@ import platform
 import sys
 import time
 
-from . import cases  # noqa: F401 - registers the measures
+from . import cases, load  # noqa: F401 - registers the measures
 from .generate import DEFAULT_SEED, SCALES
 from .harness import open_bench
 from .measures import render_table, selected
