@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from . import assessments, charts, countries, rules, services, vocabulary
 from .errors import is_storage_fault
 from .extensions import db
+from .record_types.lists import kept_count
 from .models import Certificate, IsoEdition, Lifecycle, Party, RouteRegimeVerdict, RouteVerdict, TransferRoute
 
 bp = Blueprint("coverage", __name__)
@@ -154,7 +155,8 @@ def dashboard():
     if on is None or on == today:
         try:
             run = assessments.ensure_fresh(today)
-            summary = stored_summary(today)
+            # The aggregates over every stored verdict change only when the register does: kept until then.
+            summary = kept_count(lambda: stored_summary(today), ("dashboard", today))
         except DBAPIError as error:
             # Today's verdicts could not be stored (the storage is full or read-only): computed, as
             # for a what-if date, so the dashboard is still there to read.

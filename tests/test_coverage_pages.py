@@ -55,6 +55,21 @@ def test_a_what_if_date_moves_the_uk_routes(logged_in, uk_route):
     assert "What-if" in text(client.get("/dashboard?on=2032-01-01"))
 
 
+def test_todays_figures_are_kept_only_until_the_register_changes(logged_in, uk_route, writer):
+    """The dashboard keeps its aggregates between visits (register/coverage.py): a write since shows."""
+    client = logged_in(Role.AUDITOR)
+
+    def covered_today() -> int:
+        page = text(client.get("/dashboard"))
+        match = re.search(r'class="tile covered"[^>]*>\s*<span class="tile-count">([\d,]+)', page)
+        return int(match.group(1).replace(",", ""))
+
+    assert covered_today() == 1 and covered_today() == 1
+    writer(lambda: services.update(db.session.get(TransferRoute, uk_route.id), {"destination_country": "US"},
+                                   expected_version=db.session.get(TransferRoute, uk_route.id).version))
+    assert covered_today() == 0
+
+
 def test_a_bad_what_if_date_is_a_clear_error(logged_in, uk_route):
     response = logged_in(Role.AUDITOR).get("/dashboard?on=2031-02-30")
     assert response.status_code == 400 and "That is not a date" in text(response)

@@ -124,8 +124,9 @@ def register_state(sess: Session) -> Optional[tuple]:
     return None
 
 
-def kept_count(count: Callable[[], int], key: Optional[tuple]) -> int:
-    """`count()`, or the figure it gave for the same `key` while the register was as it is now."""
+def kept_count(count: Callable[[], Any], key: Optional[tuple]) -> Any:
+    """`count()`, or the figure it gave for the same `key` while the register was as it is now (any
+    value its caller will not change: a count, the dashboard's summary)."""
     if key is None:
         return count()
     sess = db.session()
