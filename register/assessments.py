@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from enum import Enum
 from typing import Any, Optional
@@ -347,15 +347,18 @@ def assess(sess: Session, on: date, route_ids: Optional[Iterable[int]] = None) -
     return verdicts
 
 
-def assess_elsewhere(sess: Session, on: date, wanted: Iterable[tuple[int, str]]) -> dict[tuple[int, str], "rules.RouteAssessment"]:
+def assess_elsewhere(sess: Session, on: date, wanted: Iterable[tuple[int, str]],
+                     facts: Optional[Mapping[int, "rules.RouteFacts"]] = None) -> dict[tuple[int, str], "rules.RouteAssessment"]:
     """Each (route, place): the route's verdict were its data to reach that place too (an engagement's
     processing location no route of its own reaches), with the route's own parties, regimes and
-    instruments; nothing is stored. The rules decide, as for any route."""
+    instruments; nothing is stored. The rules decide, as for any route. `facts`: the routes' facts when
+    the caller has read them already (a list asks for hundreds of recipients' places)."""
     pairs = sorted(set(wanted))
     if not pairs:
         return {}
     law = countries.current()
-    facts = {item.id: item for item in load_facts(sess, {route_id for route_id, _place in pairs})}
+    if facts is None:
+        facts = {item.id: item for item in load_facts(sess, {route_id for route_id, _place in pairs})}
     with paused():
         batch = rules.Batch(on, law)
         places = _region_facts(sess, {place for _route_id, place in pairs if len(place) > 2})

@@ -132,6 +132,7 @@ class Safeguards:
                            for regime in law.regimes.values() for instrument in regime.adequacy}
         self.areas = {code: regime.free_flow_name for code, regime in law.regimes.items()}
         self.status: dict[int, str] = {}
+        self._facts: Optional[dict[int, "rules.RouteFacts"]] = None
         # Per route: (regime, mechanism, status, adequacy decision) of each regime's stored verdict.
         self.verdicts: dict[int, list[tuple[str, str, str, Optional[str]]]] = defaultdict(list)
         ids = sorted(self.routes)
@@ -143,6 +144,13 @@ class Safeguards:
             for row in sess.execute(select(RouteRegimeVerdict).where(RouteRegimeVerdict.route_id.in_(chunk))
                                     .order_by(RouteRegimeVerdict.route_id, RouteRegimeVerdict.regime)).scalars():
                 self.verdicts[row.route_id].append((row.regime, row.mechanism, row.status, row.adequacy_id))
+
+    def route_facts(self) -> dict[int, "rules.RouteFacts"]:
+        """The rules' facts of every route the list names, read once (in a few chunked queries) the first
+        time a place no route reaches needs them: a list of a large register asks for thousands."""
+        if self._facts is None:
+            self._facts = {item.id: item for item in assessments.load_facts(self.sess, self.routes)}
+        return self._facts
 
     def words(self, verdicts: list[tuple[str, str, str, Optional[str]]]) -> str:
         """What these verdicts (of the routes reaching one place) say, each tool once at its worst status."""
@@ -188,7 +196,8 @@ class Safeguards:
 
         unreached = [place for place in places if place not in by_place]
         elsewhere = assessments.assess_elsewhere(self.sess, self.on, [(route.id, place) for place in unreached
-                                                                      for route in routes]) if routes else {}
+                                                                      for route in routes],
+                                                 facts=self.route_facts()) if routes and unreached else {}
         lines: dict[str, list[str]] = {}
         for place in places:
             if place in by_place:
