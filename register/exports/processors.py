@@ -26,6 +26,7 @@ from .. import assessments, countries, regions, rules, vocabulary
 from ..extensions import db
 from ..models import (
     Engagement,
+    EngagementLocation,
     Lifecycle,
     Party,
     PartyKind,
@@ -145,12 +146,35 @@ class Safeguards:
                                     .order_by(RouteRegimeVerdict.route_id, RouteRegimeVerdict.regime)).scalars():
                 self.verdicts[row.route_id].append((row.regime, row.mechanism, row.status, row.adequacy_id))
 
-    def route_facts(self) -> dict[int, "rules.RouteFacts"]:
-        """The rules' facts of every route the list names, read once (in a few chunked queries) the first
-        time a place no route reaches needs them: a list of a large register asks for thousands."""
+    def route_facts(self, route_ids: Iterable[int]) -> dict[int, "rules.RouteFacts"]:
+        """The rules' facts of routes the list names. The first call reads, in a few chunked queries, every
+        route of each recipient that processes data somewhere its routes do not reach (those the list
+        will ask for); a route not among them is read when asked."""
         if self._facts is None:
-            self._facts = {item.id: item for item in assessments.load_facts(self.sess, self.routes)}
+            self._facts = {}
+            self._read_facts(self._reaching_elsewhere())
+        self._read_facts([route_id for route_id in route_ids if route_id not in self._facts])
         return self._facts
+
+    def _read_facts(self, route_ids: list[int]) -> None:
+        if route_ids:
+            self._facts.update((item.id, item) for item in assessments.load_facts(self.sess, route_ids))
+
+    def _reaching_elsewhere(self) -> list[int]:
+        """The routes of recipients with a processing location that none of their routes has as destination."""
+        places: dict[int, set[str]] = defaultdict(set)
+        for route in self.routes.values():
+            places[route.importer_id].add(route.destination_country or "")
+        importers = sorted(places)
+        elsewhere = set()
+        for start in range(0, len(importers), 500):
+            for engaged_id, code in self.sess.execute(
+                    select(Engagement.engaged_id, EngagementLocation.country_code)
+                    .join(EngagementLocation, EngagementLocation.engagement_id == Engagement.id)
+                    .where(Engagement.engaged_id.in_(importers[start:start + 500]))):
+                if code not in places[engaged_id]:
+                    elsewhere.add(engaged_id)
+        return [route.id for route in self.routes.values() if route.importer_id in elsewhere]
 
     def words(self, verdicts: list[tuple[str, str, str, Optional[str]]]) -> str:
         """What these verdicts (of the routes reaching one place) say, each tool once at its worst status."""
@@ -197,7 +221,8 @@ class Safeguards:
         unreached = [place for place in places if place not in by_place]
         elsewhere = assessments.assess_elsewhere(self.sess, self.on, [(route.id, place) for place in unreached
                                                                       for route in routes],
-                                                 facts=self.route_facts()) if routes and unreached else {}
+                                                 facts=self.route_facts(route.id for route in routes)
+                                                 ) if routes and unreached else {}
         lines: dict[str, list[str]] = {}
         for place in places:
             if place in by_place:
