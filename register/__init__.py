@@ -78,6 +78,11 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     _register_security_headers(app)
     _register_error_handlers(app)
     _register_template_helpers(app)
+    # Outermost: every request gets its id (X-Request-ID, on error pages) and one line in the log.
+    from . import request_log
+
+    request_log.init_app(app)
+    app.jinja_env.globals["request_id"] = request_log.request_id
     return app
 
 
