@@ -211,6 +211,8 @@ def _load_table(connection: Connection, archive: zipfile.ZipFile, entry: dict, t
     column that refers to its own table (a route copied from another) is set once every row is in."""
     decoders = _codecs(table, entry["columns"], 1)
     later = [fk.parent.name for fk in table.foreign_keys if fk.column.table is table]
+    # Setting those columns must not touch the row's update time (its onupdate): it keeps the backup's.
+    kept = [column.name for column in table.columns if column.onupdate is not None]
     digest = hashlib.sha256()
     count = 0
     deferred: list[dict] = []
@@ -222,7 +224,7 @@ def _load_table(connection: Connection, archive: zipfile.ZipFile, entry: dict, t
         row = {name: None if stored[name] is None else decode(stored[name]) for name, decode in decoders}
         for name in later:
             if row[name] is not None:
-                deferred.append({"pk": row[table.primary_key.columns[0].name], name: row[name]})
+                deferred.append((row[table.primary_key.columns[0].name], {name: row[name], **{kept_name: row[kept_name] for kept_name in kept}}))
                 row[name] = None
         batch.append(row)
         if len(batch) >= BATCH_ROWS:
@@ -234,9 +236,8 @@ def _load_table(connection: Connection, archive: zipfile.ZipFile, entry: dict, t
         raise RestoreRefused(f"The backup's table {entry['name']} is damaged (its rows do not match the manifest): "
                              "nothing was written.")
     key = table.primary_key.columns[0]
-    for change in deferred:
-        name = next(column for column in change if column != "pk")
-        connection.execute(update(table).where(key == change["pk"]).values({name: change[name]}))
+    for row_key, values in deferred:
+        connection.execute(update(table).where(key == row_key).values(values))
 
 
 def _lines(archive: zipfile.ZipFile, name: str) -> Iterator[bytes]:

@@ -73,6 +73,9 @@ def configure_logging(app: Flask) -> None:
                              logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         app_logger.addHandler(handler)
     app_logger.setLevel(logging.INFO)
+    # A logging.config call made before (Alembic's fileConfig in `flask db upgrade`) disables the
+    # loggers that existed then.
+    app_logger.disabled = logger.disabled = False
     app_logger.propagate = False  # not twice through a root handler a server may have set
 
 
