@@ -303,19 +303,19 @@ def test_the_production_server_serves_a_logged_in_page_and_logs_it(tmp_path):
         deadline = time.monotonic() + 60
         while True:
             try:
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or its workers still booting
                 pass
             assert server.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
         browser = requests.Session()
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', browser.get(f"{base}/login", timeout=10).text).group(1)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', browser.get(f"{base}/login", timeout=30).text).group(1)
         logged = browser.post(f"{base}/login", data={"csrf_token": token, "email": "ops@example.org",
                                                      "password": "correct horse battery staple"}, allow_redirects=False, timeout=30)
         assert logged.status_code == 302, logged.text
-        page = browser.get(f"{base}/third-parties/", timeout=10)
+        page = browser.get(f"{base}/third-parties/", timeout=30)
         assert page.status_code == 200 and "Third parties" in page.text
         request_id = page.headers["X-Request-ID"]
         assert page.headers["Server"].startswith("gunicorn")
