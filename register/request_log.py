@@ -19,6 +19,7 @@ import uuid
 from datetime import datetime, timezone
 
 from flask import Flask, g, has_request_context, request
+from flask.logging import default_handler
 from werkzeug.wsgi import ClosingIterator
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -66,6 +67,7 @@ def configure_logging(app: Flask) -> None:
     if not chosen:
         return
     app_logger = logging.getLogger("register")
+    app_logger.removeHandler(default_handler)  # Flask's, if app.logger was read before: lines once, as chosen
     if not any(getattr(handler, "register_log", False) for handler in app_logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.register_log = True  # one per process, however many apps it creates
@@ -81,7 +83,6 @@ def configure_logging(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     """Log requests: the middleware around the whole app, and what only Flask knows noted for it."""
-    configure_logging(app)
     app.wsgi_app = RequestLog(app.wsgi_app)
 
     @app.teardown_request
