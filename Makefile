@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test bench lock browser clean-db
+.PHONY: run dev prepare test bench lock browser clean-db
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,20 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt --no-build-isolation -e ".[test]"
 	touch $@ $(VENV)/.installed-run
 
-run: $(VENV)/.installed-run
+# The production server (gunicorn, gunicorn.conf.py: WEB_WORKERS x WEB_THREADS, PORT); `make dev` runs
+# Flask's development server instead (reloads on changes, debugger on errors; never in production).
+run: prepare
+	@echo "The register is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py
+
+dev: prepare
+	@echo "The register (development server) is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	LOG_FORMAT=text $(BIN)/flask run --debug --host 127.0.0.1 --port $(PORT)
+
+# What both do first: migrate, load the demo into an empty register, print the demo logins.
+prepare: $(VENV)/.installed-run
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
-	@echo "The register is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 # Browser tests drive Debian's chromium and export tests LibreOffice Calc; install them when missing
 # and allowed (root). Otherwise those tests are skipped (on CI they fail instead).

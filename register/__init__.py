@@ -33,6 +33,9 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     app.config.from_mapping(settings(instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    from . import request_log
+
+    request_log.configure_logging(app)  # before anything logs
 
     countries.init_app(app)
     db.init_app(app)
@@ -78,6 +81,9 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     _register_security_headers(app)
     _register_error_handlers(app)
     _register_template_helpers(app)
+    # Outermost: every request gets its id (X-Request-ID, on error pages) and one line in the log.
+    request_log.init_app(app)
+    app.jinja_env.globals["request_id"] = request_log.request_id
     return app
 
 

@@ -25,6 +25,10 @@ def init_app(app: Flask) -> None:
     from .imports.cli import import_command
 
     app.cli.add_command(import_command)
+    from .backup import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("create-user")

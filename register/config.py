@@ -88,6 +88,11 @@ def settings(instance_path: Path) -> dict:
         # How long a write waits for another to finish (an import holds SQLite's write lock, and on
         # PostgreSQL the engagement graph's lock) before the user is told the register is busy.
         "BUSY_TIMEOUT_MS": int(os.environ.get("BUSY_TIMEOUT_MS", "15000")),
+        # The request log and the app's log lines on stderr: json (gunicorn.conf.py's default) or text;
+        # unset, Flask's default (warnings only, no request lines).
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", ""),
+        # Redis, when the register uses one (rate-limit counters, later the job queue): /readyz checks it.
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
     }
 
 

@@ -72,20 +72,60 @@ MIN_FREE_BYTES = 64 * 1024 * 1024
 
 @bp.route("/readyz")
 def readiness():
-    """Readiness: the database answers and can save. 503 with the reasons otherwise (a load balancer
-    stops sending traffic; people see the reason). Cheap: one query and a few file checks."""
-    try:
-        db.session.execute(text("SELECT 1"))
-        problems = _storage_problems()
-    except DBAPIError as error:
-        db.session.rollback()
-        problems = [f"the database does not answer: {type(error.orig).__name__}"]
-    finally:
-        db.session.rollback()
+    """Readiness: the database answers and can save, and Redis answers when the register uses one. 503
+    with the failed checks and their reasons otherwise (a load balancer stops sending traffic; people
+    see the reason). Cheap: one query, a few file checks, a PING."""
+    checks = {"database": _database_problems()}
+    for name, url in _redis_urls().items():
+        checks[name] = _redis_problems(url)
+    problems = [problem for found in checks.values() for problem in found]
+    body = {"status": "not ready" if problems else "ready",
+            "checks": {name: {"status": "failed", "problems": found} if found else {"status": "ok"}
+                       for name, found in checks.items()}}
     if problems:
         current_app.logger.warning("not ready: %s", "; ".join(problems))
-        return retry_after(make_response({"status": "not ready", "problems": problems}, 503), 30)
-    return {"status": "ready"}
+        return retry_after(make_response({**body, "problems": problems}, 503), 30)
+    return body
+
+
+def _database_problems() -> list[str]:
+    try:
+        db.session.execute(text("SELECT 1"))
+        return _storage_problems()
+    except DBAPIError as error:
+        return [f"the database does not answer: {type(error.orig).__name__}"]
+    finally:
+        db.session.rollback()
+
+
+# Redis answers a PING in a millisecond; a readiness probe must not hang on one that does not.
+REDIS_TIMEOUT_SECONDS = 2
+
+
+def _redis_urls() -> dict[str, str]:
+    """The Redis servers the register is configured to use, by check name (none: no check)."""
+    config = current_app.config
+    urls = {}
+    if config.get("REDIS_URL"):
+        urls["redis"] = config["REDIS_URL"]
+    limits_url = config.get("RATELIMIT_STORAGE_URI") or ""
+    if limits_url.startswith(("redis://", "rediss://")) and limits_url not in urls.values():
+        urls["rate_limit_storage" if urls else "redis"] = limits_url
+    return urls
+
+
+def _redis_problems(url: str) -> list[str]:
+    import redis
+
+    clients = current_app.extensions.setdefault("register_readiness_redis", {})
+    if url not in clients:
+        clients[url] = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                                            socket_timeout=REDIS_TIMEOUT_SECONDS)
+    try:
+        clients[url].ping()
+    except redis.RedisError as error:
+        return [f"Redis does not answer: {type(error).__name__}"]
+    return []
 
 
 def _storage_problems() -> list[str]:

@@ -235,7 +235,7 @@ def test_a_full_disk_refuses_the_write_with_a_503_and_keeps_the_register(app, cl
 
 
 def test_readiness_says_ready_when_the_database_answers_and_can_save(client):
-    assert client.get("/readyz").get_json() == {"status": "ready"}
+    assert client.get("/readyz").get_json() == {"status": "ready", "checks": {"database": {"status": "ok"}}}
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
