@@ -24,18 +24,9 @@ from register.audit import Actor
 from register.extensions import db
 from register.models import AuditSource, Role
 
-# A schema of its own per checkout when several suites share one server (TEST_PG_SCHEMA), and per
-# pytest-xdist worker (gw0, gw1 ...) within one suite.
-PG_SCHEMA = os.environ.get("TEST_PG_SCHEMA", "register_test") + (
-    f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else "")
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-FAST_HASHING = {"PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_KIB": 1024}
-
-
-def _pg_url() -> str:
-    from register.config import database_url
-
-    return database_url(os.environ["TEST_DATABASE_URL"])
+# In helpers, for test modules to import: under pytest-xdist, `conftest` may name tests/e2e/conftest.py.
+PG_SCHEMA, FAST_HASHING, _pg_url = helpers.PG_SCHEMA, helpers.FAST_HASHING, helpers.pg_url
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Helpers for tests that drive the app like a browser does."""
 
 import contextvars
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,18 @@ from flask.testing import FlaskClient
 from bench.generate import LoadReport, Scale, load_register
 from register import create_app
 from register.extensions import db
+
+# A schema of its own per checkout when several suites share one server (TEST_PG_SCHEMA), and per
+# pytest-xdist worker (gw0, gw1 ...) within one suite.
+PG_SCHEMA = os.environ.get("TEST_PG_SCHEMA", "register_test") + (
+    f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else "")
+FAST_HASHING = {"PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_KIB": 1024}
+
+
+def pg_url() -> str:
+    from register.config import database_url
+
+    return database_url(os.environ["TEST_DATABASE_URL"])
 
 
 class IsolatedClient(FlaskClient):

@@ -22,7 +22,8 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, func, select, text
 
-from conftest import FAST_HASHING, PG_SCHEMA, _pg_url
+from helpers import FAST_HASHING, PG_SCHEMA
+from helpers import pg_url as _pg_url
 from helpers import IsolatedClient, csrf_token, login
 from register import backup, create_app, request_log
 from register.extensions import db
