@@ -734,6 +734,10 @@ class _Importer:
                    errors: list) -> None:
         kind = PARTY_KINDS[sheet_format.name]
         values["country_code"] = self._country(cells, errors)
+        if kind == PartyKind.THIRD_PARTY and ("Affiliate of ID" in cells or "Affiliate of" in cells):
+            # The vendor a local entity belongs to (blank: none); the register checks it is a live third party.
+            values["parent_id"] = self._party_ref(cells.get("Affiliate of ID"), cells.get("Affiliate of"), "Affiliate of ID",
+                                                  "Affiliate of", errors, required=False)
         legal_name = values.get("legal_name")
         label = legal_name or f"row {number}"
         if legal_name is None:
