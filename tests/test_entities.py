@@ -202,13 +202,13 @@ def test_the_third_party_form_takes_the_vendor_by_name(logged_in, microsoft):
     assert refused.status_code == 400 and "is itself an affiliate" in refused.get_data(as_text=True)
 
 
-def affiliate_book(path, parent_cell: dict) -> object:
+def affiliate_book(path, parent_cell: dict, affiliate_first: bool = False) -> object:
+    vendors = [{"Legal name": MICROSOFT, "Country code": "US", "Status": "active", "In subject list": "Yes"},
+               {"Legal name": MICROSOFT_JP, "Country code": "JP", "Status": "active", "In subject list": "Yes", **parent_cell}]
     return write_book(path, {
         GROUP_ENTITIES.name: sheet(GROUP_ENTITIES, [{"Legal name": "Meridian Assist SA", "Country code": "FR",
                                                      "Controller": "Yes", "Status": "active"}]),
-        THIRD_PARTIES.name: sheet(THIRD_PARTIES, [
-            {"Legal name": MICROSOFT, "Country code": "US", "Status": "active", "In subject list": "Yes"},
-            {"Legal name": MICROSOFT_JP, "Country code": "JP", "Status": "active", "In subject list": "Yes", **parent_cell}]),
+        THIRD_PARTIES.name: sheet(THIRD_PARTIES, vendors[::-1] if affiliate_first else vendors),
         SCOPE_FACTS.name: sheet(SCOPE_FACTS, [{"Party": MICROSOFT, "Question": "jp_appi_private_sector", "Answer": "yes"}]),
         ENGAGEMENTS.name: sheet(ENGAGEMENTS, [
             {"Engaged by": "Meridian Assist SA", "Engages": MICROSOFT, "Service": "Microsoft 365", "Relationship": "processor",
@@ -221,8 +221,11 @@ def affiliate_book(path, parent_cell: dict) -> object:
     })
 
 
-def test_the_import_takes_an_affiliates_vendor_by_name_and_the_list_groups_it_under_the_vendor(app, tmp_path, logged_in):
-    outcome = do_import(affiliate_book(tmp_path / "microsoft.xlsx", {"Affiliate of": MICROSOFT}))
+@pytest.mark.parametrize("affiliate_first", [False, True], ids=["vendor first", "affiliate first"])
+def test_the_import_takes_an_affiliates_vendor_by_name_and_the_list_groups_it_under_the_vendor(app, tmp_path, logged_in,
+                                                                                               affiliate_first):
+    # A legal team's sheet may name the vendor below its affiliate: it is looked up once the sheet is read.
+    outcome = do_import(affiliate_book(tmp_path / "microsoft.xlsx", {"Affiliate of": MICROSOFT}, affiliate_first))
     assert outcome.ok, [(row.sheet, row.row, row.errors) for row in outcome.errors]
     local = db.session.scalar(db.select(ThirdParty).where(ThirdParty.legal_name == MICROSOFT_JP))
     assert local.parent.legal_name == MICROSOFT
