@@ -176,14 +176,19 @@ def _load_parties(sess: Session, party_ids: Optional[list[int]]) -> dict[int, ru
             id=row.id, edition=_value(row.edition), issued_on=row.issued_on, expires_on=row.expires_on,
             last_verified_on=row.last_verified_on, withdrawn_on=row.withdrawn_on))
     parties = {}
-    for row in _rows(sess, select(*_raw(*(party_table.c[name] for name in PARTY_FACT_COLUMNS))), party_table.c.id, party_ids):
+    # An affiliate's vendor, by name: the reasons say whose local entity the importer is.
+    parent_table = party_table.alias("parent")
+    party_query = select(*_raw(*(party_table.c[name] for name in PARTY_FACT_COLUMNS)),
+                         parent_table.c.legal_name.label("parent_name")).outerjoin(
+        parent_table, parent_table.c.id == party_table.c.parent_id)
+    for row in _rows(sess, party_query, party_table.c.id, party_ids):
         parties[row.id] = rules.PartyFacts(
             id=row.id, kind=row.kind, legal_name=row.legal_name, aliases=tuple(alias_list(row.aliases)),
             statements=tuple(sorted(statements.get(row.id, ()), key=_statement_order)), country=row.country_code,
             organisation_code=row.organisation_code, bcr=tuple(memberships.get(row.id, ())), dpf=tuple(dpf.get(row.id, ())),
             scope_facts=dict(scope.get(row.id, {})), is_subject_to_gdpr_art3_2=row.is_subject_to_gdpr_art3_2,
             vetting_status=row.vetting_status, vetting_next_review_on=row.vetting_next_review_on,
-            certificates=tuple(certificates.get(row.id, ())), status=row.status)
+            certificates=tuple(certificates.get(row.id, ())), status=row.status, parent_name=row.parent_name)
     return parties
 
 

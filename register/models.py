@@ -467,8 +467,13 @@ class Party(RegisterRecord, db.Model):
     # Other names the party is known by (one per line: "AWS", "Amazon Web Services Inc (AWS)"); a DPF
     # entry naming one of them is the party's own (register/rules/adequacy.py).
     aliases: Mapped[Optional[str]] = mapped_column(Text)
+    # A third party's own legal entity in another country (Microsoft's in Japan): the vendor it belongs to.
+    # Routes and engagements name the affiliate that receives the data, so the law's questions (scope
+    # facts, DPF entries, vetting) are asked of it; the subject list names it under its vendor.
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parties.id"), index=True)
     notes: Mapped[Optional[str]] = mapped_column(Text)
 
+    parent: Mapped[Optional["Party"]] = relationship(remote_side="Party.id", foreign_keys=[parent_id])
     certificates: Mapped[list["Certificate"]] = relationship(
         back_populates="third_party", order_by="Certificate.expires_on.desc()"
     )

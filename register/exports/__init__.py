@@ -61,48 +61,67 @@ def _entity(value: Optional[str]) -> Optional[Party]:
     return party
 
 
+def _client(value: Optional[str], public: bool = False) -> Optional[Party]:
+    """The client whose list is asked for (?client=ID): its chain, never on the public pages."""
+    if not value:
+        return None
+    if public:
+        abort(404)
+    record_id = id_or_none(value)
+    party = db.session.get(Party, record_id) if record_id is not None else None
+    if party is None or party.kind != PartyKind.CLIENT:
+        abort(404, description="No such client.")
+    return party
+
+
 def _purpose() -> Optional[str]:
     """The purpose filter of the processor list, as typed (bounded)."""
     return (request.args.get("purpose") or "").strip()[:200] or None
 
 
-def _processors(entity: Optional[Party], purpose: Optional[str]) -> processors.ProcessorList:
+def _processors(entity: Optional[Party], purpose: Optional[str], client: Optional[Party] = None) -> processors.ProcessorList:
     assessments.ensure_fresh()  # the list states today's verdicts, never yesterday's
-    return processors.processor_list([entity.id] if entity else None, [purpose] if purpose else None)
+    return processors.processor_list([entity.id] if entity else None, [purpose] if purpose else None,
+                                     client_id=client.id if client else None)
 
 
-def _processor_download(kind: str, entity: Optional[Party], purpose: Optional[str]):
-    found = _processors(entity, purpose)
+def _processor_download(kind: str, entity: Optional[Party], purpose: Optional[str], client: Optional[Party] = None):
+    found = _processors(entity, purpose, client)
     stamp = date.today().isoformat()
     if kind == "csv":
         return processors.csv_text(found), 200, {
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="our-processors-{stamp}.csv"'}
     spool = tempfile.TemporaryFile()
-    processors.write_xlsx(spool, found, _title(entity, purpose), _facts().lines())
+    processors.write_xlsx(spool, found, _title(entity, purpose, client), _facts(client).lines())
     spool.seek(0)
     return send_file(spool, mimetype=XLSX, as_attachment=True, download_name=f"our-processors-{stamp}.xlsx")
 
 
-def _title(entity: Optional[Party], purpose: Optional[str]) -> str:
+def _title(entity: Optional[Party], purpose: Optional[str], client: Optional[Party] = None) -> str:
     scope = f" of {entity.legal_name}" if entity else ""
-    return f"Our processors{scope}{f' for {purpose}' if purpose else ''}, as of {date.today().isoformat()}"
+    whose = f"Processors of {client.legal_name}'s personal data" if client else f"Our processors{scope}"
+    return f"{whose}{f' for {purpose}' if purpose else ''}, as of {date.today().isoformat()}"
 
 
-def _facts():
-    """The list's header facts, pointing customers to the public feed when the list is published."""
-    published = public_list_enabled()
-    return list_facts(url_for("exports.public_changes_feed", _external=True) if published else None)
+def _facts(client: Optional[Party] = None):
+    """The list's header facts, pointing customers to the public feed when the list is published (a
+    client's list: to its own change page, which only staff see)."""
+    published = public_list_enabled() and client is None
+    return list_facts(url_for("exports.public_changes_feed", _external=True) if published else None, client)
 
 
 def _processor_page(public: bool):
-    entity = _entity(request.args.get("entity"))
+    client = _client(request.args.get("client"), public)
+    entity = None if client else _entity(request.args.get("entity"))
     purpose = _purpose()
     entities = db.session.execute(select(Party.id, Party.legal_name).where(
         Party.kind == PartyKind.GROUP_ENTITY, Party.status != Lifecycle.RETIRED).order_by(Party.name_key)).all()
-    return render_template("exports/processors.html", processors=_processors(entity, purpose),
-                           entity=entity, purpose=purpose, entities=entities, title=_title(entity, purpose), public=public,
-                           facts=_facts())
+    clients = [] if public else db.session.execute(select(Party.id, Party.legal_name).where(
+        Party.kind == PartyKind.CLIENT, Party.status != Lifecycle.RETIRED).order_by(Party.name_key)).all()
+    return render_template("exports/processors.html", processors=_processors(entity, purpose, client),
+                           entity=entity, purpose=purpose, entities=entities, title=_title(entity, purpose, client), public=public,
+                           facts=_facts(client), client=client, clients=clients)
 
 
 @bp.route("/processors")
@@ -114,7 +133,8 @@ def processor_list():
 @bp.route("/exports/processors.<any(xlsx, csv):kind>")
 @login_required
 def processor_file(kind: str):
-    return _processor_download(kind, _entity(request.args.get("entity")), _purpose())
+    client = _client(request.args.get("client"))
+    return _processor_download(kind, None if client else _entity(request.args.get("entity")), _purpose(), client)
 
 
 def public_list_enabled() -> bool:
@@ -222,16 +242,22 @@ def settings():
 def _changes_page(public: bool):
     from .changes import list_changes
 
-    feed = url_for("exports.public_changes_feed" if public else "exports.changes_feed")
-    return render_template("exports/changes.html", changes=list_changes(), public=public, feed=feed)
+    client = _client(request.args.get("client"), public)
+    which = {"client": client.id} if client else {}
+    feed = url_for("exports.public_changes_feed" if public else "exports.changes_feed", **which)
+    return render_template("exports/changes.html", changes=list_changes(client_id=client.id if client else None),
+                           public=public, feed=feed, client=client)
 
 
 def _changes_feed(public: bool):
     from .changes import atom_feed, list_changes
 
-    feed_url = url_for("exports.public_changes_feed" if public else "exports.changes_feed", _external=True)
-    page_url = url_for("exports.public_changes" if public else "exports.changes", _external=True)
-    return atom_feed(list_changes(), feed_url, page_url), 200, {"Content-Type": "application/atom+xml; charset=utf-8"}
+    client = _client(request.args.get("client"), public)
+    which = {"client": client.id} if client else {}
+    feed_url = url_for("exports.public_changes_feed" if public else "exports.changes_feed", _external=True, **which)
+    page_url = url_for("exports.public_changes" if public else "exports.changes", _external=True, **which)
+    return atom_feed(list_changes(client_id=client.id if client else None), feed_url, page_url), 200, {
+        "Content-Type": "application/atom+xml; charset=utf-8"}
 
 
 @bp.route("/processors/changes")

@@ -141,11 +141,14 @@ def _parties_sheet(sess: Session, book, kind: PartyKind, on: date) -> None:
         ("Certificate expires", 12), ("Last review", 12), ("Next review", 12), ("Review overdue", 10),
         ("DPF certifications", 50), ("Scope facts", 40), ("Subject to GDPR Art. 3(2)", 12), ("In subject list", 10), ("Status", 10),
         ("Registration number", 20), ("Address", 40), ("DPO", 24), ("DPO email", 28), ("Since", 12), ("Until", 12),
-        ("Vetting notes", 40), ("Also known as", 36), ("Notes", 40)])
-    for chunk in _in_chunks(sess, Party, select(Party.id).where(Party.kind == kind).order_by(Party.name_key),
-                            selectinload(Party.dpf_certifications), selectinload(Party.scope_facts)):
+        ("Vetting notes", 40), ("Also known as", 36), ("Affiliate of", 32), ("Affiliate of ID", 38), ("Notes", 40)])
+    # The vendors first, then their affiliates: an import of the sheet finds each affiliate's vendor above it.
+    order = select(Party.id).where(Party.kind == kind).order_by(Party.parent_id.is_not(None), Party.name_key)
+    for chunk in _in_chunks(sess, Party, order, selectinload(Party.dpf_certifications), selectinload(Party.scope_facts)):
         facts = assessments._load_parties(sess, [party.id for party in chunk])
+        parents = _uid_of(sess, {party.parent_id for party in chunk if party.parent_id})
         for party in chunk:
+            parent = parents.get(party.parent_id, (None, None))
             vetting = rules.vetting_state(facts[party.id], on)
             certificate = vetting.certificate
             dpf = "; ".join(f"{row.framework.label} ({'HR' if row.covers_hr_data else ''}{'+' if row.covers_hr_data and row.covers_non_hr_data else ''}"
@@ -162,7 +165,7 @@ def _parties_sheet(sess: Session, book, kind: PartyKind, on: date) -> None:
                           party.vetting_next_review_on, vetting.review_overdue, dpf, scope, party.is_subject_to_gdpr_art3_2,
                           party.is_in_subject_list, party.status.value, party.registration_number, party.address,
                           party.dpo_name, party.dpo_email, party.starts_on, party.ends_on, party.vetting_notes, party.aliases,
-                          party.notes])
+                          parent[1], parent[0], party.notes])
     sheet.close()
 
 

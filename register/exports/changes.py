@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import AuditAction, AuditEvent, Engagement, Party
 from ..services.coerce import escaped
 from .processors import PROCESSING as PROCESSING_RELATIONSHIPS
-from .processors import appears_on_list, display_name
+from .processors import appears_on_list, client_chain, display_name
 
 # The trail records enumerations by value.
 PROCESSING = {relationship.value for relationship in PROCESSING_RELATIONSHIPS}
@@ -37,12 +37,15 @@ def _names(party_ids: set[int]) -> dict[int, Party]:
     return {party.id: party for party in db.session.scalars(select(Party).where(Party.id.in_(party_ids)))}
 
 
-def list_changes(limit: Optional[int] = LIMIT) -> list[ListChange]:
-    """Changes of who processes data for us and where, newest first."""
+def list_changes(limit: Optional[int] = LIMIT, client_id: Optional[int] = None) -> list[ListChange]:
+    """Changes of who processes data for us and where, newest first; with `client_id`, of who processes
+    that client's data (the engagements ever in its chain, as its list walks it)."""
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.record_type == Engagement.__tablename__)
                                 .order_by(AuditEvent.id)).all()
+    in_chain = None if client_id is None else client_chain(db.session(), client_id, date.today())
     relationship: dict[int, str] = {}
     engaged: dict[int, int] = {}
+    engager: dict[int, int] = {}
     service: dict[int, str] = {}
     changes: list[tuple[AuditEvent, str, str]] = []
     for event in events:
@@ -52,6 +55,8 @@ def list_changes(limit: Optional[int] = LIMIT) -> list[ListChange]:
             relationship[key] = fields["relationship_type"][1]
         if "engaged_id" in fields:
             engaged[key] = fields["engaged_id"][1]
+        if "engager_id" in fields:
+            engager[key] = fields["engager_id"][1]
         if "service" in fields:
             service[key] = fields["service"][1]
         if relationship.get(key) not in PROCESSING:
@@ -77,11 +82,16 @@ def list_changes(limit: Optional[int] = LIMIT) -> list[ListChange]:
                 words += [f"no longer in {', '.join(countries.country_name(code) for code in sorted(before - after))}"] if before - after else []
                 if words:
                     changes.append((event, "location change", "; ".join(words)))
-    parties = _names({engaged[event.record_id] for event, _kind, _detail in changes if event.record_id in engaged})
+    if in_chain is not None:
+        changes = [change for change in changes if change[0].record_id in in_chain]
+    parties = _names({ids[event.record_id] for event, _kind, _detail in changes for ids in (engaged, engager)
+                      if event.record_id in ids})
     found = []
     for event, kind, detail in reversed(changes):
         party: Optional[Party] = parties.get(engaged.get(event.record_id))
-        if party is not None and not appears_on_list(party):
+        # One rule with the list (processors.appears_on_list): a client's own list names our companies it engages.
+        by = None if in_chain is not None else parties.get(engager.get(event.record_id))
+        if party is not None and not appears_on_list(party, by):
             continue  # the list never names it: neither does its feed
         name = display_name(party) if party is not None else event.record_label
         found.append(ListChange(event.id, event.occurred_at, kind, name, service.get(event.record_id, ""), detail))

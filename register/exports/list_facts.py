@@ -78,11 +78,15 @@ class ListFacts:
         return found
 
 
-def list_facts(feed_url: Optional[str]) -> ListFacts:
-    """The header facts of the processor list as they stand (`feed_url`: the public feed, if published)."""
+def list_facts(feed_url: Optional[str], client=None) -> ListFacts:
+    """The header facts of the processor list as they stand (`feed_url`: the public feed, if published);
+    a client's list is as new as the latest change in its chain, with the notice period agreed with it."""
     from .changes import last_updated, list_changes
 
     stored = settings(NOTICE_DAYS, SUBSCRIBE)
     notice = stored.get(NOTICE_DAYS)
-    return ListFacts(last_updated(list_changes(limit=1)), int(notice) if notice and notice.isdigit() else None,
+    days = int(notice) if notice and notice.isdigit() else None
+    if client is not None and client.notice_period_days is not None:
+        days = client.notice_period_days
+    return ListFacts(last_updated(list_changes(limit=1, client_id=client.id if client is not None else None)), days,
                      stored.get(SUBSCRIBE), feed_url)

@@ -43,9 +43,18 @@ COLUMNS = [("Processor", 36), ("Role", 34), ("What it does for us", 40), ("Categ
 NOW = "now"
 
 
-def appears_on_list(party: Party) -> bool:
-    """Whether the subject-facing list names a party (while it is engaged): its change feed names the same."""
-    return party.kind == PartyKind.THIRD_PARTY and party.is_in_subject_list
+# Who may be named as processing for others: a vendor (or its local affiliate), or a company of our own
+# group that an engagement makes a processor or sub-processor (for another group company, or for a client).
+LISTED_KINDS = (PartyKind.THIRD_PARTY, PartyKind.GROUP_ENTITY)
+
+
+def appears_on_list(party: Party, engager: Optional[Party] = None) -> bool:
+    """Whether the subject-facing list names a party a processing engagement of `engager` reaches (while it
+    is engaged); its change feed uses this same rule. A client's engagement of one of our companies is
+    on that client's list (`processor_list(client_id=...)`), never on the list of our own processors."""
+    if engager is not None and engager.kind == PartyKind.CLIENT:
+        return False
+    return party.kind in LISTED_KINDS and party.is_in_subject_list
 
 
 def is_listed(party: Optional[Party]) -> bool:
@@ -54,11 +63,18 @@ def is_listed(party: Optional[Party]) -> bool:
 
 
 def display_name(party: Party) -> str:
-    """A recipient as a person can tell it apart: its legal name, with the name it trades under."""
+    """A recipient as a person can tell it apart: its legal name, with the name it trades under, and for a
+    vendor's local entity, the vendor it belongs to."""
     trading = (party.trading_name or "").strip()
-    if trading and trading.casefold() not in party.legal_name.casefold():
-        return f"{party.legal_name} ({trading})"
-    return party.legal_name
+    words = [trading] if trading and trading.casefold() not in party.legal_name.casefold() else []
+    if party.parent_id is not None and party.parent is not None:
+        words.append(f"affiliate of {party.parent.legal_name}")
+    return f"{party.legal_name} ({'; '.join(words)})" if words else party.legal_name
+
+
+def vendor_name(party: Party) -> str:
+    """The vendor a recipient belongs to: its parent's legal name for an affiliate, else its own."""
+    return party.parent.legal_name if party.parent_id is not None and party.parent is not None else party.legal_name
 
 
 def is_upcoming(record, on: date) -> bool:
@@ -92,6 +108,9 @@ class ProcessorRow:
     party_id: int = 0
     route_ids: tuple[int, ...] = ()
     data_categories: str = ""  # what its engagements say they process (one line per service when they differ)
+    # The vendor's legal name (the parent's, for an affiliate): the list shows each vendor's entities together.
+    vendor: str = ""
+    is_affiliate: bool = False
 
     @property
     def is_upcoming(self) -> bool:
@@ -271,15 +290,21 @@ class Safeguards:
         return concerns
 
 
-def _walk(sess: Session, starts: list[int], purposes: list[str], on: date) -> dict[int, tuple[Engagement, bool]]:
+def _walk(sess: Session, starts: list[int], purposes: list[str], on: date, for_client: bool = False,
+          with_retired: bool = False) -> dict[int, tuple[Engagement, bool]]:
     """The processing engagements down the chain from `starts`: {id: (engagement, is upcoming)}.
 
     The purposes narrow our own processors (the first level); everything below a planned engagement
-    is planned too. An engagement reached both ways counts as current.
+    is planned too. An engagement reached both ways counts as current. From a client (`for_client`),
+    its data goes down only as notices.clients_served says: the client engages our companies as its
+    processors, and below them only sub-processor engagements carry it (a company's own processors
+    carry the group's data). `with_retired`: the engagements ever in the chain (the change feed's).
     """
+    query = select(Engagement).where(Engagement.relationship_type.in_(PROCESSING))
+    if not with_retired:
+        query = query.where(Engagement.status != Lifecycle.RETIRED)
     engagements = sess.scalars(
-        select(Engagement).where(Engagement.status != Lifecycle.RETIRED, Engagement.relationship_type.in_(PROCESSING))
-        .options(selectinload(Engagement.locations), selectinload(Engagement.engaged), selectinload(Engagement.engager))
+        query.options(selectinload(Engagement.locations), selectinload(Engagement.engaged), selectinload(Engagement.engager))
     ).all()
     by_engager: dict[int, list[Engagement]] = defaultdict(list)
     for engagement in engagements:
@@ -297,9 +322,16 @@ def _walk(sess: Session, starts: list[int], purposes: list[str], on: date) -> di
             text = f"{engagement.purpose or ''} {engagement.service}".casefold()
             if depth == 0 and wanted and not any(purpose in text for purpose in wanted):
                 continue
+            if for_client and depth > 0 and engagement.relationship_type != Relationship.SUB_PROCESSOR:
+                continue
             reached[engagement.id] = (engagement, upcoming)
             frontier.append((engagement.engaged_id, depth + 1, upcoming))
     return reached
+
+
+def client_chain(sess: Session, client_id: int, on: date) -> set[int]:
+    """The engagements ever in a client's chain (retired ones too): what its change feed reports."""
+    return set(_walk(sess, [client_id], [], on, for_client=True, with_retired=True))
 
 
 def service_words(engagement: Engagement) -> str:
@@ -317,12 +349,14 @@ def categories_words(engagements: list[Engagement]) -> str:
     return "\n".join(f"{service}: {categories}" for service, categories in given)
 
 
-def _role(engagements: list[Engagement]) -> str:
-    """The role from each engagement's relationship: who engages the recipient, when it is not us directly."""
+def _role(engagements: list[Engagement], owners: frozenset[int] = frozenset()) -> str:
+    """The role from each engagement's relationship: who engages the recipient, when it is not us directly
+    (our group, or `owners`: the client whose list it is)."""
     engagers: dict[Relationship, list[str]] = defaultdict(list)
     ours = False
     for engagement in engagements:
-        if engagement.relationship_type == Relationship.PROCESSOR and engagement.engager.kind == PartyKind.GROUP_ENTITY:
+        if engagement.relationship_type == Relationship.PROCESSOR and (
+                engagement.engager.kind == PartyKind.GROUP_ENTITY or engagement.engager_id in owners):
             ours = True
             continue
         names = engagers[engagement.relationship_type]
@@ -335,24 +369,35 @@ def _role(engagements: list[Engagement]) -> str:
     return "; ".join(parts)
 
 
+def list_starts(sess: Session, entity_ids: Optional[list[int]] = None, client_id: Optional[int] = None) -> list[int]:
+    """Where a list's chain starts: a client (its list), some group entities, or the whole live group."""
+    if client_id is not None:
+        return [client_id]
+    if entity_ids:
+        return list(entity_ids)
+    return list(sess.scalars(select(Party.id).where(Party.kind == PartyKind.GROUP_ENTITY, Party.status != Lifecycle.RETIRED)))
+
+
 def processor_list(entity_ids: Optional[list[int]] = None, purposes: Optional[list[str]] = None,
                    sess: Optional[Session] = None, on: Optional[date] = None,
-                   audience: str = vocabulary.SUBJECT) -> ProcessorList:
+                   audience: str = vocabulary.SUBJECT, client_id: Optional[int] = None) -> ProcessorList:
     """Processors and sub-processors down the chain from the group (or some of its entities), now and planned.
 
-    `sess` reads another copy of the register (as of a past moment: timeline.as_of_session), whose
-    stored verdicts are those of `on`.
+    With `client_id`, the list for a client whose data we process (Art. 28(2), (4)): the companies of our
+    group it engages as processors, the group companies and vendors they engage as sub-processors for it,
+    and theirs. `sess` reads another copy of the register (as of a past moment: timeline.as_of_session),
+    whose stored verdicts are those of `on`.
     """
     sess = sess if sess is not None else db.session()
     on = on or date.today()
-    if entity_ids:
-        starts = list(entity_ids)
-    else:
-        starts = list(sess.scalars(select(Party.id).where(Party.kind == PartyKind.GROUP_ENTITY, Party.status != Lifecycle.RETIRED)))
-    reached = _walk(sess, starts, purposes or [], on)
+    starts = list_starts(sess, entity_ids, client_id)
+    reached = _walk(sess, starts, purposes or [], on, for_client=client_id is not None)
     chain = set(starts) | {engagement.engaged_id for engagement, _upcoming in reached.values()}
     listed = {engagement.engaged_id: engagement.engaged for engagement, _upcoming in reached.values()
               if is_listed(engagement.engaged)}
+    if listed:
+        # Affiliates name their vendor: read the vendors at once.
+        sess.scalars(select(Party).where(Party.id.in_({party.parent_id for party in listed.values() if party.parent_id}))).all()
     # The routes that carry data to a listed recipient from somewhere in the chain.
     routes = [route for route in sess.scalars(
         select(TransferRoute).where(TransferRoute.status != Lifecycle.RETIRED, TransferRoute.importer_id.in_(listed))
@@ -392,11 +437,14 @@ def processor_list(entity_ids: Optional[list[int]] = None, purposes: Optional[li
         if upcoming:
             dates = [planned_start(item) for item in [*engagements, *section_routes] if is_upcoming(item, on)]
             starts_on = min((day for day in dates if day is not None), default=None) or on
-        row = ProcessorRow(name, _role(engagements) or "Processor", "; ".join(services), where, how, starts_on,
-                           party_id, tuple(sorted(route.id for route in section_routes)), categories_words(engagements))
+        row = ProcessorRow(name, _role(engagements, frozenset(starts)) or "Processor", "; ".join(services), where, how,
+                           starts_on, party_id, tuple(sorted(route.id for route in section_routes)),
+                           categories_words(engagements), vendor_name(party), party.parent_id is not None)
         (result.upcoming if upcoming else result.current).append(row)
-    result.current.sort(key=lambda row: row.name.casefold())
-    result.upcoming.sort(key=lambda row: (row.planned_start, row.name.casefold()))
+    # One row per legal entity that receives the data (each has its own places and safeguards); a vendor's
+    # local affiliates follow it, each naming the vendor.
+    result.current.sort(key=lambda row: (row.vendor.casefold(), row.is_affiliate, row.name.casefold()))
+    result.upcoming.sort(key=lambda row: (row.planned_start, row.vendor.casefold(), row.is_affiliate, row.name.casefold()))
     result.concerns = ordered(result.concerns)
     return result
 

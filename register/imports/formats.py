@@ -95,11 +95,13 @@ THIRD_PARTIES = SheetFormat(
      "Subject to GDPR Art. 3(2)": "is_subject_to_gdpr_art3_2", "In subject list": "is_in_subject_list", "Status": "status",
      "Registration number": "registration_number", "Address": "address", "DPO": "dpo_name", "DPO email": "dpo_email",
      "Since": "starts_on", "Until": "ends_on", "Vetting notes": "vetting_notes", "Also known as": "aliases", "Notes": "notes"},
-    ("Country code", "Country"),
+    # An affiliate names its vendor (another third party) by ID or by exact legal name.
+    ("Country code", "Country", "Affiliate of", "Affiliate of ID"),
     frozenset({"ISO 27001 state", "ISO 27001 certificate", "Certificate expires", "Review overdue",
                "DPF certifications", "Scope facts"}),
-    {"Country code": "country_code"},
-    ("Registration number", "Address", "DPO", "DPO email", "Since", "Until", "Vetting notes", "Also known as", "Notes"),
+    {"Country code": "country_code", "Affiliate of ID": "parent_id"},
+    ("Registration number", "Address", "DPO", "DPO email", "Since", "Until", "Vetting notes", "Also known as", "Notes",
+     "Affiliate of", "Affiliate of ID"),
 )
 
 CLIENTS = SheetFormat(

@@ -352,6 +352,8 @@ class _Importer:
         self.deferred_routes: list[tuple[int, dict, list]] = []
         self.failed_titles: dict[str, int] = {}
         self.resolved: dict[tuple, tuple[Optional[str], Optional[str]]] = {}
+        # third parties whose vendor (Affiliate of) a later row of their sheet may be: (id, its outcome, the cells)
+        self.deferred_parents: list[tuple[int, RowOutcome, tuple[Optional[str], Optional[str]]]] = []
         self._load_indexes()
 
     # indexes of what the register already holds, kept up to date as rows are written
@@ -548,6 +550,8 @@ class _Importer:
                     self.sess.expunge_all()
                 self.progress(f"Checking {sheet_format.name}", count, sheet.approximate_rows)
         self.progress(f"Checking {sheet_format.name}", count, count)
+        if self.deferred_parents:
+            self._settle_parents()
         # What only this sheet's rows look up: an owned record is matched by its own sheet's rows alone.
         if sheet_format.name in OWNED:
             self.owned_uid[sheet_format.name].clear()
@@ -734,6 +738,20 @@ class _Importer:
                    errors: list) -> None:
         kind = PARTY_KINDS[sheet_format.name]
         values["country_code"] = self._country(cells, errors)
+        later = None
+        if kind == PartyKind.THIRD_PARTY and ("Affiliate of ID" in cells or "Affiliate of" in cells):
+            # The vendor a local entity belongs to (blank: none); the register checks it is a live third party.
+            # A vendor not known yet may be a row further down this sheet: looked up once the sheet is read.
+            uid_text, name_text = _text(cells.get("Affiliate of ID")), _text(cells.get("Affiliate of"))
+            if uid_text is not None:
+                unknown = uid_text.lower() not in self.party_uid and uid_text.lower() not in self.failed
+            else:
+                unknown = name_text is not None and not self.party_names.get(name_key(name_text))
+            if unknown:
+                later = (uid_text, name_text)
+            else:
+                values["parent_id"] = self._party_ref(uid_text, name_text, "Affiliate of ID", "Affiliate of", errors,
+                                                      required=False)
         legal_name = values.get("legal_name")
         label = legal_name or f"row {number}"
         if legal_name is None:
@@ -748,6 +766,28 @@ class _Importer:
             self._index_party(written.id, written.uid, kind, written.legal_name, written.country_code)
             if uid:  # the file's ID of a record matched by name: other sheets may refer to it
                 self.party_uid[uid] = (written.id, kind)
+            if later is not None:
+                self.deferred_parents.append((written.id, self.outcome.rows[-1], later))
+
+    def _settle_parents(self) -> None:
+        """Affiliates whose vendor came later in their sheet: each takes its vendor now, or its row fails."""
+        pending, self.deferred_parents = self.deferred_parents, []
+        services.flush_pending(self.sess)  # a bulk unit's new parties are rows: written first
+        for party_id, outcome, (uid_text, name_text) in pending:
+            errors: list = []
+            parent_id = self._party_ref(uid_text, name_text, "Affiliate of ID", "Affiliate of", errors)
+            party = self.sess.get(Party, party_id)
+            if not errors and party.parent_id != parent_id:
+                try:
+                    services.update(party, {"parent_id": parent_id}, expected_version=party.version)
+                except DomainError as error:
+                    errors = [(THIRD_PARTIES.column_of(key) if key else "", message)
+                              for key, messages in error.errors.items() for message in messages]
+            if errors:
+                outcome.action, outcome.errors = "error", errors
+            elif outcome.action != "create":
+                outcome.action = "update"
+                outcome.changes = {**outcome.changes, "Affiliate of ID": ["", self.party_label.get(parent_id, parent_id)]}
 
     def _match_party(self, kind: PartyKind, uid: Optional[str], legal_name: Optional[str], country: Optional[str],
                      errors: list) -> Optional[Party]:

@@ -73,6 +73,8 @@ PARTY_FIELDS: dict[str, Callable[[], object]] = {
     "is_subject_to_gdpr_art3_2": lambda: BooleanField("Itself subject to the GDPR (Art. 3(2))"),
     "is_in_subject_list": lambda: BooleanField("Shown in the processor list given to data subjects", default=True),
     "notice_period_days": lambda: IntegerField("Notice period for sub-processor changes (days)", validators=[OptionalValue(), NumberRange(min=0, max=365)]),
+    "parent_id": lambda: PartyField("Affiliate of (the vendor this legal entity belongs to; blank: it is the vendor)",
+                                    kinds=[PartyKind.THIRD_PARTY]),
     "notes": lambda: TextAreaField("Notes", validators=[OptionalValue()]),
 }
 
@@ -84,7 +86,8 @@ FIELDSETS: dict[PartyKind, list[tuple[str, list[str]]]] = {
         ("Lifecycle", ["status", "starts_on", "ends_on", "notes"]),
     ],
     PartyKind.THIRD_PARTY: [
-        ("Identity", ["legal_name", "trading_name", "aliases", "country_code", "registration_number", "address", "website"]),
+        ("Identity", ["legal_name", "trading_name", "aliases", "country_code", "parent_id", "registration_number", "address",
+                      "website"]),
         ("Contacts (EDPB Opinion 22/2024: kept for the whole chain)", ["contact_name", "contact_email", "dpo_name", "dpo_email"]),
         ("Vetting", ["vetting_status", "vetting_last_review_on", "vetting_next_review_on", "vetting_notes"]),
         ("Scope", ["is_subject_to_gdpr_art3_2", "is_in_subject_list"]),
@@ -206,7 +209,9 @@ def party_view_context(party: Party) -> dict:
                                      .order_by(ChangeNotice.id.desc())).all()
     statements = db.session.scalars(select(VendorStatement).where(VendorStatement.party_id == party.id)
                                     .order_by(VendorStatement.stated_on.desc(), VendorStatement.id.desc())).all()
-    return {"statements": statements, "engaged_by": engaged_by, "engages": engages, "routes": routes, "route_count": route_count,
+    affiliates = db.session.scalars(select(Party).where(Party.parent_id == party.id).order_by(Party.name_key)).all() \
+        if party.kind == PartyKind.THIRD_PARTY else []
+    return {"affiliates": affiliates, "statements": statements, "engaged_by": engaged_by, "engages": engages, "routes": routes, "route_count": route_count,
             "routes_shown": ROUTES_SHOWN, "memberships": memberships, "vetting": vetting, "notices": notices}
 
 

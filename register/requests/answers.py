@@ -65,7 +65,9 @@ class Draft:
 def answer_draft(record: SubjectRequest, on: Optional[date] = None) -> Draft:
     """The answer built from the register as it stands (what is sent, and kept as the snapshot)."""
     if record.request_type == RequestType.PROCESSOR_LIST:
-        found = processor_list(record.entity_ids or None, record.purposes or None, on=on)
+        # Handled as a client's processor: the list of who processes that client's data (its chain).
+        client_id = record.controller_id if record.is_for_controller else None
+        found = processor_list(record.entity_ids or None, record.purposes or None, on=on, client_id=client_id)
         return Draft(csv_text(found), found.concerns)
     rows, concerns = recipients(record.entity_ids, record.purposes, on)
     return Draft(recipients_csv(rows), concerns)

@@ -21,7 +21,7 @@ from typing import Optional
 
 from ..countries import CountryData
 from .dates import _add_years
-from .facts import PartyFacts
+from .facts import PartyFacts, importer_words
 from .index import _index, _RegimeIndex
 from .tools import _Candidate, _Route
 
@@ -93,13 +93,15 @@ def _adequacy(rx: _RegimeIndex, shared: _Route) -> tuple[Optional[_Candidate], O
                 continue
             # Unknown is never yes (nor no): only a recorded answer settles a partial decision's scope.
             (wrong if answer in ("yes", "no") else unknown).append((condition, answer))
+        # Asked of the entity that receives the data: a vendor's local affiliate answers for itself.
+        whose = "the importer's answer" if not importer.parent_name else f"the answer of {importer_words(importer)}"
         if wrong:
             for condition, answer in wrong:
                 failures.append((f"{reference} covers {destination} only where {condition.fact} is "
-                                 f"'{condition.required_answer}'; the importer's answer is '{answer}'",
+                                 f"'{condition.required_answer}'; {whose} is '{answer}'",
                                  article.article))
             continue
-        doubts = [f"scope fact {condition.fact} is unknown for the importer - confirm it ({reference} covers only "
+        doubts = [f"scope fact {condition.fact} is unknown for {importer_words(importer)} - confirm it ({reference} covers only "
                   f"recipients answering '{condition.required_answer}')" for condition, _ in unknown]
         exporter_country = route.exporter.country
         doubt = instrument.doubt_for(exporter_country)
@@ -147,7 +149,8 @@ def _dpf_check(framework: str, importer: PartyFacts, has_hr_data: bool) -> tuple
     entry = next((item for item in importer.dpf if item.framework == framework), None)
     if entry is None:
         # The register knows only what is recorded: no entry is not proof that the importer is not listed.
-        return f"no DPF entry recorded for the importer under the {label}", None
+        # An affiliate's own entry: its vendor's covers only the legal entity the DPF List names.
+        return f"no DPF entry recorded for {importer_words(importer)} under the {label}", None
     if not entry.is_active:
         return f"the importer's {label} certification is not active", None
     if has_hr_data and not entry.covers_hr_data:

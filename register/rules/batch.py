@@ -48,7 +48,7 @@ class Batch:
                 profile: object = id(importer)
             else:
                 profile = (importer.kind, tuple(sorted(importer.scope_facts.items())), bool(importer.certificates),
-                           importer.is_subject_to_gdpr_art3_2, importer.statements)
+                           importer.is_subject_to_gdpr_art3_2, importer.statements, importer.parent_name)
             known = self.profiles[id(importer)] = (profile, importer)
         return known[0]
 

@@ -108,6 +108,16 @@ class PartyFacts:
     vetting_next_review_on: Optional[date] = None
     certificates: tuple[CertificateFacts, ...] = ()
     status: str = "active"
+    # An affiliate (a vendor's own legal entity in one country): its vendor's legal name. The law's
+    # questions are still asked of this entity, the one that receives the data; the name only says whose it is.
+    parent_name: Optional[str] = None
+
+
+def importer_words(importer: PartyFacts) -> str:
+    """"the importer", naming it when it is a vendor's local entity (whose answers, whose DPF entry)."""
+    if importer.parent_name:
+        return f"the importer ({importer.legal_name}, an affiliate of {importer.parent_name})"
+    return "the importer"
 
 
 @dataclass(**_FACTS)

@@ -7,8 +7,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from .. import countries
-from ..bulk import bulk_of, name_key
-from ..models import Client, GroupEntity, InternationalOrganisation, Party, PartyKind, ThirdParty, alias_list
+from ..bulk import bulk_of, get_record, name_key
+from ..models import Client, GroupEntity, InternationalOrganisation, Lifecycle, Party, PartyKind, ThirdParty, alias_list
 from .checks import _country, _email, _ordered
 from .spec import SPECS, Errors, Spec, _add, column_fields
 
@@ -38,6 +38,8 @@ def _validate_party(sess: Session, record: Optional[Party], values: dict, errors
         if len(alias) > 300:
             _add(errors, "aliases", "Each name is at most 300 characters (one name per line).")
             break
+    if values.get("parent_id") is not None:
+        _parent(sess, record, values["parent_id"], errors)
     if values.get("notice_period_days") is not None and values["notice_period_days"] < 0:
         _add(errors, "notice_period_days", "The notice period cannot be negative.")
     if values.get("legal_name") and len(name_key(values["legal_name"])) > NAME_KEY_LENGTH:
@@ -61,6 +63,41 @@ def _validate_party(sess: Session, record: Optional[Party], values: dict, errors
             _add(errors, "legal_name", "A record with this legal name already exists in this country.")
 
 
+def _parent(sess: Session, record: Optional[Party], parent_id: int, errors: Errors) -> None:
+    """An affiliate's vendor: another third party, live, itself no affiliate (one level: the vendor and its
+    local entities, so the list groups each entity under the vendor and no chain of parents can loop)."""
+    if record is not None and record.parent_id == parent_id:
+        return  # unchanged: a vendor retired since keeps its affiliates
+    if record is not None and record.id == parent_id:
+        _add(errors, "parent_id", "A third party cannot be its own parent.")
+        return
+    parent = get_record(sess, Party, parent_id)
+    if parent is None:
+        _add(errors, "parent_id", f"No party with id {parent_id}.")
+    elif parent.kind != PartyKind.THIRD_PARTY:
+        _add(errors, "parent_id", f"{parent.legal_name} is a {parent.kind.label.lower()}; an affiliate's parent is a third party.")
+    elif parent.status == Lifecycle.RETIRED:
+        _add(errors, "parent_id", f"{parent.legal_name} is retired: choose the vendor's live record.")
+    elif parent.parent_id is not None:
+        _add(errors, "parent_id", f"{parent.legal_name} is itself an affiliate (of {_name(sess, parent.parent_id)}): "
+                                  f"choose the vendor it belongs to.")
+    elif record is not None and _has_affiliates(sess, record.id):
+        _add(errors, "parent_id", f"{record.legal_name} has affiliates of its own: it is a vendor, not an affiliate.")
+
+
+def _name(sess: Session, party_id: int) -> str:
+    party = get_record(sess, Party, party_id)
+    return party.legal_name if party is not None else f"#{party_id}"
+
+
+def _has_affiliates(sess: Session, party_id: int) -> bool:
+    bulk = bulk_of(sess)
+    if bulk is not None and any(isinstance(kept, Party) and kept.parent_id == party_id for kept in bulk.kept.values()):
+        return True  # written by this unit, not yet in the database
+    with sess.no_autoflush:
+        return sess.scalar(select(Party.id).where(Party.parent_id == party_id).limit(1)) is not None
+
+
 PARTY_FIELDS_BY_KIND: dict[PartyKind, frozenset[str]] = {
     PartyKind.GROUP_ENTITY: frozenset(
         {"legal_name", "trading_name", "aliases", "country_code", "registration_number", "address", "website",
@@ -71,7 +108,7 @@ PARTY_FIELDS_BY_KIND: dict[PartyKind, frozenset[str]] = {
         {"legal_name", "trading_name", "aliases", "country_code", "registration_number", "address", "website",
          "contact_name", "contact_email", "dpo_name", "dpo_email", "status", "starts_on", "ends_on",
          "vetting_status", "vetting_last_review_on", "vetting_next_review_on", "vetting_notes",
-         "is_subject_to_gdpr_art3_2", "is_in_subject_list", "notes"}
+         "is_subject_to_gdpr_art3_2", "is_in_subject_list", "parent_id", "notes"}
     ),
     PartyKind.CLIENT: frozenset(
         {"legal_name", "trading_name", "country_code", "registration_number", "address", "website",
