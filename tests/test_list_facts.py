@@ -248,3 +248,24 @@ def test_an_access_answer_gives_each_recipients_categories_and_reads_a_condition
     for name in ("Lumen AI, Inc.", "Backroom Labs Inc."):
         assert found[name]["What for"] == f"Assistant of {name} ({condition})"
         assert found[name]["Categories of personal data"] == f"Prompts sent to {name}"
+
+
+def test_the_list_is_built_again_after_any_write_and_the_same_list_serves_page_and_downloads(logged_in, writer):
+    """The list is kept per scope and day until the register changes (register/exports/__init__.py)."""
+    def build():
+        hq = services.create(GroupEntity, {"legal_name": "Meridian Assist SA", "country_code": "FR", "is_controller": True})
+        vendor = services.create(ThirdParty, {"legal_name": "Nimbus Cloud, Inc.", "country_code": "US"})
+        services.create(Engagement, {"engager_id": hq.id, "engaged_id": vendor.id, "service": "Hosting",
+                                     "relationship_type": "processor"})
+        return vendor.id
+
+    vendor_id = writer(build)
+    admin = logged_in(Role.ADMIN)
+    assert "Nimbus Cloud, Inc." in admin.get("/processors").get_data(as_text=True)
+    assert "Nimbus Cloud, Inc." in admin.get("/exports/processors.csv").get_data(as_text=True)
+    writer(lambda: update(ThirdParty, vendor_id, {"legal_name": "Nimbus Cloud Services, Inc."}))
+    for path in ("/processors", "/exports/processors.csv"):
+        shown = admin.get(path).get_data(as_text=True)
+        assert "Nimbus Cloud Services, Inc." in shown and "Nimbus Cloud, Inc." not in shown
+    writer(lambda: update(ThirdParty, vendor_id, {"is_in_subject_list": False}))
+    assert "Nimbus Cloud Services" not in admin.get("/processors").get_data(as_text=True)

@@ -18,7 +18,7 @@ from ..coverage import parse_day
 from ..extensions import db, id_or_none
 from ..models import AuditEvent, Lifecycle, Party, PartyKind, Setting, TransferRoute
 from ..record_types import transfers
-from ..record_types.lists import list_query
+from ..record_types.lists import kept_count, list_query
 from . import processors
 from .auditor import write_auditor_workbook
 from .list_facts import LONGEST_NOTICE, NOTICE_DAYS, PUBLIC_LIST, SUBSCRIBE, UNSET, list_facts, subscribe_problem
@@ -81,8 +81,12 @@ def _purpose() -> Optional[str]:
 
 def _processors(entity: Optional[Party], purpose: Optional[str], client: Optional[Party] = None) -> processors.ProcessorList:
     assessments.ensure_fresh()  # the list states today's verdicts, never yesterday's
-    return processors.processor_list([entity.id] if entity else None, [purpose] if purpose else None,
-                                     client_id=client.id if client else None)
+    # Built once per scope and day until the register changes (10 s at 100,000 routes): the page, its
+    # downloads and the public page then read the same list.
+    return kept_count(lambda: processors.processor_list([entity.id] if entity else None, [purpose] if purpose else None,
+                                                        client_id=client.id if client else None),
+                      ("processor list", entity.id if entity else None, purpose, client.id if client else None,
+                       date.today()))
 
 
 def _processor_download(kind: str, entity: Optional[Party], purpose: Optional[str], client: Optional[Party] = None):
