@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import Markup, escape
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, text
 
 from register import assessments, services
 from register.extensions import db
@@ -145,6 +145,23 @@ def test_on_postgresql_an_earlier_transaction_committing_last_changes_the_state(
     finally:
         first.close()
         second.close()
+
+
+def test_on_postgresql_writes_outside_the_register_leave_the_state_alone(app):
+    """Another schema, another app on the same server, a session table: none of them moves the kept counts."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite: the newest ids alone")
+    db.session.rollback()
+    before = register_state(db.session())
+    with db.engine.connect() as other:
+        with other.begin():
+            other.execute(text("CREATE TEMPORARY TABLE elsewhere (n integer)"))
+            other.execute(text("INSERT INTO elsewhere VALUES (1)"))
+        other.begin()
+        other.execute(text("INSERT INTO elsewhere VALUES (2)"))  # still open while the state is read
+        db.session.rollback()
+        assert register_state(db.session()) == before
+        other.rollback()
 
 
 def test_cells_are_escaped_as_the_template_escapes_them(logged_in, writer, routes):

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Optional
 
-from sqlalchemy import Select, Text, cast, func, or_, select
+from sqlalchemy import Select, Text, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -101,12 +101,19 @@ class CappedPagination:
 # reassessment, which adds an assessment run. So the newest audit event and assessment run, read in
 # one indexed query, say whether a kept count is still right. SQLite runs one writer at a time, so its
 # ids become visible in order. On PostgreSQL a transaction can commit an event with a lower id after
-# another committed a higher one: the snapshot (which transactions have finished) is part of the state
-# there, so any commit since the count was taken discards it.
+# another committed a higher one. Such a transaction had written its event before the higher one was
+# written, so it was holding its lock on the audit table when the state was read: the state names the
+# transactions holding a write lock on those two tables, and one of them finishing changes it. (The
+# count is taken after the state: a transaction that finishes in between is in the count.) Writes to
+# other tables, other schemas and other databases of the same server leave the state alone.
 
 COUNTS_KEPT = 512
 _STATE = select(select(func.max(AuditEvent.id)).scalar_subquery(), select(func.max(AssessmentRun.id)).scalar_subquery())
-_STATE_POSTGRESQL = _STATE.add_columns(cast(func.pg_current_snapshot(), Text))
+_WRITERS = text(
+    "SELECT string_agg(virtualtransaction, ',' ORDER BY virtualtransaction) AS writers FROM pg_locks"
+    " WHERE locktype = 'relation' AND mode = 'RowExclusiveLock' AND granted"
+    f" AND relation IN ('{AuditEvent.__tablename__}'::regclass, '{AssessmentRun.__tablename__}'::regclass)")
+_STATE_POSTGRESQL = _STATE.add_columns(select(_WRITERS.columns(writers=Text).subquery().c.writers).scalar_subquery())
 _kept_counts: "weakref.WeakKeyDictionary[Any, OrderedDict]" = weakref.WeakKeyDictionary()
 _kept_lock = threading.Lock()
 
