@@ -333,7 +333,9 @@ def test_no_byte_of_the_requester_survives_in_the_sqlite_files(app, runner, writ
 def test_the_queue_shows_what_is_due_first_and_highlights_overdue_and_this_week(logged_in, writer, register_content):
     fresh = log_request(writer)
     late = log_request(writer, received_on=TODAY - timedelta(days=20))
-    soon = log_request(writer, received_on=TODAY - timedelta(days=25), acknowledged_on=TODAY - timedelta(days=24))
+    # Answer due a month after receipt: 1-4 days from today (6 at most if it moves past a weekend), always before
+    # the fresh request's acknowledgement (5 working days: a week or more), whatever the weekday.
+    soon = log_request(writer, received_on=TODAY - timedelta(days=27), acknowledged_on=TODAY - timedelta(days=26))
     auditor = logged_in(Role.AUDITOR)
     page = auditor.get("/requests/").get_data(as_text=True)
     positions = [page.index(f"Request #{record_id} ") for record_id in (late, soon, fresh)]
