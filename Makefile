@@ -23,13 +23,16 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 
 # The production server (gunicorn, gunicorn.conf.py: WEB_WORKERS x WEB_THREADS, PORT); `make dev` runs
 # Flask's development server instead (reloads on changes, debugger on errors; never in production).
+# The job worker (`flask worker`: imports, large downloads, the daily assessment, check and purge)
+# runs beside it and stops with it.
 run: prepare
-	@echo "The register is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
-	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py
+	@echo "The register is at http://127.0.0.1:$(PORT)/ with its job worker (Ctrl-C stops both)"
+	@$(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py
 
 dev: prepare
-	@echo "The register (development server) is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
-	LOG_FORMAT=text $(BIN)/flask run --debug --host 127.0.0.1 --port $(PORT)
+	@echo "The register (development server) is at http://127.0.0.1:$(PORT)/; jobs run in its requests (Ctrl-C stops it)"
+	LOG_FORMAT=text JOBS_IMMEDIATE=1 $(BIN)/flask run --debug --host 127.0.0.1 --port $(PORT)
 
 # What both do first: migrate, load the demo into an empty register, print the demo logins.
 prepare: $(VENV)/.installed-run

@@ -246,7 +246,8 @@ DASHBOARD_LATENCY_TARGET_RATIO = 5.0  # issue #19: on SQLite and PostgreSQL alik
 def dashboard_latency(bench: Bench) -> Outcome:
     bench.register()
     _app, client = bench.logged_in(Role.AUDITOR)
-    client.get("/dashboard")  # the first visit of the day stores the verdicts
+    bench.assessed_today()
+    client.get("/dashboard")
     page, trivial, ratio = compare_latency(client, "/dashboard", LATENCY_REQUESTS, baseline=TRIVIAL_PAGE)
     _page, health, health_ratio = compare_latency(client, "/dashboard", 10)
     return Outcome(ratio, "x", ratio <= DASHBOARD_LATENCY_TARGET_RATIO,
@@ -257,6 +258,7 @@ def dashboard_latency(bench: Bench) -> Outcome:
 def dashboard_queries(bench: Bench) -> Outcome:
     bench.register()
     _app, client = bench.logged_in(Role.AUDITOR)
+    bench.assessed_today()
     client.get("/dashboard")
     counter = queries_per_request(bench, client, "/dashboard")
     return Outcome(counter.count, "queries", counter.count <= HOME_QUERY_TARGET,
@@ -284,7 +286,7 @@ def _export_child(bench: Bench, mode: str, output, database: Optional[str] = Non
 def auditor_workbook(bench: Bench) -> Outcome:
     bench.register()
     xlsx = _export_child(bench, "xlsx", bench.workdir / "register.xlsx")
-    baseline = _export_child(bench, "csv", bench.workdir / "csv-baseline")
+    baseline = _csv_baseline(bench)
     ratio = xlsx["seconds"] / baseline["seconds"]
     size = (bench.workdir / "register.xlsx").stat().st_size / 2**20
     passed = ratio <= WORKBOOK_RATIO_TARGET and xlsx["peak_mib"] <= WORKBOOK_PEAK_TARGET_MIB
@@ -292,6 +294,62 @@ def auditor_workbook(bench: Bench) -> Outcome:
         f"{xlsx['routes']:,} routes; {ratio:.1f}x the csv baseline ({baseline['seconds']:.1f} s: the same rows, read and "
         f"assessed the same way, written with the csv module)",
         f"peak RSS {xlsx['peak_mib']:.0f} MiB (csv baseline {baseline['peak_mib']:.0f} MiB); workbook {size:.1f} MiB"]))
+
+
+def _csv_baseline(bench: Bench) -> dict:
+    if bench.csv_baseline is None:
+        bench.csv_baseline = _export_child(bench, "csv", bench.workdir / "csv-baseline")
+    return bench.csv_baseline
+
+
+JOB_PAGE_TARGET_SECONDS = 1.0
+JOB_FILE_RATIO_TARGET = 2.0  # issue #19
+
+
+@measure("auditor workbook through the job worker: its page, then the file",
+         f"page <= {JOB_PAGE_TARGET_SECONDS:.0f} s; file <= {JOB_FILE_RATIO_TARGET:.0f}x the csv baseline")
+def workbook_job(bench: Bench) -> Outcome:
+    """As a user asks for it: the link answers with the job's page, the worker (`flask worker`, its own
+    process, the default SQLite queue) builds the file, the page's poller finds it ready."""
+    import time
+
+    from .load import Worker
+
+    bench.register()
+    bench.assessed_today()
+    _app, client = bench.logged_in(Role.AUDITOR)
+    bench.app.config["DIRECT_DOWNLOAD_MAX_ROWS"] = 0  # through the worker at any scale
+    worker = Worker(bench)
+    try:
+        started = time.perf_counter()
+        asked = client.get("/exports/register.xlsx")
+        if asked.status_code != 302:
+            raise RuntimeError(f"the workbook link answered {asked.status_code}, not the job's page")
+        job_page = asked.headers["Location"]
+        shown = client.get(job_page)
+        page_seconds = time.perf_counter() - started
+        if shown.status_code != 200:
+            raise RuntimeError(f"the job's page answered {shown.status_code}")
+        while True:
+            status = client.get(f"{job_page}/status").get_json()
+            if status.get("download_url") or status["state"] not in ("running",):
+                break
+            if time.perf_counter() - started > 3600:
+                raise RuntimeError("the workbook job did not finish within an hour")
+            time.sleep(0.2)
+        ready_seconds = time.perf_counter() - started
+        if not status.get("download_url"):
+            raise RuntimeError(f"the workbook job ended {status['state']}: {status.get('message')}")
+        size = len(client.get(status["download_url"]).data) / 2**20
+    finally:
+        worker.stop()
+        bench.app.config["DIRECT_DOWNLOAD_MAX_ROWS"] = 2000
+    baseline = _csv_baseline(bench)
+    ratio = ready_seconds / baseline["seconds"]
+    passed = page_seconds <= JOB_PAGE_TARGET_SECONDS and ratio <= JOB_FILE_RATIO_TARGET
+    return Outcome(ready_seconds, "s", passed, "\n".join([
+        f"its page after {page_seconds:.2f} s (the link, then the job's page); the file ready after {ready_seconds:.1f} s, "
+        f"{ratio:.1f}x the csv baseline ({baseline['seconds']:.1f} s); {size:.1f} MiB downloaded"]))
 
 
 # Import: the auditor workbook of the whole register into an empty register (issue #8: < 60 s, < 300 MiB).

@@ -52,6 +52,8 @@ class Bench:
     _clients: dict[Role, FlaskClient] = field(default_factory=dict)
     # (cold seconds, warm seconds, routes) of the what-if assessment, shared by its two measures.
     what_if: Optional[tuple[float, float, int]] = None
+    # The csv baseline of the auditor workbook (its child's figures), shared by the workbook measures.
+    csv_baseline: Optional[dict] = None
     # PostgreSQL: the bench's own schema, and the server (for the schemas of the registers measures build).
     schema: Optional[str] = None
     admin: Optional[Engine] = None
@@ -95,6 +97,17 @@ class Bench:
                     for table in TABLES:
                         connection.exec_driver_sql(f"ANALYZE {table.name}")
         return self._load
+
+    def assessed_today(self) -> None:
+        """Today's verdicts stored, as the job worker leaves them just after midnight (pages no longer
+        reassess on the first visit of the day)."""
+        from register import assessments
+
+        with self.app.app_context():
+            if not assessments.is_fresh():
+                assessments.refresh_all(db.session())
+                db.session.commit()
+            db.session.remove()
 
     def logged_in(self, role: Role = Role.AUDITOR) -> tuple[Flask, FlaskClient]:
         """The app and a test client logged in (through the real login form) as a user with `role`."""

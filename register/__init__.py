@@ -33,6 +33,8 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     app.config.from_mapping(settings(instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+        if test_config.get("TESTING") and "JOBS_IMMEDIATE" not in test_config:
+            app.config["JOBS_IMMEDIATE"] = True  # a test's jobs run in its requests unless it starts a worker
     from . import request_log
 
     request_log.configure_logging(app)  # before anything logs
@@ -65,6 +67,9 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     from .imports.views import bp as imports_bp
 
     app.register_blueprint(imports_bp)
+    from . import jobs
+
+    jobs.init_app(app)
     cli.init_app(app)
     # Every write unit brings the rules' stored verdicts up to date in its own transaction; the write
     # path does not import the assessments (they store verdicts with the bulk engine, below both).

@@ -15,6 +15,7 @@ from datetime import date
 from enum import Enum
 from typing import Any, Optional
 
+from flask import current_app
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import String, delete, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
@@ -306,8 +307,24 @@ def vendor_statements(sess: Session, route_ids: Iterable[int]) -> dict[int, list
 
 
 def law_digest(law: countries.CountryData) -> str:
-    """A fingerprint of the legal data: stored verdicts made under another file are stale."""
-    return hashlib.sha256(repr(law).encode()).hexdigest()
+    """A fingerprint of the legal data: stored verdicts made under another file are stale. The same in
+    every process (a set's repr follows the process's hash seed: each web worker, the job worker and
+    the command line would each have taken the others' verdicts for stale)."""
+    return hashlib.sha256(repr(_canonical(law)).encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """`value` with its sets and mappings in a fixed order (for `law_digest`)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, tuple((field.name, _canonical(getattr(value, field.name)))
+                                            for field in dataclasses.fields(value)))
+    if isinstance(value, (set, frozenset)):
+        return ("set", tuple(sorted((_canonical(item) for item in value), key=repr)))
+    if isinstance(value, Mapping):
+        return ("map", tuple(sorted(((_canonical(key), _canonical(item)) for key, item in value.items()), key=repr)))
+    if isinstance(value, (list, tuple)):
+        return tuple(_canonical(item) for item in value)
+    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -495,15 +512,40 @@ def last_run(sess: Session) -> Optional[AssessmentRun]:
     return sess.scalar(select(AssessmentRun).order_by(AssessmentRun.id.desc()).limit(1))
 
 
-def ensure_fresh(today: Optional[date] = None) -> Optional[AssessmentRun]:
-    """The last whole-register run, after recomputing every stored verdict if it is not from today
-    under today's law file (then the new run)."""
+def is_fresh(today: Optional[date] = None, run: Optional[AssessmentRun] = None) -> bool:
+    """Whether the stored verdicts are today's, under today's law file."""
+    run = run or last_run(db.session())
+    return run is not None and run.assessed_on == (today or date.today()) and run.law_digest == law_digest(countries.current())
+
+
+def assessment_key(today: date) -> str:
+    """The dedup key of the whole-register assessment for a day under today's law file (once each)."""
+    return f"assess:{today}:{law_digest(countries.current())[:16]}"
+
+
+def ensure_fresh(today: Optional[date] = None, *, wait: bool = True) -> Optional[AssessmentRun]:
+    """The last whole-register run, made today's if it is not.
+
+    The job worker reassesses the register just after midnight (register/jobs/schedule.py), so a
+    request finds today's verdicts. If it has not (the worker is down, the law file just changed),
+    the reassessment is submitted as a job; a page that can say "as of" (the dashboard) passes
+    wait=False and shows the last run while the job runs; one that states today's verdicts to a data
+    subject (the processor list, an access-request answer) reassesses here rather than say
+    yesterday's."""
     sess = db.session()
+    today = today or date.today()
     run = last_run(sess)
-    if run is not None and run.assessed_on == (today or date.today()) and run.law_digest == law_digest(countries.current()):
+    if is_fresh(today, run):
         return run
     if sess.in_transaction() and not (sess.new or sess.dirty or sess.deleted):
         sess.commit()
+    from .jobs.queue import submit
+
+    submit("assess", f"Assessment, {today}", {"on": today.isoformat()}, dedup_key=assessment_key(today))
+    run = last_run(sess)
+    if is_fresh(today, run) or not wait:
+        return run  # done already (a worker, or a job run in this request), or the caller shows the last run
+    current_app.logger.warning("today's assessment had not run: made in this request (is the job worker running?)")
     run = refresh_all(sess, today)
     sess.commit()
     return run

@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_token_command)
     app.cli.add_command(export_group)
     app.cli.add_command(purge_command)
+    app.cli.add_command(worker_command)
     from .imports.cli import import_command
 
     app.cli.add_command(import_command)
@@ -110,26 +111,17 @@ def check_command(on) -> None:
     """Print gaps and attention items; exit 1 when any live route has a gap (for cron or CI)."""
     from datetime import date
 
-    from .assessments import assess
-    from .models import Lifecycle, TransferRoute
+    from .checks import live_findings
 
     day = on.date() if on else date.today()
-    live = {route.id: route for route in db.session.scalars(select(TransferRoute).where(TransferRoute.status != Lifecycle.RETIRED))}
-    results = assess(db.session(), day, list(live))
-    counts: dict[str, int] = {}
-    for route_id in sorted(results):
-        assessment = results[route_id]
-        counts[assessment.status] = counts.get(assessment.status, 0) + 1
-        if assessment.status not in ("gap", "attention"):
-            continue
-        route = live[route_id]
-        click.echo(f"{assessment.status.upper():9} route #{route_id} {route.exporter.legal_name} -> {route.importer.legal_name} ({route.destination_code})")
-        for regime in assessment.regimes:
-            for reason in regime.reasons:
-                if reason.severity in ("gap", "attention"):
-                    click.echo(f"          {regime.regime}: {reason.text} [{reason.reference}]")
+    counts, found = live_findings(day)
+    for finding in found:
+        click.echo(f"{finding['status'].upper():9} route #{finding['route_id']} {finding['exporter']} -> {finding['importer']} "
+                   f"({finding['destination']})")
+        for reason in finding["reasons"]:
+            click.echo(f"          {reason['regime']}: {reason['text']} [{reason['reference']}]")
     summary = ", ".join(f"{status} {count}" for status, count in sorted(counts.items()))
-    click.echo(f"Assessed {len(results)} live routes on {day}: {summary or 'none'}.")
+    click.echo(f"Assessed {sum(counts.values())} live routes on {day}: {summary or 'none'}.")
     if counts.get("gap"):
         raise SystemExit(1)
 
@@ -251,6 +243,21 @@ def _end_of(text: str):
         return parse_moment(text)
     except ValueError:
         raise click.BadParameter("give YYYY-MM-DD or YYYY-MM-DDTHH:MM", param_hint="--as-of") from None
+
+
+@click.command("worker")
+@click.option("--threads", type=int, default=None, help="Jobs run at once (default JOB_WORKER_THREADS, 2).")
+def worker_command(threads: int | None) -> None:
+    """Run the job worker: imports, large downloads, and the daily assessment, check and purge."""
+    from .jobs.queue import work
+
+    app = current_app._get_current_object()
+    if app.config.get("JOBS_IMMEDIATE"):
+        raise click.UsageError("JOBS_IMMEDIATE is set: jobs run in the web process, there is nothing for a worker to do.")
+    threads = threads or app.config["JOB_WORKER_THREADS"]
+    queue = app.config.get("JOBS_REDIS_URL") and "Redis" or app.config["JOBS_SQLITE_FILE"]
+    click.echo(f"Job worker: {threads} thread(s), queue {queue}, files in {app.config['JOB_FILES']}")
+    work(app, threads)
 
 
 @click.command("purge")

@@ -91,8 +91,26 @@ def settings(instance_path: Path) -> dict:
         # The request log and the app's log lines on stderr: json (gunicorn.conf.py's default) or text;
         # unset, Flask's default (warnings only, no request lines).
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", ""),
-        # Redis, when the register uses one (rate-limit counters, later the job queue): /readyz checks it.
+        # Redis, when the register uses one (rate-limit counters, the job queue): /readyz checks it.
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # The job queue (register/jobs, Huey): Redis at JOBS_REDIS_URL, else REDIS_URL; without either,
+        # a SQLite file in the instance folder (one machine). JOB_FILES is the folder every web and
+        # worker process shares: uploads, progress, results (kept JOB_KEEP_HOURS).
+        "JOBS_REDIS_URL": os.environ.get("JOBS_REDIS_URL") or os.environ.get("REDIS_URL", ""),
+        "JOBS_SQLITE_FILE": os.environ.get("JOBS_SQLITE_FILE", str(instance_path / "jobs.sqlite")),
+        "JOBS_QUEUE_NAME": os.environ.get("JOBS_QUEUE_NAME", "register"),  # one per register sharing a Redis
+        "JOB_FILES": os.environ.get("JOB_FILES", str(instance_path / "jobs")),
+        "JOB_KEEP_HOURS": int(os.environ.get("JOB_KEEP_HOURS", "24")),
+        # The worker's threads (jobs at once), and after how many seconds without a heartbeat a
+        # running job's worker is taken for gone (the job is then queued again once, or failed).
+        "JOB_WORKER_THREADS": int(os.environ.get("JOB_WORKER_THREADS", "2")),
+        "JOB_STALE_SECONDS": int(os.environ.get("JOB_STALE_SECONDS", "30")),
+        # Jobs run inside the request that asks for them (tests; a one-process install without a
+        # worker). Never with more than one web process.
+        "JOBS_IMMEDIATE": _env_flag("JOBS_IMMEDIATE", False),
+        # Downloads of a register with more routes (or a log with more events) than this are built
+        # by the worker: the page shows progress, then the file.
+        "DIRECT_DOWNLOAD_MAX_ROWS": int(os.environ.get("DIRECT_DOWNLOAD_MAX_ROWS", "2000")),
     }
 
 

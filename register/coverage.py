@@ -15,7 +15,7 @@ from . import assessments, charts, countries, rules, services, vocabulary
 from .errors import is_storage_fault
 from .extensions import db
 from .record_types.lists import kept_count
-from .models import Certificate, IsoEdition, Lifecycle, Party, RouteRegimeVerdict, RouteVerdict, TransferRoute
+from .models import Certificate, IsoEdition, Job, Lifecycle, Party, RouteRegimeVerdict, RouteVerdict, TransferRoute
 
 bp = Blueprint("coverage", __name__)
 
@@ -154,9 +154,14 @@ def dashboard():
     run = None
     if on is None or on == today:
         try:
-            run = assessments.ensure_fresh(today)
-            # The aggregates over every stored verdict change only when the register does: kept until then.
-            summary = kept_count(lambda: stored_summary(today), ("dashboard", today))
+            # Today's verdicts are the worker's (just after midnight); if it has not made them, it is
+            # asked to, and the page says whose figures it shows meanwhile.
+            run = assessments.ensure_fresh(today, wait=False)
+            if run is None:
+                summary = what_if_summary(today)  # never assessed: computed here, as for another date
+            else:
+                # The aggregates over every stored verdict change only when the register does: kept until then.
+                summary = kept_count(lambda: stored_summary(today), ("dashboard", today, run.id))
         except DBAPIError as error:
             # Today's verdicts could not be stored (the storage is full or read-only): computed, as
             # for a what-if date, so the dashboard is still there to read.
@@ -188,5 +193,12 @@ def dashboard():
         mechanism_chart=mechanism_chart, destination_chart=destination_chart, listed=listed, status_labels=STATUS_LABELS,
         statuses=STATUSES, decisions=decisions_to_watch(summary.on, summary.by_decision),
         certificates=expiring_certificates(summary.on), law=countries.current(), run=run,
-        requests_due=requests_due(today),
+        requests_due=requests_due(today), stale_run=run is not None and not assessments.is_fresh(today, run),
+        check=last_check(),
     ), 400 if bad_date else 200
+
+
+def last_check() -> Optional[Job]:
+    """The daily check's last findings (register/jobs), if it has run."""
+    return db.session.scalar(select(Job).where(Job.kind == "check", Job.state == "done")
+                             .order_by(Job.finished_at.desc()).limit(1))

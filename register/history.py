@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 
 from .extensions import MAX_ID, db, id_or_none
 from .exports.workbook import XlsxBook
+from .jobs.views import built_by_worker, events_in_trail, routes_in_register
 from .models import AuditAction, AuditEvent, AuditSource, User
 from .records.crud import CappedPagination, record_url
 
@@ -109,6 +110,7 @@ def record_links(events: list[AuditEvent]) -> dict[tuple[str, int], str]:
 
 @bp.route("/history.xlsx")
 @login_required
+@built_by_worker("Audit log", events_in_trail)
 def log_workbook():
     """The log with the page's filters, as a spreadsheet (every matching event, streamed in chunks)."""
     query, state = log_query(request.args)
@@ -178,6 +180,7 @@ def as_of():
 
 @bp.route("/history/compare")
 @login_required
+@built_by_worker("Changes between two moments", events_in_trail, when=lambda: request.args.get("format") == "xlsx")
 def compare_dates():
     """What was added, removed and changed between two moments."""
     from .timeline import compare, register_at
@@ -193,6 +196,7 @@ def compare_dates():
 
 @bp.route("/history/as-of/register.xlsx")
 @login_required
+@built_by_worker("Auditor workbook, as of a moment", routes_in_register)
 def as_of_workbook():
     """The auditor workbook of the register as it stood at a moment, its routes assessed on that day."""
     from .exports.auditor import write_auditor_workbook
@@ -208,6 +212,7 @@ def as_of_workbook():
 
 @bp.route("/history/as-of/processors.<any(xlsx, csv):kind>")
 @login_required
+@built_by_worker("Processor list, as of a moment", routes_in_register)
 def as_of_processors(kind: str):
     """The processor list people may ask for, as it stood at a moment."""
     from .exports import processors

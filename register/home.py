@@ -78,6 +78,8 @@ def readiness():
     checks = {"database": _database_problems()}
     for name, url in _redis_urls().items():
         checks[name] = _redis_problems(url)
+    if not current_app.config.get("JOBS_IMMEDIATE") and not current_app.config.get("JOBS_REDIS_URL"):
+        checks["job_queue"] = _queue_problems()  # its SQLite file (a Redis queue is checked above)
     problems = [problem for found in checks.values() for problem in found]
     body = {"status": "not ready" if problems else "ready",
             "checks": {name: {"status": "failed", "problems": found} if found else {"status": "ok"}
@@ -108,6 +110,8 @@ def _redis_urls() -> dict[str, str]:
     urls = {}
     if config.get("REDIS_URL"):
         urls["redis"] = config["REDIS_URL"]
+    if config.get("JOBS_REDIS_URL") and not config.get("JOBS_IMMEDIATE") and config["JOBS_REDIS_URL"] not in urls.values():
+        urls["job_queue"] = config["JOBS_REDIS_URL"]
     limits_url = config.get("RATELIMIT_STORAGE_URI") or ""
     if limits_url.startswith(("redis://", "rediss://")) and limits_url not in urls.values():
         urls["rate_limit_storage" if urls else "redis"] = limits_url
@@ -125,6 +129,17 @@ def _redis_problems(url: str) -> list[str]:
         clients[url].ping()
     except redis.RedisError as error:
         return [f"Redis does not answer: {type(error).__name__}"]
+    return []
+
+
+def _queue_problems() -> list[str]:
+    """The job queue's storage (its SQLite file, or its own Redis) answers."""
+    from .jobs.queue import queue_reachable
+
+    try:
+        queue_reachable(current_app)
+    except Exception as error:  # whatever the storage raises: the queue cannot take jobs
+        return [f"the job queue does not answer: {type(error).__name__}"]
     return []
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
@@ -1182,3 +1183,36 @@ class AssessmentRun(db.Model):
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     route_count: Mapped[int] = mapped_column(Integer, default=0)
     seconds: Mapped[float] = mapped_column(db.Float, default=0.0)
+
+
+class Job(db.Model):
+    """Work done by the job worker (register/jobs): an import's check or apply, a large download, the
+    daily assessment, purge and check. Its progress is in the shared job folder (JOB_FILES), written
+    by the worker without a database write (an import holds SQLite's write lock); its result too.
+
+    `dedup_key` names what the job does: while one such job is queued or running, asking again gives
+    that job (a unique index on the active jobs' keys), and a job runs only if it can be claimed
+    (queued → running), so a job queued twice runs once.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True, autoincrement=False)  # a random token (URLs, files)
+    kind: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    state: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    dedup_key: Mapped[Optional[str]] = mapped_column(String(250))
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    result: Mapped[dict] = mapped_column(JSON, default=dict)
+    message: Mapped[Optional[str]] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    user = relationship("User")
+
+    __table_args__ = (Index("uq_jobs_active_dedup_key", "dedup_key", unique=True,
+                            sqlite_where=text("state IN ('queued', 'running')"),
+                            postgresql_where=text("state IN ('queued', 'running')")),)

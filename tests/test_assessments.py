@@ -1,5 +1,8 @@
 """Stored verdicts follow the register: every write that can change a route's coverage updates it."""
 
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
 
 import pytest
@@ -120,6 +123,20 @@ def test_the_whole_register_is_reassessed_daily_and_when_the_law_file_changes(us
     monkeypatch.setattr(assessments, "law_digest", lambda law: "another file")
     assert assessments.ensure_fresh(tomorrow).id != next_day.id
     assert db.session.query(AssessmentRun).count() == 3
+
+
+def test_every_process_computes_the_same_law_digest(app):
+    """Each web worker, the job worker and the command line are processes with their own hash seed: if
+    the digest followed it, each would take the others' stored verdicts for stale and reassess."""
+    from register import countries
+
+    here = assessments.law_digest(countries.current())
+    program = ("from register import assessments, countries, create_app\n"
+               "with create_app({'TESTING': True}).app_context(): print(assessments.law_digest(countries.current()))")
+    for seed in ("1", "2"):
+        other = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=120,
+                               env={**os.environ, "PYTHONHASHSEED": seed})
+        assert other.stdout.strip() == here
 
 
 def test_a_what_if_date_is_computed_and_not_stored(writer):

@@ -1,14 +1,11 @@
 """Faults answer clearly: input beyond what the register holds is a 400/422 (never a 500), storage that
 is full or read-only is a 503 "the register cannot save right now" while reading goes on, /readyz says
-whether the register can save, a crashed import is shown as failed, and no scratch copy is left behind."""
+whether the register can save, and no scratch copy is left behind (a stopped import job: test_jobs.py)."""
 
 import html
 import json
 import os
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -237,53 +234,6 @@ def test_a_full_disk_refuses_the_write_with_a_503_and_keeps_the_register(app, cl
 def test_readiness_says_ready_when_the_database_answers_and_can_save(client):
     assert client.get("/readyz").get_json() == {"status": "ready", "checks": {"database": {"status": "ok"}}}
     assert client.get("/healthz").get_json() == {"status": "ok"}
-
-
-# --- a crashed import ---------------------------------------------------------------------------
-
-
-def _import_folder(client, status: dict) -> str:
-    from register.imports import jobs
-
-    token = "crashed-import-token"
-    with client.application.app_context():
-        folder = jobs.root() / token
-    folder.mkdir()
-    (folder / "meta.json").write_text(json.dumps({"user_id": client.user.id, "filename": "routes.xlsx", "file": "upload.xlsx",
-                                                  "created": time.time()}))
-    (folder / "status.json").write_text(json.dumps({"state": "running", "apply": True, "stage": "Writing", "done": 10,
-                                                    "total": 100, **status}))
-    return token
-
-
-def test_an_import_whose_process_has_ended_is_shown_as_failed(logged_in):
-    client = logged_in(Role.EDITOR)
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
-    token = _import_folder(client, {"pid": int(ended.stdout), "process_started": "1", "thread": "import-x"})
-    status = client.get(f"/imports/{token}/status").get_json()
-    assert status["state"] == "failed" and "stopped before it finished" in status["message"]
-    page = client.get(f"/imports/{token}").get_data(as_text=True)
-    assert "stopped before it finished" in page and "Upload the file again" in page
-
-
-def test_an_import_whose_thread_is_gone_is_failed_and_one_still_working_is_running(logged_in):
-    client = logged_in(Role.EDITOR)
-    token = _import_folder(client, {"pid": os.getpid(), "thread": "import-gone-1234"})
-    assert client.get(f"/imports/{token}/status").get_json()["state"] == "failed"
-    from register.imports import jobs
-
-    with client.application.app_context():
-        folder = jobs.root() / token
-    stop = threading.Event()
-    worker = threading.Thread(target=stop.wait, name="import-working-5678")
-    worker.start()
-    try:
-        status = json.loads((folder / "status.json").read_text())
-        (folder / "status.json").write_text(json.dumps({**status, "thread": worker.name}))
-        assert client.get(f"/imports/{token}/status").get_json()["state"] == "running"
-    finally:
-        stop.set()
-        worker.join()
 
 
 # --- scratch copies -----------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from register.models import (
     Client,
     Engagement,
     GroupEntity,
+    Job,
     Lifecycle,
     Party,
     PartyKind,
@@ -1196,13 +1197,18 @@ def test_the_csv_export_imports_sheet_by_sheet_into_an_empty_register(app, datab
 
 def test_the_progress_page_follows_the_work_until_the_preview(logged_in, tmp_path):
     from register.imports import jobs
+    from register.jobs.queue import files_root, write_json
 
     client = logged_in(Role.EDITOR)
     token = upload(client, _good_book(tmp_path / "good.xlsx"))
     finished_page(client, token)
+    # As the worker leaves it mid-check: its job running, its progress file just written.
     with client.application.app_context():
-        status = jobs.root() / token / "status.json"
-    status.write_text('{"state": "running", "apply": false, "stage": "Checking Transfer routes", "done": 12000, "total": 50001}')
+        job = db.session.get(Job, jobs.read_json(jobs.root() / token, "meta.json")["job"])
+        job.state = "running"
+        db.session.commit()
+        write_json(files_root() / job.id / "progress.json", {"stage": "Checking Transfer routes", "done": 12000,
+                                                             "total": 50001, "beat": time.time()})
     page = client.get(f"/imports/{token}").get_data(as_text=True)
     assert "Checking Transfer routes: 12,000 rows of ~50,001" in page and "js/import-progress.js" in page
     assert client.get(f"/imports/{token}/status").get_json()["done"] == 12000

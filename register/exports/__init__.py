@@ -16,6 +16,7 @@ from .. import assessments, services
 from ..auth import admin_required
 from ..coverage import parse_day
 from ..extensions import db, id_or_none
+from ..jobs.views import built_by_worker, routes_in_register
 from ..models import AuditEvent, Lifecycle, Party, PartyKind, Setting, TransferRoute
 from ..record_types import transfers
 from ..record_types.lists import kept_count, list_query
@@ -38,6 +39,7 @@ def route_ids_for(args) -> tuple[list[int], dict]:
 
 @bp.route("/exports/register.xlsx")
 @login_required
+@built_by_worker("Auditor workbook", routes_in_register)
 def register_workbook():
     """The auditor workbook for the routes list's filters, assessed today or on ?on=DATE."""
     on = parse_day(request.args.get("on"))
@@ -136,6 +138,7 @@ def processor_list():
 
 @bp.route("/exports/processors.<any(xlsx, csv):kind>")
 @login_required
+@built_by_worker("Processor list", routes_in_register)
 def processor_file(kind: str):
     client = _client(request.args.get("client"))
     return _processor_download(kind, None if client else _entity(request.args.get("entity")), _purpose(), client)

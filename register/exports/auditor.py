@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import assessments, countries, regions, rules, vocabulary
 from ..extensions import db
+from ..jobs.queue import report
 from ..models import (
     BcrApproval,
     BcrMembership,
@@ -251,6 +252,7 @@ def _routes_sheets(sess: Session, book, on: date, route_ids: Optional[list[int]]
         route_ids = list(sess.scalars(select(TransferRoute.id).order_by(TransferRoute.id)))
     vetting_cache: dict[int, str] = {}
     for start in range(0, len(route_ids), CHUNK):
+        report("Writing the transfer routes", start, len(route_ids))
         chunk = route_ids[start:start + CHUNK]
         routes = {route.id: route for route in sess.scalars(
             select(TransferRoute).where(TransferRoute.id.in_(chunk)).options(selectinload(TransferRoute.instruments)))}

@@ -1,33 +1,32 @@
-"""An import kept server-side between upload, preview and confirm, checked or applied in a thread.
+"""An import kept server-side between upload, preview and confirm, checked or applied by the job worker.
 
-Each upload gets a folder under the instance folder named by a random token, bound to the user who
-uploaded it: the file, its owner, and the status the preview page polls (stage, rows done), then the
-outcome. The work runs in a background thread with its own app context and database session, so a
-large file shows its progress instead of a page that hangs.
+Each upload gets a folder in the shared job folder (JOB_FILES/imports) named by a random token, bound
+to the user who uploaded it: the file, its owner, the job now checking or applying it (whose progress
+the preview page polls), then the outcome. Any web process can show it; the worker does the work
+(register/jobs/kinds.py), so a large file shows its progress instead of a page that hangs, and a
+worker that stops mid-import leaves nothing written (the apply is one transaction).
 """
 
 import json
 import os
 import secrets
 import shutil
-import threading
 import time
 from pathlib import Path
 from typing import Any, Optional
 
-from flask import Flask, current_app
-
-from ..audit import Actor
 from ..extensions import db
-from ..models import AuditSource, User
-from .plan import Outcome, run_import
+from .plan import Outcome
 
 TOKEN_BYTES = 24
 KEEP_SECONDS = 24 * 3600
 
 
 def root() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
+    """Uploads live in the job folder every web and worker process shares (JOB_FILES)."""
+    from ..jobs.queue import files_root
+
+    folder = files_root() / "imports"
     folder.mkdir(mode=0o700, exist_ok=True)
     return folder
 
@@ -73,97 +72,44 @@ def purge_old() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-# --- is the work still running? ------------------------------------------------------------------
-#
-# A "running" status names the process and thread doing the work. If that process has ended (a
-# restart, a crash, a deploy) or, in this process, the thread is gone, nothing will ever finish the
-# status: it is shown as failed, and the import can be started again.
-
-CRASHED = ("The import stopped before it finished (the server was restarted or the work crashed); "
-           "nothing was written by it. Upload the file again to check it again.")
-
-
-def _process_start(pid: int) -> Optional[str]:
-    """When a process started (Linux: /proc/<pid>/stat, field 22), to tell it from a later one with
-    the same pid; None where that cannot be read."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def _process_alive(pid: int, started: Optional[str]) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, owned by another user
-    except OSError:
-        return False
-    return started is None or _process_start(pid) in (None, started)
-
-
-def _worker() -> dict:
-    return {"pid": os.getpid(), "process_started": _process_start(os.getpid()), "thread": threading.current_thread().name}
+# --- the check or apply, as a job of the job worker (register/jobs) ------------------------------
 
 
 def state_of(folder: Path) -> dict:
-    """The import's status as the pages show it: a "running" one whose worker is gone is failed."""
-    state = read_json(folder, "status.json") or {"state": "failed"}
-    if state.get("state") != "running" or "pid" not in state:
-        return state
-    pid = state["pid"]
-    if pid == os.getpid():
-        alive = any(thread.name == state.get("thread") and thread.is_alive() for thread in threading.enumerate())
-    else:
-        alive = _process_alive(pid, state.get("process_started"))
-    if alive:
-        return state
-    return {"state": "failed", "apply": state.get("apply", False), "crashed": True, "message": CRASHED}
+    """The import's status as the pages show it, from its current job (queued or running: "running")."""
+    from ..jobs.queue import ACTIVE, progress_of
+    from ..models import Job
 
-
-def start(app: Flask, token: str, *, apply: bool, expected_digest: Optional[str] = None) -> None:
-    """Check (preview) or apply the upload in a background thread; the status file tells how far it got."""
-    folder = root() / token
-    (folder / "outcome.json").unlink(missing_ok=True)
-    if not app.config.get("IMPORT_IN_BACKGROUND", True):
-        _write_json(folder / "status.json", {"state": "running", "apply": apply, "stage": "Queued", "done": 0, "total": None,
-                                             **_worker()})
-        _work(app, folder, apply, expected_digest)
-        return
-    worker = threading.Thread(target=_work, args=(app, folder, apply, expected_digest),
-                              name=f"import-{token[:8]}-{secrets.token_hex(4)}", daemon=True)
-    _write_json(folder / "status.json", {"state": "running", "apply": apply, "stage": "Queued", "done": 0, "total": None,
-                                         **_worker(), "thread": worker.name})
-    worker.start()
-
-
-def _work(app: Flask, folder: Path, apply: bool, expected_digest: Optional[str]) -> None:
     meta = read_json(folder, "meta.json") or {}
-    last = {"at": 0.0}
+    job = db.session.get(Job, meta["job"]) if meta.get("job") else None
+    if job is None:
+        return {"state": "failed", "apply": False, "crashed": True, "message": CRASHED}
+    apply = bool(job.params.get("apply"))
+    if job.state in ACTIVE:
+        progress = progress_of(job) if job.state == "running" else {}
+        return {"state": "running", "apply": apply, "stage": progress.get("stage") or "Waiting for the job worker",
+                "done": progress.get("done") or 0, "total": progress.get("total"), "job": job.id}
+    if job.state == "done" and (folder / "outcome.json").exists():
+        return {"state": "done", "apply": apply, "job": job.id}
+    return {"state": "failed", "apply": apply, "crashed": True, "job": job.id,
+            "message": f"{job.message or 'The import failed.'} Nothing was written by it: upload the file again to check it again."}
 
-    def progress(stage: str, done: int, total: Optional[int]) -> None:
-        now = time.monotonic()
-        if now - last["at"] >= 0.3:
-            last["at"] = now
-            _write_json(folder / "status.json", {"state": "running", "apply": apply, "stage": stage, "done": done, "total": total,
-                                                 **_worker()})
 
-    with app.app_context():
-        try:
-            user = db.session.get(User, meta.get("user_id"))
-            actor = Actor(AuditSource.IMPORT, user=user, label=f"import {meta.get('filename', '')}"[:254])
-            outcome = run_import(folder / meta["file"], meta["filename"], actor, dry_run=not apply, progress=progress,
-                                 expected_digest=expected_digest)
-            _write_json(folder / "outcome.json", outcome.to_json())
-            _write_json(folder / "status.json", {"state": "done", "apply": apply})
-        except Exception:
-            app.logger.exception("import failed")
-            _write_json(folder / "status.json", {"state": "failed", "apply": apply})
-        finally:
-            db.session.remove()
+CRASHED = "The import stopped before it finished; nothing was written by it. Upload the file again to check it again."
+
+
+def start(token: str, user_id: int, *, apply: bool, expected_digest: Optional[str] = None) -> None:
+    """Check (preview) or apply the upload as a job; its folder names the job the pages follow."""
+    from ..jobs.queue import submit
+
+    folder = root() / token
+    meta = read_json(folder, "meta.json") or {}
+    (folder / "outcome.json").unlink(missing_ok=True)
+    label = f"{'Import' if apply else 'Check'} of {meta.get('filename', 'a file')}"
+    job = submit("import", label, {"token": token, "apply": apply, "expected_digest": expected_digest},
+                       user_id=user_id, dedup_key=f"import:{token}")
+    meta = read_json(folder, "meta.json") or meta
+    _write_json(folder / "meta.json", {**meta, "job": job.id})
 
 
 def outcome_of(folder: Path) -> Optional[Outcome]:

@@ -11,6 +11,7 @@ from wtforms import HiddenField
 
 from ..auth import editor_required
 from ..errors import error_response
+from ..jobs.queue import sweep
 from . import jobs
 from .formats import FORMATS
 from .template import write_template
@@ -56,7 +57,7 @@ def upload():
             form.spreadsheet.errors.append("Upload an .xlsx workbook or a .csv file.")
         else:
             token = jobs.new_upload(upload_file, name, current_user.id)
-            jobs.start(current_app._get_current_object(), token, apply=False)
+            jobs.start(token, current_user.id, apply=False)
             return redirect(url_for("imports.preview", token=token))
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
     return render_template("imports/upload.html", form=form, formats=FORMATS, limit_mb=limit // (1024 * 1024))
@@ -75,6 +76,7 @@ def template():
 @editor_required
 def status(token: str):
     folder, _meta = _own_folder(token)
+    sweep()  # a job whose worker stopped is shown as such
     return jsonify(jobs.state_of(folder))
 
 
@@ -82,6 +84,7 @@ def status(token: str):
 @editor_required
 def preview(token: str):
     folder, meta = _own_folder(token)
+    sweep()
     state = jobs.state_of(folder)
     if state["state"] == "running":
         return render_template("imports/progress.html", token=token, meta=meta, state=state)
@@ -110,5 +113,5 @@ def confirm(token: str):
         flash("This import is still being checked.", "info")
         return redirect(url_for("imports.preview", token=token))
     # Applied only if the register would get exactly the changes previewed; otherwise a new preview.
-    jobs.start(current_app._get_current_object(), token, apply=True, expected_digest=form.digest.data)
+    jobs.start(token, current_user.id, apply=True, expected_digest=form.digest.data)
     return redirect(url_for("imports.preview", token=token))
