@@ -111,6 +111,19 @@ def settings(instance_path: Path) -> dict:
         # Downloads of a register with more routes (or a log with more events) than this are built
         # by the worker: the page shows progress, then the file.
         "DIRECT_DOWNLOAD_MAX_ROWS": int(os.environ.get("DIRECT_DOWNLOAD_MAX_ROWS", "2000")),
+        # Mail (register/mail.py): SMTP at MAIL_HOST (MAIL_SECURITY starttls, ssl or none; a login when
+        # MAIL_USERNAME is set); without MAIL_HOST, each message is a .eml file in MAILBOX_FOLDER. Links
+        # in messages start with BASE_URL (the address people reach the register at).
+        "MAIL_HOST": os.environ.get("MAIL_HOST", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "587")),
+        "MAIL_SECURITY": os.environ.get("MAIL_SECURITY", "starttls").strip().lower(),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_SENDER": os.environ.get("MAIL_SENDER", "Transfer register <register@localhost>"),
+        "MAIL_TIMEOUT_SECONDS": int(os.environ.get("MAIL_TIMEOUT_SECONDS", "30")),
+        "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "8")),
+        "MAILBOX_FOLDER": os.environ.get("MAILBOX_FOLDER", str(instance_path / "mailbox")),
+        "BASE_URL": os.environ.get("BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '5000')}/"),
     }
 
 

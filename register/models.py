@@ -1216,3 +1216,48 @@ class Job(db.Model):
     __table_args__ = (Index("uq_jobs_active_dedup_key", "dedup_key", unique=True,
                             sqlite_where=text("state IN ('queued', 'running')"),
                             postgresql_where=text("state IN ('queued', 'running')")),)
+
+
+class OutboxMessage(db.Model):
+    """A mail the register sends (register/mail): written in the same transaction as what causes it,
+    sent by the job worker, retried with backoff, never sent twice (claimed pending -> sending before
+    the SMTP conversation; a message whose sender vanished mid-send stays "unknown" for staff to look
+    at, not sent again). `dedup_key` names the message's cause: one message per cause."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(250))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[Optional[str]] = mapped_column(Text)
+    dedup_key: Mapped[Optional[str]] = mapped_column(String(250), unique=True)
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_error: Mapped[Optional[str]] = mapped_column(String(500))
+    # What it is about (a change notice, a subscription ...), to show its deliveries there.
+    about_type: Mapped[Optional[str]] = mapped_column(String(40))
+    about_id: Mapped[Optional[int]] = mapped_column(Integer)
+
+    deliveries = relationship("MailDelivery", order_by="MailDelivery.id", back_populates="message",
+                              cascade="all, delete-orphan")
+
+    __table_args__ = (Index("ix_mail_outbox_about", "about_type", "about_id"),)
+
+
+class MailDelivery(db.Model):
+    """One attempt to deliver an outbox message: when, to which server, and what it answered."""
+
+    __tablename__ = "mail_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("mail_outbox.id", ondelete="CASCADE"), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(10))  # sent / failed / unknown
+    detail: Mapped[Optional[str]] = mapped_column(String(500))
+
+    message = relationship("OutboxMessage", back_populates="deliveries")

@@ -224,3 +224,12 @@ def demo_register(app: Flask, database: Database, tmp_path: Path) -> list[tuple[
     assert not written, f"demo_register copies the demo over an empty register: ask for it before {written} are written"
     _restore_demo(database, tmp_path, kept)
     return logins
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it accepts: smtp.inbox.received."""
+    server = helpers.SmtpServer()
+    server.start()
+    yield server
+    server.stop()

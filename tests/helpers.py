@@ -1,16 +1,20 @@
 """Helpers for tests that drive the app like a browser does."""
 
 import contextvars
+import email
 import os
 import re
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from email import policy
 from html.parser import HTMLParser
 from pathlib import Path
 
 import flask_migrate
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -154,3 +158,47 @@ def generated_register(folder: Path, scale: Scale, today: date) -> Iterator[tupl
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+# --- a real SMTP server on 127.0.0.1 (aiosmtpd) for the mail tests ---------------------------------
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """What the SMTP server accepted; `refuse` makes it answer RCPT with a permanent 550."""
+
+    def __init__(self):
+        self.received: list[email.message.EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.refuse = False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.received.append(email.message_from_bytes(envelope.original_content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    def __init__(self):
+        self.port = free_port()
+        self.inbox = Inbox()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None

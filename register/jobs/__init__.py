@@ -10,5 +10,23 @@ def init_app(app: Flask) -> None:
     from .schedule import add_periodic_tasks
     from .views import bp
 
-    add_periodic_tasks(app, make_queue(app))
+    queue = make_queue(app)
+    add_periodic_tasks(app, queue)
     app.register_blueprint(bp)
+
+    from .. import mail
+    from ..extensions import db
+
+    if app.config["MAIL_SECURITY"] not in ("starttls", "ssl", "none"):
+        raise RuntimeError(f"MAIL_SECURITY must be starttls, ssl or none, not {app.config['MAIL_SECURITY']!r}")
+
+    @queue.task(name="send_mail")
+    def send_mail() -> None:
+        """Send what the outbox holds that is due (after a commit that added mail; every minute)."""
+        with app.app_context():
+            try:
+                mail.send_due()
+            finally:
+                db.session.remove()
+
+    app.extensions["mail.send"] = send_mail

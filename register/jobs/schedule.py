@@ -2,8 +2,8 @@
 
 - just after midnight: the whole-register reassessment, then the check (its findings kept for the
   dashboard) and the purge;
-- every minute: the sweep of running jobs whose worker stopped, and today's daily jobs if they have
-  not run (the worker was down at midnight, or the law file changed).
+- every minute: the sweep of running jobs whose worker stopped, today's daily jobs if they have not
+  run (the worker was down at midnight, or the law file changed), and the mail that is due (retries).
 
 Each is an ordinary job (a row, a dedup key per day), so it shows on the jobs page, and two workers
 (or a worker started twice) still run it once a day.
@@ -50,6 +50,7 @@ def add_periodic_tasks(app: Flask, queue: Huey) -> None:
             try:
                 sweep()
                 daily_jobs()
+                app.extensions["mail.send"]()  # retries that are due
             except Exception:
                 current_app.logger.exception("the scheduled jobs could not be submitted")
             finally:
