@@ -539,16 +539,32 @@ def ensure_fresh(today: Optional[date] = None, *, wait: bool = True) -> Optional
         return run
     if sess.in_transaction() and not (sess.new or sess.dirty or sess.deleted):
         sess.commit()
-    from .jobs.queue import submit
+    if not wait:
+        from .jobs.queue import submit
 
-    submit("assess", f"Assessment, {today}", {"on": today.isoformat()}, dedup_key=assessment_key(today))
-    run = last_run(sess)
-    if is_fresh(today, run) or not wait:
-        return run  # done already (a worker, or a job run in this request), or the caller shows the last run
+        submit("assess", f"Assessment, {today}", {"on": today.isoformat()}, dedup_key=assessment_key(today))
+        return last_run(sess)  # made by a job run in this request (JOBS_IMMEDIATE), or the last run: the caller says so
     current_app.logger.warning("today's assessment had not run: made in this request (is the job worker running?)")
-    run = refresh_all(sess, today)
-    sess.commit()
+    return refresh_fresh(sess, today)
+
+
+def refresh_fresh(sess: Session, today: date) -> AssessmentRun:
+    """Today's whole-register assessment unless another process made it meanwhile: one at a time
+    (SQLite: the write lock taken before reading; PostgreSQL: an advisory lock), then checked again,
+    so a page that could not wait and the worker never write the verdict tables at once."""
+    from .extensions import short_write
+
+    with short_write(sess):
+        if sess.get_bind().dialect.name == "postgresql":
+            sess.execute(select(func.pg_advisory_xact_lock(REASSESSMENT_LOCK)))
+        run = last_run(sess)
+        if not is_fresh(today, run):
+            run = refresh_all(sess, today)
+        sess.commit()
     return run
+
+
+REASSESSMENT_LOCK = 0x7265_6173_7365_7373  # "reassess": the whole-register reassessment, one at a time
 
 
 # --- which routes a write can change ------------------------------------------------------------

@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from . import services, throttle
 from .audit import Actor
 from .errors import bookkeeping_may_wait, is_storage_fault, problem, retry_after
-from .extensions import MAX_ID, db, login_manager
+from .extensions import MAX_ID, db, login_manager, short_write
 from .forms import email_address
 from .models import ApiToken, AuditSource, Role, User, UserSession, utcnow
 
@@ -119,12 +119,13 @@ def start_session(user: User) -> None:
     now = utcnow()
     # Rows of sessions long over are of no use to anyone: drop this user's.
     cutoff = now - current_app.config["PERMANENT_SESSION_LIFETIME"] - timedelta(days=30)
-    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id,
-                                                 or_(UserSession.ended_at < cutoff, UserSession.last_seen_at < cutoff)))
     session_id = secrets.token_urlsafe(32)
-    db.session.add(UserSession(user_id=user.id, id_hash=_session_hash(session_id), created_at=now, last_seen_at=now,
-                               user_agent=(request.user_agent.string or "")[:300], address=(request.remote_addr or "")[:64]))
-    db.session.commit()
+    with short_write(db.session()):
+        db.session.execute(delete(UserSession).where(UserSession.user_id == user.id,
+                                                     or_(UserSession.ended_at < cutoff, UserSession.last_seen_at < cutoff)))
+        db.session.add(UserSession(user_id=user.id, id_hash=_session_hash(session_id), created_at=now, last_seen_at=now,
+                                   user_agent=(request.user_agent.string or "")[:300], address=(request.remote_addr or "")[:64]))
+        db.session.commit()
     session.clear()  # nothing of an earlier visitor's session carries over (no fixation)
     session.permanent = True
     session[SESSION_KEY] = session_id

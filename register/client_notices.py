@@ -181,31 +181,45 @@ def respond(token: str):
     engagement = notice.engagement
     today = date.today()
     open_until = link_open_until(notice)
-    closed = open_until is None or today > open_until
-    answered = notice.objection_received_on is not None or notice.outcome != NoticeOutcome.PENDING
+    # The link answers this notice only while it is about the change the client was told of.
+    moved_on = (engagement.engaged_id != notice.sub_processor_id or engagement.status.value != "proposed")
+    closed = open_until is None or today > open_until or moved_on
+    answered = _answered(notice)
     form = AnswerForm()
     status = 200
     if request.method == "POST":
         answer = request.form.get("answer")
         if closed:
-            abort(410, description=f"The period to answer this notice ended on {open_until}. Write to us if you still "
-                                   "want to object.")
+            abort(410, description=(f"The period to answer this notice ended on {open_until}." if not moved_on else
+                                    "This notice is about a change that has since been decided or replaced.")
+                  + " Write to us if you still want to object.")
         if answered:
             abort(409, description="This notice has been answered already; write to us to change the answer.")
-        if answer not in ANSWERS or (answer == "authorise" and not _specific(notice)):
+        specific = _specific(notice)
+        # Under prior specific authorisation the client authorises (or objects); otherwise it objects or not.
+        allowed = ("object", "authorise") if specific else ("object", "no_objection")
+        if answer not in allowed:
             form.details.errors = ["Choose one of the answers below."]
             status = 400
         elif answer == "object" and not (form.details.data or "").strip():
             form.details.errors = ["Give the reasons for the objection (they are kept with the notice)."]
             status = 400
         elif form.validate_on_submit():
-            _record(notice, answer, (form.details.data or "").strip(), today)
+            try:
+                _record(notice.id, answer, (form.details.data or "").strip(), today)
+            except AlreadyAnswered:
+                abort(409, description="This notice has been answered already; write to us to change the answer.")
+            except (services.DomainError, services.ConflictError):
+                current_app.logger.warning("notice %s: the answer %r could not be recorded", notice.id, answer)
+                abort(409, description="Your answer could not be recorded as it is: the notice changed meanwhile. "
+                                       "Write to us, quoting notice #%d." % notice.id)
             flash("Thank you: your answer is recorded.", "success")
             return redirect(url_for("client_notices.respond", token=token))
         else:
             status = 400
     return render_template("client_notices/respond.html", notice=notice, engagement=engagement, form=form, closed=closed,
                            open_until=open_until, answered=answered, specific=_specific(notice), where=places(engagement),
+                           moved_on=moved_on,
                            safeguard=safeguard_words(engagement),
                            answers=ANSWERS), status
 
@@ -216,16 +230,29 @@ def _specific(notice: ChangeNotice) -> bool:
     return any(state.client.id == notice.client_id and state.authorisation == "specific" for state in states)
 
 
-def _record(notice: ChangeNotice, answer: str, details: str, today: date) -> None:
+class AlreadyAnswered(Exception):
+    pass
+
+
+def _answered(notice: ChangeNotice) -> bool:
+    return notice.objection_received_on is not None or notice.outcome != NoticeOutcome.PENDING
+
+
+def _record(notice_id: int, answer: str, details: str, today: date) -> None:
+    """The answer, written through the audited services. Inside the unit (SQLite's write lock, taken
+    before reading) the notice is read again: two answers sent at once record one, the other is told."""
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     note = f"{ANSWERS[answer]}: answered through the notice link on {stamp}."
-    values: dict = {"notes": f"{notice.notes}\n{note}" if notice.notes else note}
-    if answer == "object":
-        values.update(objection_received_on=today, objection_details=details[:4000])
-    elif answer == "no_objection":
-        values["outcome"] = "no_objection"
-    else:
-        values["outcome"] = "authorised"
-    actor = Actor(AuditSource.WEB, label=f"{notice.client.legal_name} (notice link)"[:254])
-    with services.write_unit(actor):
-        services.update(db.session.get(ChangeNotice, notice.id), values, expected_version=notice.version)
+    label = db.session.get(ChangeNotice, notice_id).client.legal_name
+    with services.write_unit(Actor(AuditSource.WEB, label=f"{label} (notice link)"[:254])):
+        notice = db.session.get(ChangeNotice, notice_id, with_for_update=True)
+        if _answered(notice):
+            raise AlreadyAnswered()
+        values: dict = {"notes": f"{notice.notes}\n{note}" if notice.notes else note}
+        if answer == "object":
+            values.update(objection_received_on=today, objection_details=details[:4000])
+        elif answer == "no_objection":
+            values["outcome"] = "no_objection"
+        else:
+            values["outcome"] = "authorised"
+        services.update(notice, values, expected_version=notice.version)

@@ -105,6 +105,8 @@ def settings(instance_path: Path) -> dict:
         # running job's worker is taken for gone (the job is then queued again once, or failed).
         "JOB_WORKER_THREADS": int(os.environ.get("JOB_WORKER_THREADS", "2")),
         "JOB_STALE_SECONDS": int(os.environ.get("JOB_STALE_SECONDS", "30")),
+        # How long a stopping worker (SIGTERM) lets its running jobs finish before it exits.
+        "JOB_SHUTDOWN_SECONDS": int(os.environ.get("JOB_SHUTDOWN_SECONDS", "240")),
         # Jobs run inside the request that asks for them (tests; a one-process install without a
         # worker). Never with more than one web process.
         "JOBS_IMMEDIATE": _env_flag("JOBS_IMMEDIATE", False),

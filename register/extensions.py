@@ -1,5 +1,7 @@
 """Extension objects, created unbound and initialised in create_app()."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask_login import LoginManager
@@ -51,6 +53,21 @@ csrf = CSRFProtect()
 # Set by services.write_unit(): the next SQLite transaction begins with BEGIN IMMEDIATE, so a
 # read-modify-write takes the write lock before it reads and cannot race another writer.
 _begin_immediate: ContextVar[bool] = ContextVar("begin_immediate", default=False)
+
+
+@contextmanager
+def short_write(session) -> Iterator[None]:
+    """A write outside a write unit (a login's session row, a throttle): the read transaction the
+    request may have open is ended first, and on SQLite the write begins with BEGIN IMMEDIATE, so it
+    waits its turn (the busy timeout) instead of failing at once because another process (the job
+    worker) committed since that read began (SQLite cannot upgrade such a read to a write)."""
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()
+    token = _begin_immediate.set(True)
+    try:
+        yield
+    finally:
+        _begin_immediate.reset(token)
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int = 15000) -> None:

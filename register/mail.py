@@ -123,14 +123,24 @@ def _deliver(mail: EmailMessage, message: OutboxMessage) -> str:
                 server.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
             refused = server.send_message(mail)
     except smtplib.SMTPRecipientsRefused as error:
-        raise PermanentFailure(_describe(error)) from None
-    except smtplib.SMTPResponseException as error:
-        if 500 <= error.smtp_code < 600:
+        # Permanent only if the server refused for good (5xx); 4xx (greylisting, a full mailbox) is retried.
+        answers = "; ".join(f"{address}: {code} {_text(answer)}" for address, (code, answer) in error.recipients.items())
+        if all(500 <= code < 600 for code, _answer in error.recipients.values()):
+            raise PermanentFailure(answers[:500]) from None
+        raise smtplib.SMTPException(answers[:500]) from None
+    except smtplib.SMTPDataError as error:
+        if 500 <= error.smtp_code < 600:  # the message itself refused
             raise PermanentFailure(_describe(error)) from None
         raise
+    # Anything else (a refused login, STARTTLS, the sender address) is the settings' problem, not the
+    # message's: retried, so that fixing the settings sends what waited.
     if refused:
         raise PermanentFailure(f"refused: {refused}")
     return f"accepted by {host}:{port}"
+
+
+def _text(answer: Any) -> str:
+    return answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer)
 
 
 def _describe(error: Exception) -> str:
@@ -148,21 +158,27 @@ def retry_delay(attempts: int) -> timedelta:
 def send_due(now: Optional[datetime] = None, limit: int = 200) -> dict[str, int]:
     """Send the messages that are due (each once); returns how many were sent, retried, failed."""
     sess = db.session()
+    given = now
     now = now or utcnow()
     tally = {"sent": 0, "retry": 0, "failed": 0, "unknown": 0}
-    # Messages whose sender vanished during the SMTP conversation: not sent again.
-    for message in sess.scalars(select(OutboxMessage).where(OutboxMessage.state == "sending",
-                                                            OutboxMessage.next_attempt_at < now - SENDING_GIVES_UP_AFTER)).all():
-        message.state = "unknown"
-        message.deliveries.append(MailDelivery(outcome="unknown", attempted_at=now, detail=(
-            "The sender stopped during the SMTP conversation: the message may or may not have arrived, and is not "
-            "sent again by itself (resend it from the mail page).")))
-        tally["unknown"] += 1
-    sess.commit()
+    # Messages whose sender vanished during the SMTP conversation (claimed long ago, never finished):
+    # not sent again. One UPDATE each, only while still "sending": a sender that is merely slow and
+    # finishes meanwhile keeps its outcome.
+    for message_id in sess.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.state == "sending", OutboxMessage.next_attempt_at < now - SENDING_GIVES_UP_AFTER)).all():
+        moved = sess.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.state == "sending")
+                             .values(state="unknown"))
+        if moved.rowcount:
+            sess.add(MailDelivery(message_id=message_id, outcome="unknown", attempted_at=now, detail=(
+                "The sender stopped during the SMTP conversation: the message may or may not have arrived, and is not "
+                "sent again by itself (resend it from the mail page).")))
+            tally["unknown"] += 1
+        sess.commit()
     due = list(sess.scalars(select(OutboxMessage.id).where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
                             .order_by(OutboxMessage.id).limit(limit)))
     max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
     for message_id in due:
+        now = given or utcnow()  # each claim its own time: "sending since" is the moment it was claimed
         claimed = sess.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.state == "pending")
                                .values(state="sending", attempts=OutboxMessage.attempts + 1, next_attempt_at=now))
         sess.commit()
@@ -171,6 +187,12 @@ def send_due(now: Optional[datetime] = None, limit: int = 200) -> dict[str, int]
         message = sess.get(OutboxMessage, message_id)
         try:
             detail = _deliver(_email(message), message)
+        except (ValueError, UnicodeError, TypeError) as broken:
+            # The message cannot be built or encoded (an address or header the mail format refuses):
+            # never sendable as it is.
+            message.state, message.last_error = "failed", f"the message cannot be sent as it is: {broken}"[:500]
+            message.deliveries.append(MailDelivery(outcome="failed", attempted_at=now, detail=message.last_error))
+            tally["failed"] += 1
         except PermanentFailure as refused:
             message.state, message.last_error = "failed", str(refused)
             message.deliveries.append(MailDelivery(outcome="failed", attempted_at=now, detail=str(refused)))
@@ -210,7 +232,10 @@ def _ask_worker_to_send(session: Session) -> None:
         except RuntimeError:  # no app (a script's own session): the worker's minute finds it
             return
         if sender is not None:
-            sender()
+            try:
+                sender()
+            except Exception:  # the change is committed: the worker's minute sends what the queue missed
+                current_app.logger.exception("the mail just written could not be handed to the worker now")
 
 
 @event.listens_for(Session, "after_rollback")

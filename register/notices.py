@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from . import rules
-from .models import ChangeNotice, Engagement, Lifecycle, Party, PartyKind, Relationship
+from .models import ChangeNotice, Engagement, Lifecycle, OutboxMessage, Party, PartyKind, Relationship
 
 PROCESSING = (Relationship.PROCESSOR, Relationship.SUB_PROCESSOR)
 
@@ -60,11 +60,19 @@ def clients_served(sess: Session, engager_id: int, relationship: Optional[Relati
     return {client_id: (client, rules.strictest_authorisation(given)) for client_id, (client, given) in found.items()}
 
 
-def facts(notice: Optional[ChangeNotice]) -> Optional[rules.NoticeFacts]:
+def facts(notice: Optional[ChangeNotice], sess: Optional[Session] = None) -> Optional[rules.NoticeFacts]:
     if notice is None:
         return None
     return rules.NoticeFacts(sent_on=notice.sent_on, objection_deadline=notice.objection_deadline,
-                             objection_received_on=notice.objection_received_on, outcome=notice.outcome.value)
+                             objection_received_on=notice.objection_received_on, outcome=notice.outcome.value,
+                             mail=mail_state(sess, notice.id) if sess is not None and notice.id is not None else None)
+
+
+def mail_state(sess: Session, notice_id: int) -> Optional[str]:
+    """How the register's last mail of this notice ended (None: the register did not mail it)."""
+    return sess.scalar(select(OutboxMessage.state).where(OutboxMessage.about_type == "change_notices",
+                                                         OutboxMessage.about_id == notice_id)
+                       .order_by(OutboxMessage.id.desc()).limit(1))
 
 
 def client_states(sess: Session, engagement_id: Optional[int], engager_id: int, engaged_id: Optional[int],
@@ -78,6 +86,6 @@ def client_states(sess: Session, engagement_id: Optional[int], engager_id: int, 
     states = []
     for client_id, (client, authorisation) in sorted(clients.items(), key=lambda item: item[1][0].legal_name.casefold()):
         notice = notices.get(client_id)
-        blockers = rules.activation_blockers(client.legal_name, authorisation, facts(notice), today, starts_on)
+        blockers = rules.activation_blockers(client.legal_name, authorisation, facts(notice, sess), today, starts_on)
         states.append(ClientState(client, authorisation, notice, blockers))
     return states

@@ -20,7 +20,7 @@ from sqlalchemy import case, delete, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .extensions import _begin_immediate, db
+from .extensions import _begin_immediate, db, short_write
 from .models import LoginThrottle, UTCDateTime, utcnow
 
 ACCOUNT_LOCKED = "Too many failed attempts. Wait {minutes} minutes and try again."
@@ -77,8 +77,9 @@ def login_attempt(email: str) -> Optional[Refusal]:
 
 def login_succeeded(email: str) -> None:
     """A successful login ends the account's count (not the address's: it limits attempts)."""
-    db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == _account_key(email)))
-    db.session.commit()
+    with short_write(db.session()):
+        db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == _account_key(email)))
+        db.session.commit()
 
 
 # --- per account, in the database -------------------------------------------------------------

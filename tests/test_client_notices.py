@@ -119,7 +119,8 @@ def test_a_client_with_specific_authorisation_authorises_through_the_link(app, l
     _send(logged_in(Role.EDITOR), chain)
     link = _links(smtp)["privacy@lumen.example"]
     visitor = app.test_client()
-    assert "We authorise this sub-processor" in visitor.get(link).get_data(as_text=True)
+    page = visitor.get(link).get_data(as_text=True)
+    assert "We authorise this sub-processor" in page and "We do not object" not in page  # silence authorises nothing
     assert post_form(visitor, link, {"answer": "authorise"}).status_code == 302
     db.session.rollback()
     notice = db.session.scalar(select(ChangeNotice).where(ChangeNotice.client_id == chain["lumen"].id))
@@ -127,6 +128,15 @@ def test_a_client_with_specific_authorisation_authorises_through_the_link(app, l
     # A general authorisation's client cannot "authorise" by changing the form.
     other = _links(smtp)["dpo@avm.example"]
     assert post_form(visitor, other, {"answer": "authorise"}).status_code == 400
+
+
+def test_a_notice_whose_mail_was_refused_does_not_count_as_told(logged_in, smtp, chain):
+    smtp.inbox.refuse = True  # every recipient refused for good (550)
+    editor = logged_in(Role.EDITOR)
+    _send(editor, chain)
+    assert db.session.scalar(select(OutboxMessage.state).limit(1)) == "failed"
+    page = editor.get(f"/engagements/{chain['proposed'].id}").get_data(as_text=True)
+    assert "the notice mailed to Assurances Voyageurs Mutuelles was not delivered (failed)" in page
 
 
 def test_a_forged_or_changed_link_is_refused_and_an_expired_one_takes_no_answer(app, logged_in, smtp, chain, writer):

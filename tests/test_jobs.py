@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -82,18 +82,27 @@ def _run_queued(app) -> int:
     return ran
 
 
+RAN: list[str] = []
+
+
+@jobs.kind("test_count")
+def _counted(job, _progress, _folder) -> dict:
+    """A kind that only counts its runs (a test's)."""
+    RAN.append(job.id)
+    return {"runs": RAN.count(job.id)}
+
+
 def test_a_job_queued_twice_runs_once(app, queued):
     app.config.update(queued)
     jobs.make_queue(app)
-    first = jobs.submit("assess", "Assessment", {"on": date.today().isoformat()}, dedup_key="assess:test")
-    again = jobs.submit("assess", "Assessment", {"on": date.today().isoformat()}, dedup_key="assess:test")
+    first = jobs.submit("test_count", "Counted", {}, dedup_key="count:test")
+    again = jobs.submit("test_count", "Counted", {}, dedup_key="count:test")
     assert again.id == first.id  # asked twice while queued: one job
     jobs._enqueue(first.id)  # and its id on the queue twice
-    runs_before = db.session.scalar(select(func.count()).select_from(AssessmentRun))
     assert _run_queued(app) == 2
     db.session.rollback()
-    assert db.session.scalar(select(func.count()).select_from(AssessmentRun)) == runs_before + 1
-    assert db.session.get(Job, first.id).state == "done"
+    assert RAN.count(first.id) == 1
+    assert db.session.get(Job, first.id).state == "done" and db.session.get(Job, first.id).result == {"runs": 1}
     jobs.queue_of(app).flush()
 
 
@@ -132,6 +141,26 @@ def test_a_job_whose_worker_stopped_is_queued_again_once_then_failed_and_its_imp
     assert "job worker stopped while this job ran" in page and "upload the file again" in page
     # Nothing ran twice and nothing was written: the register is as it was.
     assert db.session.scalar(select(func.count()).select_from(Party)) == 0
+
+
+def test_a_queued_job_whose_id_the_queue_lost_is_put_back_and_runs_once(app, queued):
+    app.config.update(queued)
+    jobs.make_queue(app)
+    job = jobs.submit("test_count", "Counted", {}, dedup_key="count:lost")
+    queue = jobs.queue_of(app)
+    queue.flush()  # as a Redis restarted without its data leaves it
+    jobs.sweep()
+    assert queue.pending_count() == 0  # queued a moment ago: not yet taken for lost
+    db.session.execute(text("UPDATE jobs SET created_at = :then WHERE id = :id"),
+                       {"then": datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=5), "id": job.id})
+    db.session.commit()
+    jobs.sweep()
+    assert queue.pending_count() == 1
+    jobs.sweep()
+    assert queue.pending_count() == 1  # the queue holds it: not put back twice
+    assert _run_queued(app) == 1
+    db.session.rollback()
+    assert db.session.get(Job, job.id).state == "done" and RAN.count(job.id) == 1
 
 
 def test_the_daily_work_is_submitted_once_a_day(app, queued):

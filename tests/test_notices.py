@@ -40,6 +40,10 @@ CASES = [
     # Upheld: the sub-processor is not used for that client's data, so nothing waits for it.
     ("general", N(sent_on=day(-31), objection_deadline=day(-1), objection_received_on=day(-5), outcome="objection_upheld"), None, None, ""),
     ("general", N(sent_on=day(-3), objection_deadline=day(27), outcome="authorised"), None, None, ""),  # agreed in writing
+    # Told by the register's mail: only if the mail was delivered (failed or unknown: not shown to be told).
+    ("general", N(sent_on=day(-31), objection_deadline=day(-1), mail="failed"), None, A, "was not delivered (failed)"),
+    ("general", N(sent_on=day(-31), objection_deadline=day(-1), mail="unknown"), None, A, "was not delivered (unknown)"),
+    ("general", N(sent_on=day(-31), objection_deadline=day(-1), mail="sent"), None, None, ""),
     ("general", N(outcome="authorised"), None, None, ""),  # agreed in writing, no notice needed
     (None, N(sent_on=day(-60), objection_deadline=day(-30), outcome="no_objection"), None, G, "no written authorisation"),
     ("not_required", None, None, G, "no written authorisation"),

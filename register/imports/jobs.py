@@ -65,10 +65,17 @@ def new_upload(stream: Any, filename: str, user_id: int) -> str:
 
 
 def purge_old() -> None:
+    """Uploads older than a day, unless their check or apply is still queued or running."""
+    from ..jobs.queue import ACTIVE
+    from ..models import Job
+
     now = time.time()
     for folder in root().iterdir():
         meta = read_json(folder, "meta.json")
         if folder.is_dir() and (meta is None or now - meta.get("created", 0) > KEEP_SECONDS):
+            job = db.session.get(Job, meta["job"]) if meta and meta.get("job") else None
+            if job is not None and job.state in ACTIVE:
+                continue
             shutil.rmtree(folder, ignore_errors=True)
 
 

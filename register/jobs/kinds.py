@@ -73,15 +73,16 @@ def run_download_job(job: Job, progress: Progress, folder: Path) -> dict:
 @kind("assess")
 def run_assessment(job: Job, progress: Progress, _folder: Path) -> dict:
     """The whole-register reassessment (daily, just after midnight; and after the law file changes)."""
-    from ..assessments import is_fresh, last_run, refresh_all
+    from ..assessments import refresh_fresh
 
-    on = date.fromisoformat(job.params["on"]) if job.params.get("on") else None
-    if on == date.today() and is_fresh(on):
-        run = last_run(db.session())  # made meanwhile (by a page that could not wait)
-        return {"assessed_on": run.assessed_on.isoformat(), "routes": run.route_count, "seconds": run.seconds, "already": True}
+    today = date.today()
+    if job.params.get("on") and date.fromisoformat(job.params["on"]) != today:
+        # A day's job run later (started again, or queued again after midnight): the stored verdicts are
+        # today's, never a past day's.
+        raise JobFailed(f"This assessment was for {job.params['on']}; the stored verdicts are always today's, and "
+                        "today's assessment is a job of its own.")
     progress("Assessing every route", 0, None)
-    run = refresh_all(db.session(), on)
-    db.session.commit()
+    run = refresh_fresh(db.session(), today)  # skipped if a page made it meanwhile
     return {"assessed_on": run.assessed_on.isoformat(), "routes": run.route_count, "seconds": run.seconds}
 
 

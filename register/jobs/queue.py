@@ -146,6 +146,13 @@ def progress_of(job: Job) -> dict:
     return read_json(files_root() / job.id / "progress.json") or {}
 
 
+def _heartbeat_unreadable(job: Job) -> bool:
+    """The progress file is there but cannot be read now (a shared folder's hiccup, a write in
+    progress): not a reason to take its worker for gone."""
+    path = files_root() / job.id / "progress.json"
+    return path.exists() and read_json(path) is None
+
+
 # --- submitting and reading ----------------------------------------------------------------------
 
 
@@ -157,6 +164,10 @@ def submit(kind_name: str, label: str, params: dict, *, user_id: Optional[int] =
     sess = db.session()
     if sess.in_transaction():
         sess.commit()
+    if dedup_key:
+        active = sess.scalar(select(Job).where(Job.dedup_key == dedup_key[:250], Job.state.in_(ACTIVE)))
+        if active is not None:
+            return active  # asked again while it is queued or running (no write: a page may ask on every view)
     job_id = secrets.token_urlsafe(32)
     sess.add(Job(id=job_id, kind=kind_name, label=label[:200], params=params, user_id=user_id,
                  dedup_key=dedup_key[:250] if dedup_key else None, state="queued", result={}, attempts=0))
@@ -170,11 +181,18 @@ def submit(kind_name: str, label: str, params: dict, *, user_id: Optional[int] =
         raise
     # Nothing read between the commit and the queue: a job run at once (JOBS_IMMEDIATE) commits on
     # its own connection, and a read begun before it would not see what it wrote (SQLite's snapshot).
-    _enqueue(job_id)
+    try:
+        _enqueue(job_id)
+    except Exception:  # the queue cannot be reached now: the job stays queued, the sweep puts it back
+        current_app.logger.exception("job %s could not be put on the queue; the sweep will", job_id)
     return sess.get(Job, job_id)
 
 
 def _enqueue(job_id: str) -> None:
+    if not current_app.config.get("JOBS_IMMEDIATE"):
+        folder = files_root() / job_id
+        folder.mkdir(mode=0o700, exist_ok=True)
+        write_json(folder / "queued.json", {"at": time.time()})  # when it was last put on the queue
     current_app.extensions["jobs.run"](job_id)
 
 
@@ -192,6 +210,9 @@ def download_path(job: Job) -> Optional[Path]:
     name = (job.result or {}).get("file")
     if job.state != "done" or not name:
         return None
+    keep = timedelta(hours=current_app.config.get("JOB_KEEP_HOURS", 24))
+    if job.finished_at is not None and utcnow() - job.finished_at > keep:
+        return None  # past its keeping time (the daily purge removes the file)
     path = files_root() / job.id / name
     return path if path.is_file() else None
 
@@ -216,6 +237,8 @@ def _run(job_id: str) -> None:
     if claimed.rowcount != 1:
         return  # already run, running or gone: a job queued twice runs once
     job = sess.get(Job, job_id)
+    attempt = job.attempts  # this run's number: only it may end the job (a run taken for gone and
+    # started again elsewhere does not have its outcome written by the first one finishing late)
     folder = folder_of(job)
     beat = _Heartbeat(folder / "progress.json")
     beat.start()
@@ -223,25 +246,33 @@ def _run(job_id: str) -> None:
         result = KINDS[job.kind](job, beat.progress, folder)
     except JobFailed as failure:
         sess.rollback()
-        _finish(job_id, "failed", message=str(failure))
+        _finish(job_id, attempt, "failed", message=str(failure))
     except Exception:
         sess.rollback()
         current_app.logger.exception("job %s (%s) failed", job_id, job.kind)
-        _finish(job_id, "failed", message="The job failed on an unexpected error; nothing was written by it. "
-                                          "The error is in the worker's log.")
+        _finish(job_id, attempt, "failed", message="The job failed on an unexpected error. The error is in the worker's log.")
     else:
-        _finish(job_id, "done", result=result)
+        _finish(job_id, attempt, "done", result=result)
     finally:
         beat.stop()
 
 
-def _finish(job_id: str, state: str, *, result: Optional[dict] = None, message: Optional[str] = None) -> None:
-    sess = db.session()
+def _finish(job_id: str, attempt: int, state: str, *, result: Optional[dict] = None, message: Optional[str] = None) -> None:
+    """Record how the run ended; tried again for a while if the database is busy (an import's lock),
+    as a job left "running" would be run again by the sweep."""
     values: dict[str, Any] = {"state": state, "finished_at": utcnow(), "message": message}
     if result is not None:
         values["result"] = result
-    sess.execute(update(Job).where(Job.id == job_id, Job.state == "running").values(**values))
-    sess.commit()
+    for wait in (0, 1, 2, 5, 10, 30):
+        time.sleep(wait)
+        sess = db.session()
+        try:
+            sess.execute(update(Job).where(Job.id == job_id, Job.state == "running", Job.attempts == attempt).values(**values))
+            sess.commit()
+            return
+        except Exception:  # noqa: BLE001 - the database refused for now: try again, then let the sweep decide
+            sess.rollback()
+            current_app.logger.warning("job %s: its outcome could not be recorded yet", job_id, exc_info=True)
 
 
 class _Heartbeat:
@@ -278,7 +309,8 @@ class _Heartbeat:
         with self._lock:
             state = dict(self.state)
             self._last_write = time.monotonic()
-            write_json(self.path, {**state, "beat": time.time(), "pid": os.getpid(), "host": socket.gethostname()})
+            write_json(self.path, {**state, "beat": time.time(), "pid": os.getpid(), "host": socket.gethostname(),
+                                   "process_started": _process_started(os.getpid())})
 
 
 # --- a worker that vanished ------------------------------------------------------------------------
@@ -296,7 +328,8 @@ def sweep() -> int:
     for job in sess.scalars(select(Job).where(Job.state == "running")).all():
         progress = progress_of(job)
         started = job.started_at.timestamp() if job.started_at else 0
-        if now - (progress.get("beat") or started) < stale_after or _worker_alive_here(progress):
+        if (now - (progress.get("beat") or started) < stale_after or _worker_alive_here(progress)
+                or (not progress and _heartbeat_unreadable(job))):
             continue
         found += 1
         if job.attempts < ATTEMPTS:
@@ -309,7 +342,40 @@ def sweep() -> int:
             sess.execute(update(Job).where(Job.id == job.id, Job.state == "running")
                          .values(state="failed", finished_at=utcnow(), message=VANISHED + " Start it again."))
             sess.commit()
+    _enqueue_lost()
     return found
+
+
+LOST_AFTER = timedelta(minutes=1)
+
+
+REQUEUE_BEHIND_OTHERS = 15 * 60  # seconds: how often a job still waiting behind others is put back anyway
+
+
+def _enqueue_lost() -> None:
+    """Jobs queued a while ago and still not started: their ids may have been lost (putting one on
+    the queue failed, a Redis restarted without its data, Huey gave up retrying a claim). Put back:
+    at once when the queue holds nothing (they cannot be waiting behind anything), otherwise every
+    REQUEUE_BEHIND_OTHERS. An id on the queue twice still runs once (the claim)."""
+    if current_app.config.get("JOBS_IMMEDIATE"):
+        return
+    sess = db.session()
+    waiting = list(sess.scalars(select(Job.id).where(Job.state == "queued", Job.created_at < utcnow() - LOST_AFTER)
+                                .order_by(Job.created_at).limit(100)))
+    sess.commit()
+    if not waiting:
+        return
+    try:
+        empty = queue_of().pending_count() == 0
+    except Exception:  # the queue cannot be reached: /readyz says so; nothing to put back now
+        return
+    now = time.time()
+    for job_id in waiting:
+        marker = read_json(files_root() / job_id / "queued.json") or {}
+        if not empty and now - marker.get("at", 0) < REQUEUE_BEHIND_OTHERS:
+            continue
+        current_app.logger.warning("job %s: queued a while ago and not started; put on the queue again", job_id)
+        _enqueue(job_id)
 
 
 def _worker_alive_here(progress: dict) -> bool:
@@ -324,8 +390,21 @@ def _worker_alive_here(progress: dict) -> bool:
     except ProcessLookupError:
         return False
     except OSError:
-        return True  # there, another user's
-    return True
+        pass  # there, another user's
+    # The same pid may be a later process (a restarted container's worker is pid 1 again).
+    started = progress.get("process_started")
+    return started is None or _process_started(pid) in (None, started)
+
+
+def _process_started(pid: int) -> Optional[str]:
+    """When a process started, in clock ticks since boot (Linux /proc/<pid>/stat field 22), with the
+    boot's id; None where that cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+    return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"
 
 
 def purge_files(now: Optional[datetime] = None) -> int:
@@ -362,6 +441,9 @@ def work(app: Flask, threads: int) -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         huey_log.addHandler(handler)
+    # SIGTERM (systemd, make run's Ctrl-C, a platform's stop) lets the running jobs finish, for up to
+    # JOB_SHUTDOWN_SECONDS; then the process exits and the sweep finds what it cut off.
     consumer = queue_of(app).create_consumer(workers=threads, worker_type="thread", periodic=True,
-                                             initial_delay=0.1, backoff=1.15, max_delay=1.0)
+                                             initial_delay=0.1, backoff=1.15, max_delay=1.0, graceful_signal="TERM",
+                                             shutdown_timeout=app.config["JOB_SHUTDOWN_SECONDS"])
     consumer.run()

@@ -15,6 +15,7 @@ from ..models import Job
 from .queue import IN_JOB, download_path, progress_of, retry, submit, sweep
 
 bp = Blueprint("jobs", __name__)
+NOT_RESTARTED = ("import", "assess", "check", "purge")  # restarted from their own page, or by the schedule
 SHOWN = 100
 
 
@@ -97,7 +98,7 @@ def show(job_id: str):
 
         queued_for = (utcnow() - job.created_at).total_seconds()
     return render_template("jobs/show.html", job=job, status=status_of(job), form=RetryForm(), queued_for=queued_for,
-                           download=download_path(job) is not None)
+                           download=download_path(job) is not None, restartable=job.kind not in NOT_RESTARTED)
 
 
 @bp.route("/jobs/<job_id>/status")
@@ -124,6 +125,7 @@ def again(job_id: str):
     job = _visible(job_id)
     if not RetryForm().validate_on_submit():
         abort(400, description="The form expired: reload the page and try again.")
-    if job.state != "failed" or job.kind == "import":
-        abort(400, description="Only a failed job can be started again (an import: from its preview).")
+    if job.state != "failed" or job.kind in NOT_RESTARTED:
+        abort(400, description="Only a failed download can be started again (an import: from its preview; the "
+                               "daily work: by the schedule).")
     return redirect(url_for("jobs.show", job_id=retry(job).id))

@@ -44,6 +44,9 @@ class NoticeFacts:
     objection_deadline: Optional[date] = None
     objection_received_on: Optional[date] = None
     outcome: str = "pending"
+    # When the register mailed the notice (register/client_notices.py): how that mail ended. A notice
+    # whose mail failed, or whose sending ended unknown, has not been shown to have reached the client.
+    mail: Optional[str] = None  # pending / sending / sent / failed / unknown; None: not sent by the register
 
 
 def objection_deadline(sent_on: date, notice_period_days: int) -> date:
@@ -100,6 +103,9 @@ def activation_blockers(client: str, authorisation: Optional[str], notice: Optio
         return []
     if notice is None or notice.sent_on is None:
         return [Reason("attention", f"{client} has not been told of this intended change", NOTICE_REFERENCE)]
+    if notice.mail in ("failed", "unknown"):
+        return [Reason("attention", f"the notice mailed to {client} was not delivered ({notice.mail}): it has not been "
+                                    "shown to have been told; send it again or record how it was told", NOTICE_REFERENCE)]
     if notice.objection_received_on is not None:
         return [Reason("attention", f"{client} objected on {notice.objection_received_on}; record how the objection "
                                     "was resolved first", NOTICE_REFERENCE)]
