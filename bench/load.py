@@ -92,6 +92,26 @@ class Worker:
             self.process = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
                                             stdout=log, stderr=subprocess.STDOUT)
 
+    def idle(self, bench: Bench, seconds: float = 300) -> None:
+        """Wait until the worker has started and has no job queued or running (its first minute submits
+        the day's check and purge)."""
+        from register.models import Job
+
+        deadline = time.monotonic() + seconds
+        time.sleep(2)
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the worker exited: {self.log.read_text()[-2000:]}")
+            with bench.app.app_context():
+                busy = db.session.scalar(select(func.count()).select_from(Job).where(Job.state.in_(("queued", "running"))))
+                checked = db.session.scalar(select(func.count()).select_from(Job).where(
+                    Job.kind == "check", Job.state.in_(("done", "failed"))))
+                db.session.remove()
+            if not busy and checked:
+                return
+            time.sleep(0.5)
+        raise RuntimeError("the worker did not become idle")
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         try:

@@ -128,8 +128,9 @@ def test_unknown_ids_are_404_in_the_site_look(logged_in):
 
 
 # Pages anyone may open: logging in, the health check, static files, the public processor list (when
-# an admin publishes it) and the API (which answers 401 in JSON, not a login page).
-PUBLIC = ("/login", "/healthz", "/readyz", "/static/", "/public/", "/api/")
+# an admin publishes it), the API (which answers 401 in JSON, not a login page), and a client's answer
+# to an Art. 28(2) notice (a link signed with the register's secret: test_client_notices.py).
+PUBLIC = ("/login", "/healthz", "/readyz", "/static/", "/public/", "/api/", "/notice/")
 
 
 def _sample_path(rule) -> str:
