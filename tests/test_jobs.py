@@ -8,7 +8,6 @@ import io
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import create_engine, func, select, text
 
-from helpers import PG_SCHEMA, csrf_token, generated_register, login, post_form
+from helpers import PG_SCHEMA, free_port, generated_register, login, post_form
 from bench.generate import Scale
 from register import create_app
 from register.jobs import queue as jobs
@@ -108,7 +107,6 @@ def test_a_job_queued_twice_runs_once(app, queued):
 
 def test_a_job_whose_worker_stopped_is_queued_again_once_then_failed_and_its_import_says_so(
         app, logged_in, queued, tmp_path):
-    from register.imports import jobs as uploads
 
     app.config.update({**queued, "JOB_STALE_SECONDS": 5})
     jobs.make_queue(app)
@@ -209,21 +207,12 @@ def test_readiness_checks_the_job_queue(tmp_path, monkeypatch):
 
     on_file = readiness(JOBS_SQLITE_FILE=str(tmp_path / "queue.sqlite"), JOBS_REDIS_URL="")
     assert on_file.status_code == 200 and on_file.get_json()["checks"]["job_queue"] == {"status": "ok"}
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
-    gone = readiness(JOBS_REDIS_URL=f"redis://127.0.0.1:{closed}/0")
+    gone = readiness(JOBS_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
     assert gone.status_code == 503
     assert gone.get_json()["checks"]["job_queue"] == {"status": "failed", "problems": ["Redis does not answer: ConnectionError"]}
 
 
 # --- the real server and a real worker -------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 BACKENDS = [pytest.param("sqlite", id="sqlite"),
@@ -243,7 +232,7 @@ def test_an_import_survives_its_worker_killed_mid_apply_and_an_export_comes_back
         expected_routes = db.session.scalar(select(func.count()).select_from(TransferRoute))
 
     bin_dir = Path(sys.executable).parent
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PORT": str(port), "REGISTER_INSTANCE_PATH": str(tmp_path / "instance"), "FLASK_APP": "app",
            "WEB_WORKERS": "2", "WEB_THREADS": "2", "JOB_STALE_SECONDS": "4", "DIRECT_DOWNLOAD_MAX_ROWS": "100",
            "JOBS_QUEUE_NAME": f"test-{uuid.uuid4().hex[:12]}"}

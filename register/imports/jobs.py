@@ -7,8 +7,6 @@ the preview page polls), then the outcome. Any web process can show it; the work
 worker that stops mid-import leaves nothing written (the apply is one transaction).
 """
 
-import json
-import os
 import secrets
 import shutil
 import time
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..extensions import db
+from ..jobs.queue import write_json
 from .plan import Outcome
 
 TOKEN_BYTES = 24
@@ -38,17 +37,10 @@ def folder_of(token: str) -> Optional[Path]:
     return folder if folder.is_dir() else None
 
 
-def _write_json(path: Path, value: Any) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(value, default=str), encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def read_json(folder: Path, name: str) -> Optional[dict]:
-    try:
-        return json.loads((folder / name).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    from ..jobs.queue import read_json as read
+
+    return read(folder / name)
 
 
 def new_upload(stream: Any, filename: str, user_id: int) -> str:
@@ -59,7 +51,7 @@ def new_upload(stream: Any, filename: str, user_id: int) -> str:
     folder.mkdir(mode=0o700)
     suffix = ".csv" if filename.lower().endswith(".csv") else ".xlsx"
     stream.save(folder / f"upload{suffix}")
-    _write_json(folder / "meta.json", {"user_id": user_id, "filename": filename[:200], "file": f"upload{suffix}",
+    write_json(folder / "meta.json", {"user_id": user_id, "filename": filename[:200], "file": f"upload{suffix}",
                                        "created": time.time()})
     return token
 
@@ -116,7 +108,7 @@ def start(token: str, user_id: int, *, apply: bool, expected_digest: Optional[st
     job = submit("import", label, {"token": token, "apply": apply, "expected_digest": expected_digest},
                        user_id=user_id, dedup_key=f"import:{token}")
     meta = read_json(folder, "meta.json") or meta
-    _write_json(folder / "meta.json", {**meta, "job": job.id})
+    write_json(folder / "meta.json", {**meta, "job": job.id})
 
 
 def outcome_of(folder: Path) -> Optional[Outcome]:
