@@ -67,11 +67,12 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     from .imports.views import bp as imports_bp
 
     app.register_blueprint(imports_bp)
-    from . import client_notices, jobs, outbox
+    from . import client_notices, jobs, outbox, subscriptions
 
     jobs.init_app(app)
     app.register_blueprint(outbox.bp)
     app.register_blueprint(client_notices.bp)
+    app.register_blueprint(subscriptions.bp)
     cli.init_app(app)
     # Every write unit brings the rules' stored verdicts up to date in its own transaction; the write
     # path does not import the assessments (they store verdicts with the bulk engine, below both).

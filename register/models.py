@@ -1261,3 +1261,20 @@ class MailDelivery(db.Model):
     detail: Mapped[Optional[str]] = mapped_column(String(500))
 
     message = relationship("OutboxMessage", back_populates="deliveries")
+
+
+class ListSubscriber(db.Model):
+    """Someone who asked to hear of changes to the public processor list (register/subscriptions.py).
+    Personal data: confirmed by mail before anything is sent, erased on unsubscribe (with the mail
+    sent to them), never in an export, not in the audit trail."""
+
+    __tablename__ = "list_subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    frequency: Mapped[str] = mapped_column(String(10), default="each")  # each change / daily digest
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # The newest change (audit event id) already sent to them; and the day of their last digest.
+    sent_up_to: Mapped[int] = mapped_column(Integer, default=0)
+    last_digest_on: Mapped[Optional[date]] = mapped_column(Date)

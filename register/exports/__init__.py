@@ -127,7 +127,8 @@ def _processor_page(public: bool):
         Party.kind == PartyKind.CLIENT, Party.status != Lifecycle.RETIRED).order_by(Party.name_key)).all()
     return render_template("exports/processors.html", processors=_processors(entity, purpose, client),
                            entity=entity, purpose=purpose, entities=entities, title=_title(entity, purpose, client), public=public,
-                           facts=_facts(client), client=client, clients=clients)
+                           facts=_facts(client), client=client, clients=clients,
+                           subscribe_here=public and client is None)
 
 
 @bp.route("/processors")

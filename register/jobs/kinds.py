@@ -94,8 +94,10 @@ def run_purge(job: Job, progress: Progress, _folder: Path) -> dict:
 
     progress("Erasing requesters' personal data past its date", 0, None)
     today = date.fromisoformat(job.params["on"]) if job.params.get("on") else date.today()
+    from ..subscriptions import purge_unconfirmed
+
     purged = purge_due(today, Actor(AuditSource.CLI, label="scheduled purge"))
-    return {"requests": list(purged), "job_folders": purge_files()}
+    return {"requests": list(purged), "job_folders": purge_files(), "unconfirmed_subscribers": purge_unconfirmed(today)}
 
 
 @kind("check")

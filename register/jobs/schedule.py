@@ -50,6 +50,9 @@ def add_periodic_tasks(app: Flask, queue: Huey) -> None:
             try:
                 sweep()
                 daily_jobs()
+                from ..subscriptions import send_updates
+
+                send_updates()  # the list's subscribers: each change, or the day's digest
                 app.extensions["mail.send"]()  # retries that are due
             except Exception:
                 current_app.logger.exception("the scheduled jobs could not be submitted")
