@@ -67,12 +67,13 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     from .imports.views import bp as imports_bp
 
     app.register_blueprint(imports_bp)
-    from . import client_notices, jobs, outbox, subscriptions
+    from . import client_notices, jobs, outbox, reminders, subscriptions
 
     jobs.init_app(app)
     app.register_blueprint(outbox.bp)
     app.register_blueprint(client_notices.bp)
     app.register_blueprint(subscriptions.bp)
+    app.register_blueprint(reminders.bp)
     cli.init_app(app)
     # Every write unit brings the rules' stored verdicts up to date in its own transaction; the write
     # path does not import the assessments (they store verdicts with the bulk engine, below both).
@@ -92,7 +93,23 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     # Outermost: every request gets its id (X-Request-ID, on error pages) and one line in the log.
     request_log.init_app(app)
     app.jinja_env.globals["request_id"] = request_log.request_id
+    app.jinja_env.globals["unread_reminders"] = _unread_reminders
     return app
+
+
+def _unread_reminders() -> int:
+    """The logged-in user's unread reminders (the menu's count); 0 when it cannot be read."""
+    from flask_login import current_user
+
+    from .reminders import unread_count
+
+    if not getattr(current_user, "is_authenticated", False):
+        return 0
+    try:
+        return unread_count(current_user)
+    except DBAPIError:
+        db.session.rollback()
+        return 0
 
 
 def _register_security_headers(app: Flask) -> None:

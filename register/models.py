@@ -1278,3 +1278,32 @@ class ListSubscriber(db.Model):
     # The newest change (audit event id) already sent to them; and the day of their last digest.
     sent_up_to: Mapped[int] = mapped_column(Integer, default=0)
     last_digest_on: Mapped[Optional[date]] = mapped_column(Date)
+
+
+class Notification(db.Model):
+    """A reminder given to one user (register/reminders.py): the in-app list; `key` names what it is
+    about and its threshold, so each is given once."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(250))
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(300))
+    created_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_notifications_once_per_user"),)
+
+
+class ReminderPreference(db.Model):
+    """Which reminders a user wants, and how they are mailed (immediate / daily / none)."""
+
+    __tablename__ = "reminder_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    kinds: Mapped[list] = mapped_column(JSON, default=list)
+    frequency: Mapped[str] = mapped_column(String(10), default="daily")

@@ -165,7 +165,7 @@ def test_the_daily_work_is_submitted_once_a_day(app, queued):
     app.config.update(queued)
     jobs.make_queue(app)
     first = daily_jobs()
-    assert sorted(job.kind for job in first) == ["assess", "check", "purge"]
+    assert sorted(job.kind for job in first) == ["assess", "check", "purge", "remind"]
     assert {job.id for job in daily_jobs()} == {job.id for job in first}  # asked again while queued: the same jobs
     _run_queued(app)
     db.session.rollback()

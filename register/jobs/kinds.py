@@ -100,6 +100,16 @@ def run_purge(job: Job, progress: Progress, _folder: Path) -> dict:
     return {"requests": list(purged), "job_folders": purge_files(), "unconfirmed_subscribers": purge_unconfirmed(today)}
 
 
+@kind("remind")
+def run_reminders(job: Job, progress: Progress, _folder: Path) -> dict:
+    """Each user's reminders of the day (register/reminders.py), kept and mailed as they chose."""
+    from ..reminders import run
+
+    progress("Looking for what is due", 0, None)
+    on = date.fromisoformat(job.params["on"]) if job.params.get("on") else date.today()
+    return run(on)
+
+
 @kind("check")
 def run_check(job: Job, progress: Progress, _folder: Path) -> dict:
     """The daily check: how many live routes have a gap or need attention, kept for the dashboard."""

@@ -27,7 +27,8 @@ def daily_jobs(today: date | None = None) -> list[Job]:
     from .queue import submit
 
     today = today or date.today()
-    wanted = [("check", "Daily check", f"check:{today}"), ("purge", "Daily purge", f"purge:{today}")]
+    wanted = [("check", "Daily check", f"check:{today}"), ("purge", "Daily purge", f"purge:{today}"),
+              ("remind", "Daily reminders", f"remind:{today}")]
     if not is_fresh(today):
         wanted.insert(0, ("assess", "Daily assessment", assessment_key(today)))
     submitted = []

@@ -15,7 +15,7 @@ from ..models import Job
 from .queue import IN_JOB, download_path, progress_of, retry, submit, sweep
 
 bp = Blueprint("jobs", __name__)
-NOT_RESTARTED = ("import", "assess", "check", "purge")  # restarted from their own page, or by the schedule
+NOT_RESTARTED = ("import", "assess", "check", "purge", "remind")  # restarted from their own page, or by the schedule
 SHOWN = 100
 
 

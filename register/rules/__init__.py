@@ -90,7 +90,7 @@ from .verdicts import (
     rank,
     worst,
 )
-from .vetting import CERTIFICATE_EXPIRING_DAYS, ISO_2013_LAST_DAY, VETTING_STATES, vetting_state
+from .vetting import CERTIFICATE_EXPIRING_DAYS, ISO_2013_LAST_DAY, VETTING_STATES, dpf_reverification_due, vetting_state
 
 # The request clocks (privacy notice; GDPR Art. 12(3); Reg. 1182/71 for months) live in their own pure
 # module; the register reads them from here, the one home of legal judgements.

@@ -85,6 +85,15 @@ def vetting_state(party: PartyFacts, on: date) -> VettingAssessment:
     return VettingAssessment(state, certificate, review_overdue, rejected, status, tuple(reasons))
 
 
+DPF_RECERTIFICATION_YEARS = 1  # DPF Principles, Supplemental Principle 6: organisations re-certify every year
+
+
+def dpf_reverification_due(verified_on: Optional[date]) -> Optional[date]:
+    """When a DPF List entry as verified should be checked on the List again: a year after it was
+    verified (organisations re-certify annually, Supplemental Principle 6); None: never verified, due now."""
+    return None if verified_on is None else _add_years(verified_on, DPF_RECERTIFICATION_YEARS)
+
+
 def _certificate_state(certificate: CertificateFacts, on: date) -> tuple[str, date]:
     """One certificate's state on `on`, and the last day it is (or was) valid."""
     ends = certificate.expires_on
