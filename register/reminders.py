@@ -20,6 +20,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 from wtforms import RadioField, SelectChoice, SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -105,10 +106,11 @@ def due(on: date) -> list[Reminder]:
             found.append(Reminder("request", f"request:{record.id}:{deadline.label}:{deadline.due_on}:{'overdue' if late else 'due'}",
                                   f"Request #{record.id}: {deadline.label} {'was due' if late else 'is due'} on {deadline.due_on}.",
                                   f"/requests/{record.id}"))
-    for route_id in sess.scalars(select(RouteVerdict.route_id).where(RouteVerdict.live.is_(True), RouteVerdict.status == "gap")
-                                 .order_by(RouteVerdict.route_id)):
-        found.append(Reminder("gap", f"gap:{route_id}", f"Route #{route_id} has a gap: no transfer tool covers it.",
-                              f"/routes/{route_id}"))
+    for route in sess.scalars(select(TransferRoute).join(RouteVerdict, RouteVerdict.route_id == TransferRoute.id)
+                              .where(RouteVerdict.live.is_(True), RouteVerdict.status == "gap").order_by(TransferRoute.id)
+                              .options(joinedload(TransferRoute.exporter), joinedload(TransferRoute.importer))):
+        found.append(Reminder("gap", f"gap:{route.id}", f"Route #{route.id} ({route.label}) has a gap: no transfer tool covers it.",
+                              f"/routes/{route.id}"))
     return found
 
 

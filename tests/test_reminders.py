@@ -102,6 +102,7 @@ def test_each_user_gets_the_kinds_they_chose_once_mailed_as_they_chose(app, logg
     assert "Kaveri Data Services" in received[editor.user.email]["Subject"]
     digest = received[other.email].get_body(("plain",)).get_content()
     assert "reminder(s) for" in received[other.email]["Subject"] and "TIA of route" in digest
+    assert "(Meridian Assist SA \u2192 Kaveri Data Services (IN)) has a gap" in digest
     page = editor.get("/notifications").get_data(as_text=True)
     assert "Kaveri Data Services" in page and "Mark all as read" in page
     assert "Your reminders (1)" in editor.get("/").get_data(as_text=True)
