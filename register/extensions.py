@@ -70,6 +70,14 @@ def short_write(session) -> Iterator[None]:
         _begin_immediate.reset(token)
 
 
+def write_now(session, statement):
+    """One statement written and committed at once (a claim, a state change), as `short_write` says."""
+    with short_write(session):
+        result = session.execute(statement)
+        session.commit()
+    return result
+
+
 def configure_sqlite(engine: Engine, busy_timeout_ms: int = 15000) -> None:
     """WAL, foreign keys, a busy timeout and explicit BEGIN (SQLAlchemy's SQLite recipe)."""
 

@@ -29,7 +29,7 @@ from jinja2 import TemplateNotFound
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from .extensions import db
+from .extensions import db, short_write, write_now
 from .models import MailDelivery, OutboxMessage, utcnow
 
 SENDING_GIVES_UP_AFTER = timedelta(minutes=10)  # a message "sending" this long: its sender vanished
@@ -97,13 +97,13 @@ def _email(message: OutboxMessage) -> EmailMessage:
     return mail
 
 
-def _deliver(mail: EmailMessage, message: OutboxMessage) -> str:
+def _deliver(mail: EmailMessage, message_id: int) -> str:
     """Send it; returns what to record. Raises PermanentFailure, or OSError/SMTPException to retry."""
     config = current_app.config
     if not config.get("MAIL_HOST"):
         folder = Path(config["MAILBOX_FOLDER"])
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = folder / f"{utcnow():%Y%m%dT%H%M%S}-{message.id}.eml"
+        path = folder / f"{utcnow():%Y%m%dT%H%M%S}-{message_id}.eml"
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(bytes(mail))
         temporary.replace(path)
@@ -164,54 +164,53 @@ def send_due(now: Optional[datetime] = None, limit: int = 200) -> dict[str, int]
     # Messages whose sender vanished during the SMTP conversation (claimed long ago, never finished):
     # not sent again. One UPDATE each, only while still "sending": a sender that is merely slow and
     # finishes meanwhile keeps its outcome.
-    for message_id in sess.scalars(select(OutboxMessage.id).where(
-            OutboxMessage.state == "sending", OutboxMessage.next_attempt_at < now - SENDING_GIVES_UP_AFTER)).all():
-        moved = sess.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.state == "sending")
-                             .values(state="unknown"))
-        if moved.rowcount:
-            sess.add(MailDelivery(message_id=message_id, outcome="unknown", attempted_at=now, detail=(
-                "The sender stopped during the SMTP conversation: the message may or may not have arrived, and is not "
-                "sent again by itself (resend it from the mail page).")))
-            tally["unknown"] += 1
-        sess.commit()
+    stale = sess.scalars(select(OutboxMessage.id).where(
+        OutboxMessage.state == "sending", OutboxMessage.next_attempt_at < now - SENDING_GIVES_UP_AFTER)).all()
+    for message_id in stale:
+        with short_write(sess):
+            moved = sess.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.state == "sending")
+                                 .values(state="unknown"))
+            if moved.rowcount:
+                sess.add(MailDelivery(message_id=message_id, outcome="unknown", attempted_at=now, detail=(
+                    "The sender stopped during the SMTP conversation: the message may or may not have arrived, and is "
+                    "not sent again by itself (resend it from the mail page).")))
+                tally["unknown"] += 1
+            sess.commit()
     due = list(sess.scalars(select(OutboxMessage.id).where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
                             .order_by(OutboxMessage.id).limit(limit)))
     max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
     for message_id in due:
         now = given or utcnow()  # each claim its own time: "sending since" is the moment it was claimed
-        claimed = sess.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.state == "pending")
-                               .values(state="sending", attempts=OutboxMessage.attempts + 1, next_attempt_at=now))
-        sess.commit()
+        claimed = write_now(sess, update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.state == "pending")
+                            .values(state="sending", attempts=OutboxMessage.attempts + 1, next_attempt_at=now))
         if claimed.rowcount != 1:
             continue  # another worker has it
         message = sess.get(OutboxMessage, message_id)
+        attempts = message.attempts
+        outcome: dict[str, Any]
         try:
-            detail = _deliver(_email(message), message)
+            built = _email(message)
+            sess.commit()  # no read held during the SMTP conversation (the outcome is written afresh below)
+            detail = _deliver(built, message_id)
         except (ValueError, UnicodeError, TypeError) as broken:
             # The message cannot be built or encoded (an address or header the mail format refuses):
             # never sendable as it is.
-            message.state, message.last_error = "failed", f"the message cannot be sent as it is: {broken}"[:500]
-            message.deliveries.append(MailDelivery(outcome="failed", attempted_at=now, detail=message.last_error))
-            tally["failed"] += 1
+            outcome = {"state": "failed", "last_error": f"the message cannot be sent as it is: {broken}"[:500]}
         except PermanentFailure as refused:
-            message.state, message.last_error = "failed", str(refused)
-            message.deliveries.append(MailDelivery(outcome="failed", attempted_at=now, detail=str(refused)))
-            tally["failed"] += 1
+            outcome = {"state": "failed", "last_error": str(refused)}
         except (OSError, smtplib.SMTPException) as error:
             detail = _describe(error)
-            message.last_error = detail
-            message.deliveries.append(MailDelivery(outcome="failed", attempted_at=now, detail=detail))
-            if message.attempts >= max_attempts:
-                message.state = "failed"
-                tally["failed"] += 1
-            else:
-                message.state, message.next_attempt_at = "pending", now + retry_delay(message.attempts)
-                tally["retry"] += 1
+            outcome = ({"state": "failed", "last_error": detail} if attempts >= max_attempts else
+                       {"state": "pending", "last_error": detail, "next_attempt_at": now + retry_delay(attempts)})
         else:
-            message.state, message.sent_at, message.last_error = "sent", now, None
-            message.deliveries.append(MailDelivery(outcome="sent", attempted_at=now, detail=detail))
-            tally["sent"] += 1
-        sess.commit()
+            outcome = {"state": "sent", "sent_at": now, "last_error": None}
+        with short_write(sess):
+            sess.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**outcome))
+            sess.add(MailDelivery(message_id=message_id, attempted_at=now,
+                                  outcome="sent" if outcome["state"] == "sent" else "failed",
+                                  detail=detail if outcome["state"] == "sent" else outcome["last_error"]))
+            sess.commit()
+        tally["sent" if outcome["state"] == "sent" else "retry" if outcome["state"] == "pending" else "failed"] += 1
     return tally
 
 

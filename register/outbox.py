@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from . import mail
 from .auth import admin_required
-from .extensions import db
+from .extensions import db, short_write
 from .models import OutboxMessage
 
 bp = Blueprint("outbox", __name__)
@@ -50,8 +50,9 @@ def resend(message_id: int):
         abort(400, description="The form expired: reload the page and try again.")
     if message.state not in ("failed", "unknown", "sent"):
         abort(400, description="This message is still being sent.")
-    copy = mail.resend(message)
-    db.session.commit()
+    with short_write(db.session()):
+        copy = mail.resend(db.session.get(OutboxMessage, message_id))
+        db.session.commit()
     flash(f"Queued again as message #{copy.id}.", "success")
     return redirect(url_for("outbox.show", message_id=copy.id))
 
@@ -61,7 +62,8 @@ def resend(message_id: int):
 def test_message():
     if not ActionForm().validate_on_submit():
         abort(400, description="The form expired: reload the page and try again.")
-    message = mail.compose("test", current_user.email, "Transfer register: a test message", "test", user=current_user)
-    db.session.commit()
+    with short_write(db.session()):
+        message = mail.compose("test", current_user.email, "Transfer register: a test message", "test", user=current_user)
+        db.session.commit()
     flash(f"A test message to {current_user.email} is queued (#{message.id}); this page shows how it went.", "success")
     return redirect(url_for("outbox.show", message_id=message.id))

@@ -25,7 +25,7 @@ from wtforms import RadioField, SelectChoice, SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import countries, mail, rules
-from .extensions import db
+from .extensions import db, short_write, write_now
 from .models import (Certificate, DpfCertification, Lifecycle, Notification, Party, ReminderPreference, Role, RouteVerdict,
                      SubjectRequest, TransferImpactAssessment, TransferInstrument, TransferRoute, User, utcnow)
 
@@ -157,24 +157,30 @@ def run(on: date) -> dict[str, int]:
         wanted = [reminder for reminder in reminders if reminder.kind in kinds]
         if not wanted:
             continue
-        had = set(db.session.scalars(select(Notification.key).where(Notification.user_id == user.id,
-                                                                    Notification.key.in_([r.key for r in wanted]))))
-        new = [reminder for reminder in wanted if reminder.key not in had]
-        for reminder in new:
-            db.session.add(Notification(user_id=user.id, kind=reminder.kind, key=reminder.key, text=reminder.text,
-                                        link=reminder.link, created_on=on))
-        tally["notifications"] += len(new)
-        if new and frequency == "immediate":
-            for reminder in new:
-                mail.compose("reminder", user.email, f"Reminder: {reminder.text[:200]}", "reminder", dedup_key=f"reminder:{user.id}:{reminder.key}",
-                             reminders=[reminder], user=user)
-                tally["mails"] += 1
-        elif new and frequency == "daily":
-            mail.compose("reminder", user.email, f"Transfer register: {len(new)} reminder(s) for {on}", "reminder",
-                         dedup_key=f"reminders:{user.id}:{on}", reminders=new, user=user)
-            tally["mails"] += 1
-        db.session.commit()
+        with short_write(db.session()):
+            _tally_user(user, wanted, frequency, on, tally)
     return tally
+
+
+def _tally_user(user: User, wanted: list[Reminder], frequency: str, on: date, tally: dict) -> None:
+    """One user's new reminders of the day, kept and mailed (inside the caller's write)."""
+    had = set(db.session.scalars(select(Notification.key).where(Notification.user_id == user.id,
+                                                                Notification.key.in_([r.key for r in wanted]))))
+    new = [reminder for reminder in wanted if reminder.key not in had]
+    for reminder in new:
+        db.session.add(Notification(user_id=user.id, kind=reminder.kind, key=reminder.key, text=reminder.text,
+                                    link=reminder.link, created_on=on))
+    tally["notifications"] += len(new)
+    if new and frequency == "immediate":
+        for reminder in new:
+            mail.compose("reminder", user.email, f"Reminder: {reminder.text[:200]}", "reminder", dedup_key=f"reminder:{user.id}:{reminder.key}",
+                         reminders=[reminder], user=user)
+            tally["mails"] += 1
+    elif new and frequency == "daily":
+        mail.compose("reminder", user.email, f"Transfer register: {len(new)} reminder(s) for {on}", "reminder",
+                     dedup_key=f"reminders:{user.id}:{on}", reminders=new, user=user)
+        tally["mails"] += 1
+    db.session.commit()
 
 
 # --- pages ----------------------------------------------------------------------------------------
@@ -203,9 +209,8 @@ def index():
     if request.method == "POST":
         if not ReadForm().validate_on_submit():
             abort(400, description="The form expired: reload the page and try again.")
-        db.session.execute(update(Notification).where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-                           .values(read_at=utcnow()))
-        db.session.commit()
+        write_now(db.session(), update(Notification).where(Notification.user_id == current_user.id,
+                                                           Notification.read_at.is_(None)).values(read_at=utcnow()))
         return redirect(url_for("reminders.index"))
     shown = db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
                                .order_by(Notification.id.desc()).limit(200)).all()
@@ -220,10 +225,11 @@ def settings():
     kinds, frequency = preference(current_user)
     form = PreferenceForm(data=None if request.method == "POST" else {"kinds": sorted(kinds), "frequency": frequency})
     if form.validate_on_submit():
-        chosen = db.session.get(ReminderPreference, current_user.id) or ReminderPreference(user_id=current_user.id)
-        chosen.kinds, chosen.frequency = sorted(form.kinds.data or []), form.frequency.data
-        db.session.add(chosen)
-        db.session.commit()
+        with short_write(db.session()):
+            chosen = db.session.get(ReminderPreference, current_user.id) or ReminderPreference(user_id=current_user.id)
+            chosen.kinds, chosen.frequency = sorted(form.kinds.data or []), form.frequency.data
+            db.session.add(chosen)
+            db.session.commit()
         flash("Your reminders are saved.", "success")
         return redirect(url_for("reminders.index"))
     return render_template("reminders/settings.html", form=form), 200 if request.method == "GET" else 400

@@ -27,7 +27,7 @@ from wtforms import EmailField, RadioField, SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
 from . import mail
-from .extensions import db
+from .extensions import db, short_write
 from .forms import EMAIL
 from .models import AuditEvent, Engagement, ListSubscriber, OutboxMessage, utcnow
 
@@ -105,17 +105,18 @@ def subscribe():
         response.headers["Retry-After"] = str(wait)
         return response
     email = form.email.data.strip().lower()
-    subscriber = db.session.scalar(select(ListSubscriber).where(ListSubscriber.email == email))
-    if subscriber is None:
-        subscriber = ListSubscriber(email=email, frequency=form.frequency.data, sent_up_to=0)
-        db.session.add(subscriber)
-        db.session.flush()
-    if subscriber.confirmed_at is None:
-        subscriber.frequency = form.frequency.data
-        mail.compose("list_confirm", email, "Confirm your subscription to our processor list", "list_confirm",
-                     about=("list_subscribers", subscriber.id), subscriber=subscriber,
-                     confirm=mail.absolute_url("subscriptions.confirm", token=token_of(subscriber)))
-    db.session.commit()
+    with short_write(db.session()):
+        subscriber = db.session.scalar(select(ListSubscriber).where(ListSubscriber.email == email))
+        if subscriber is None:
+            subscriber = ListSubscriber(email=email, frequency=form.frequency.data, sent_up_to=0)
+            db.session.add(subscriber)
+            db.session.flush()
+        if subscriber.confirmed_at is None:
+            subscriber.frequency = form.frequency.data
+            mail.compose("list_confirm", email, "Confirm your subscription to our processor list", "list_confirm",
+                         about=("list_subscribers", subscriber.id), subscriber=subscriber,
+                         confirm=mail.absolute_url("subscriptions.confirm", token=token_of(subscriber)))
+        db.session.commit()
     return render_template("subscriptions/asked.html", email=email)
 
 
@@ -126,9 +127,11 @@ def confirm(token: str):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400, description="The form expired: open the link again.")
-        if subscriber.confirmed_at is None:
-            subscriber.confirmed_at = utcnow()
-            subscriber.sent_up_to = _newest_change_id()  # from now on, not the list's history
+        with short_write(db.session()):
+            subscriber = _subscriber(token)
+            if subscriber.confirmed_at is None:
+                subscriber.confirmed_at = utcnow()
+                subscriber.sent_up_to = _newest_change_id()  # from now on, not the list's history
             db.session.commit()
         flash("You are subscribed. Every message has a link to unsubscribe.", "success")
         return redirect(url_for("subscriptions.confirm", token=token))
@@ -142,8 +145,9 @@ def unsubscribe(token: str):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400, description="The form expired: open the link again.")
-        erase(subscriber)
-        db.session.commit()
+        with short_write(db.session()):
+            erase(_subscriber(token))
+            db.session.commit()
         return render_template("subscriptions/gone.html")
     return render_template("subscriptions/unsubscribe.html", subscriber=subscriber, form=form)
 
@@ -156,11 +160,12 @@ def erase(subscriber: ListSubscriber) -> None:
 
 
 def purge_unconfirmed(today: date) -> int:
-    stale = db.session.scalars(select(ListSubscriber).where(
-        ListSubscriber.confirmed_at.is_(None), ListSubscriber.created_at < utcnow() - timedelta(days=CONFIRM_DAYS))).all()
-    for subscriber in stale:
-        erase(subscriber)
-    db.session.commit()
+    with short_write(db.session()):
+        stale = db.session.scalars(select(ListSubscriber).where(
+            ListSubscriber.confirmed_at.is_(None), ListSubscriber.created_at < utcnow() - timedelta(days=CONFIRM_DAYS))).all()
+        for subscriber in stale:
+            erase(subscriber)
+        db.session.commit()
     return len(stale)
 
 
@@ -179,10 +184,16 @@ def send_updates(today: Optional[date] = None) -> int:
     if not public_list_enabled():
         return 0
     today = today or date.today()
-    subscribers = db.session.scalars(select(ListSubscriber).where(ListSubscriber.confirmed_at.is_not(None))).all()
-    oldest = min((subscriber.sent_up_to for subscriber in subscribers), default=None)
+    oldest = db.session.scalar(select(func.min(ListSubscriber.sent_up_to)).where(ListSubscriber.confirmed_at.is_not(None)))
     if oldest is None or oldest >= _newest_change_id():
         return 0
+    with short_write(db.session()):  # what is read decides what is written: one transaction, the write lock first
+        return _compose_updates(today, list_changes)
+
+
+def _compose_updates(today: date, list_changes) -> int:
+    subscribers = db.session.scalars(select(ListSubscriber).where(ListSubscriber.confirmed_at.is_not(None))).all()
+    oldest = min((subscriber.sent_up_to for subscriber in subscribers), default=0)
     changes = sorted((change for change in list_changes(limit=None) if change.event_id > oldest), key=lambda change: change.event_id)
     composed = 0
     for subscriber in subscribers:

@@ -48,7 +48,7 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import db, short_write, write_now
 from ..models import Job, utcnow
 
 ACTIVE = ("queued", "running")
@@ -169,10 +169,11 @@ def submit(kind_name: str, label: str, params: dict, *, user_id: Optional[int] =
         if active is not None:
             return active  # asked again while it is queued or running (no write: a page may ask on every view)
     job_id = secrets.token_urlsafe(32)
-    sess.add(Job(id=job_id, kind=kind_name, label=label[:200], params=params, user_id=user_id,
-                 dedup_key=dedup_key[:250] if dedup_key else None, state="queued", result={}, attempts=0))
     try:
-        sess.commit()
+        with short_write(sess):
+            sess.add(Job(id=job_id, kind=kind_name, label=label[:200], params=params, user_id=user_id,
+                         dedup_key=dedup_key[:250] if dedup_key else None, state="queued", result={}, attempts=0))
+            sess.commit()
     except IntegrityError:
         sess.rollback()
         existing = sess.scalar(select(Job).where(Job.dedup_key == dedup_key, Job.state.in_(ACTIVE)))
@@ -231,9 +232,8 @@ def run(app: Flask, job_id: str) -> None:
 
 def _run(job_id: str) -> None:
     sess = db.session()
-    claimed = sess.execute(update(Job).where(Job.id == job_id, Job.state == "queued")
-                           .values(state="running", started_at=utcnow(), attempts=Job.attempts + 1))
-    sess.commit()
+    claimed = write_now(sess, update(Job).where(Job.id == job_id, Job.state == "queued")
+                        .values(state="running", started_at=utcnow(), attempts=Job.attempts + 1))
     if claimed.rowcount != 1:
         return  # already run, running or gone: a job queued twice runs once
     job = sess.get(Job, job_id)
@@ -267,8 +267,7 @@ def _finish(job_id: str, attempt: int, state: str, *, result: Optional[dict] = N
         time.sleep(wait)
         sess = db.session()
         try:
-            sess.execute(update(Job).where(Job.id == job_id, Job.state == "running", Job.attempts == attempt).values(**values))
-            sess.commit()
+            write_now(sess, update(Job).where(Job.id == job_id, Job.state == "running", Job.attempts == attempt).values(**values))
             return
         except Exception:  # noqa: BLE001 - the database refused for now: try again, then let the sweep decide
             sess.rollback()
@@ -325,7 +324,9 @@ def sweep() -> int:
     stale_after = current_app.config.get("JOB_STALE_SECONDS", 30)
     now = time.time()
     found = 0
-    for job in sess.scalars(select(Job).where(Job.state == "running")).all():
+    running = sess.scalars(select(Job).where(Job.state == "running")).all()
+    sess.commit()  # the writes below each take the write lock afresh (write_now)
+    for job in running:
         progress = progress_of(job)
         started = job.started_at.timestamp() if job.started_at else 0
         if (now - (progress.get("beat") or started) < stale_after or _worker_alive_here(progress)
@@ -333,15 +334,13 @@ def sweep() -> int:
             continue
         found += 1
         if job.attempts < ATTEMPTS:
-            moved = sess.execute(update(Job).where(Job.id == job.id, Job.state == "running").values(state="queued"))
-            sess.commit()
+            moved = write_now(sess, update(Job).where(Job.id == job.id, Job.state == "running").values(state="queued"))
             if moved.rowcount:
                 current_app.logger.warning("job %s (%s): its worker stopped; queued again", job.id, job.kind)
                 _enqueue(job.id)
         else:
-            sess.execute(update(Job).where(Job.id == job.id, Job.state == "running")
-                         .values(state="failed", finished_at=utcnow(), message=VANISHED + " Start it again."))
-            sess.commit()
+            write_now(sess, update(Job).where(Job.id == job.id, Job.state == "running")
+                      .values(state="failed", finished_at=utcnow(), message=VANISHED + " Start it again."))
     _enqueue_lost()
     return found
 
