@@ -132,12 +132,12 @@ def send_notices(engagement: Engagement, actor: Actor, today: Optional[date] = N
     return told, left
 
 
-def _compose(notice: ChangeNotice, engagement: Engagement, client: Party, authorisation: str) -> None:
+def _compose(notice: ChangeNotice, engagement: Engagement, client: Party, authorisation: str, again: bool = False) -> None:
     sub = engagement.engaged
     start = engagement.planned_start_on or engagement.starts_on
     mail.compose(
         "change_notice", client.contact_email, f"Intended change of sub-processor: {sub.legal_name} ({engagement.service})",
-        "change_notice", dedup_key=f"change_notice:{notice.id}", about=("change_notices", notice.id),
+        "change_notice", dedup_key=None if again else f"change_notice:{notice.id}", about=("change_notices", notice.id),
         notice=notice, client=client, sub_processor=sub, engagement=engagement, start=start,
         where=places(engagement), safeguard=safeguard_words(engagement), specific=authorisation == "specific",
         link=mail.absolute_url("client_notices.respond", token=link_token(notice)))
@@ -163,6 +163,30 @@ def send(record_id: int):
     if not told and not left:
         flash("Every concerned client already has a notice.", "info")
     return redirect(url_for("records.engagements_view", record_id=record_id))
+
+
+@bp.route("/notices/<int:record_id>/mail-again", methods=["POST"])
+@editor_required
+def mail_again(record_id: int):
+    """The notice's mail once more (after a failed or unknown delivery, or on the client's request): the
+    same notice, the same deadline and link; a new message with its own deliveries."""
+    from .extensions import short_write
+
+    if not FlaskForm().validate_on_submit():
+        abort(400, description="The form expired: reload the page and try again.")
+    with short_write(db.session()):
+        notice = db.session.get(ChangeNotice, record_id) or abort(404, description="No such notice.")
+        engagement = notice.engagement
+        if engagement.engaged_id != notice.sub_processor_id or not notice.client.contact_email:
+            abort(409, description="This notice is about a sub-processor the engagement no longer names, or the client "
+                                   "has no contact address: send the notices from the engagement's page.")
+        authorisation = next((state.authorisation for state in client_states(
+            db.session(), engagement.id, engagement.engager_id, engagement.engaged_id, engagement.relationship_type,
+            engagement.starts_on, date.today()) if state.client.id == notice.client_id), None)
+        _compose(notice, engagement, notice.client, authorisation or "general", again=True)
+        db.session.commit()
+    flash(f"The notice is sent again to {notice.sent_to or notice.client.contact_email}.", "success")
+    return redirect(url_for("records.notices_view", record_id=record_id))
 
 
 # --- the client's answer ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ class ClientState:
     authorisation: Optional[str]  # the authorisation the client gave us: specific / general / None
     notice: Optional[ChangeNotice]
     blockers: list[rules.Reason]
+    mail: Optional[str] = None  # how the register's mail of the notice ended (None: not mailed by the register)
 
 
 def clients_served(sess: Session, engager_id: int, relationship: Optional[Relationship]) -> dict[int, tuple[Party, Optional[str]]]:
@@ -86,6 +87,7 @@ def client_states(sess: Session, engagement_id: Optional[int], engager_id: int, 
     states = []
     for client_id, (client, authorisation) in sorted(clients.items(), key=lambda item: item[1][0].legal_name.casefold()):
         notice = notices.get(client_id)
-        blockers = rules.activation_blockers(client.legal_name, authorisation, facts(notice, sess), today, starts_on)
-        states.append(ClientState(client, authorisation, notice, blockers))
+        noticed = facts(notice, sess)
+        blockers = rules.activation_blockers(client.legal_name, authorisation, noticed, today, starts_on)
+        states.append(ClientState(client, authorisation, notice, blockers, noticed.mail if noticed else None))
     return states

@@ -137,6 +137,16 @@ def test_a_notice_whose_mail_was_refused_does_not_count_as_told(logged_in, smtp,
     assert db.session.scalar(select(OutboxMessage.state).limit(1)) == "failed"
     page = editor.get(f"/engagements/{chain['proposed'].id}").get_data(as_text=True)
     assert "the notice mailed to Assurances Voyageurs Mutuelles was not delivered (failed)" in page
+    assert "by mail: failed" in page
+    # Sent again once the client's server takes it: the notice counts as told again.
+    notice = db.session.scalar(select(ChangeNotice).where(ChangeNotice.client_id == chain["avm"].id))
+    smtp.inbox.refuse = False
+    shown = editor.get(f"/notices/{notice.id}").get_data(as_text=True)
+    assert "Sent by mail" in shown and "550" in shown
+    assert post_form(editor, f"/notices/{notice.id}/mail-again", {}, form_path=f"/notices/{notice.id}").status_code == 302
+    assert [m["To"] for m in smtp.inbox.received].count("dpo@avm.example") == 1
+    page = editor.get(f"/engagements/{chain['proposed'].id}").get_data(as_text=True)
+    assert "the notice mailed to Assurances Voyageurs Mutuelles was not delivered" not in page
 
 
 def test_a_forged_or_changed_link_is_refused_and_an_expired_one_takes_no_answer(app, logged_in, smtp, chain, writer):

@@ -213,9 +213,13 @@ def _notice_view(notice: ChangeNotice) -> dict:
     concerned = clients_served(db.session(), engagement.engager_id, engagement.relationship_type)
     authorisation = concerned[notice.client_id][1] if notice.client_id in concerned else None
     blockers = rules.activation_blockers(notice.client.legal_name, authorisation, facts(notice, db.session()), date.today(), engagement.starts_on)
+    from ..models import OutboxMessage
+
+    mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.about_type == "change_notices",
+                                                           OutboxMessage.about_id == notice.id).order_by(OutboxMessage.id)).all()
     return {"owner": engagement, "owner_url": ENGAGEMENT_PAGES.view_url(engagement.id), "blockers": blockers,
             "authorisation": authorisation, "concerned": notice.client_id in concerned,
-            "current": notice.sub_processor_id == engagement.engaged_id}
+            "current": notice.sub_processor_id == engagement.engaged_id, "mails": mails}
 
 
 NOTICE_PAGES = RecordType(
