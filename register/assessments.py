@@ -309,8 +309,18 @@ def vendor_statements(sess: Session, route_ids: Iterable[int]) -> dict[int, list
 def law_digest(law: countries.CountryData) -> str:
     """A fingerprint of the legal data: stored verdicts made under another file are stale. The same in
     every process (a set's repr follows the process's hash seed: each web worker, the job worker and
-    the command line would each have taken the others' verdicts for stale)."""
-    return hashlib.sha256(repr(_canonical(law)).encode()).hexdigest()
+    the command line would each have taken the others' verdicts for stale). Computed once per loaded
+    law file (pages ask on every view whether the stored verdicts are today's)."""
+    known = _DIGESTS.get(id(law))
+    if known is not None and known[0] is law:
+        return known[1]
+    digest = hashlib.sha256(repr(_canonical(law)).encode()).hexdigest()
+    _DIGESTS.clear()  # one law file at a time is current
+    _DIGESTS[id(law)] = (law, digest)
+    return digest
+
+
+_DIGESTS: dict[int, tuple[Any, str]] = {}
 
 
 def _canonical(value: Any) -> Any:
