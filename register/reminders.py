@@ -26,7 +26,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import countries, mail, rules
 from .extensions import db, short_write, write_now
-from .models import (Certificate, DpfCertification, Lifecycle, Notification, Party, ReminderPreference, Role, RouteVerdict,
+from .models import (DpfCertification, Lifecycle, Notification, Party, ReminderPreference, Role, RouteVerdict,
                      SubjectRequest, TransferImpactAssessment, TransferInstrument, TransferRoute, User, utcnow)
 
 KINDS = {
@@ -38,7 +38,6 @@ KINDS = {
     "request": "Request deadlines (within 3 working days, overdue)",
     "gap": "Routes with a gap",
 }
-CERTIFICATE_WINDOWS = (30, 60, 90)
 SOON_DAYS = 30
 REQUEST_WORKING_DAYS = 3
 FREQUENCIES = [SelectChoice("immediate", "Mail each reminder"), SelectChoice("daily", "One mail a day with the day's reminders"),
@@ -59,15 +58,15 @@ def due(on: date) -> list[Reminder]:
     sess = db.session()
     routes_to = dict(sess.execute(select(TransferRoute.importer_id, func.count()).where(TransferRoute.status != Lifecycle.RETIRED)
                                   .group_by(TransferRoute.importer_id)).all())
-    for certificate, name in sess.execute(
-            select(Certificate, Party.legal_name).join(Party, Party.id == Certificate.third_party_id)
-            .where(Party.status != Lifecycle.RETIRED, Certificate.withdrawn_on.is_(None), Certificate.expires_on >= on,
-                   Certificate.expires_on <= on + timedelta(days=max(CERTIFICATE_WINDOWS))).order_by(Certificate.expires_on)):
-        window = next(days for days in CERTIFICATE_WINDOWS if certificate.expires_on <= on + timedelta(days=days))
-        routes = routes_to.get(certificate.third_party_id, 0)
-        found.append(Reminder("certificate", f"certificate:{certificate.id}:{certificate.expires_on}:{window}",
-                              f"The ISO 27001 certificate of {name} ends on {certificate.expires_on} (within {window} days); "
-                              f"{routes} live route(s) send data to {name}.", f"/certificates/{certificate.id}"))
+    from .coverage import expiring_certificates
+
+    # The certificates the dashboard lists as ending, each in its window (30, 60, 90 days).
+    for window, items in sorted(expiring_certificates(on).items()):
+        for certificate, name in items:
+            routes = routes_to.get(certificate.third_party_id, 0)
+            found.append(Reminder("certificate", f"certificate:{certificate.id}:{certificate.expires_on}:{window}",
+                                  f"The ISO 27001 certificate of {name} ends on {certificate.expires_on} (within {window} "
+                                  f"days); {routes} live route(s) send data to {name}.", f"/certificates/{certificate.id}"))
     for tia, route in sess.execute(select(TransferImpactAssessment, TransferRoute).join(TransferRoute)
                                    .where(TransferRoute.status != Lifecycle.RETIRED, TransferImpactAssessment.next_review_on.is_not(None),
                                           TransferImpactAssessment.next_review_on <= on + timedelta(days=SOON_DAYS))):

@@ -233,3 +233,11 @@ def smtp():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def mail_config(smtp) -> dict:
+    """Settings that send the app's mail to the suite's SMTP server, links under a fixed BASE_URL
+    (a mail test module's app_config returns it)."""
+    return {"MAIL_HOST": "127.0.0.1", "MAIL_PORT": smtp.port, "MAIL_SECURITY": "none",
+            "MAIL_SENDER": "Transfer register <register@meridian.example>", "BASE_URL": "https://register.meridian.example/"}

@@ -17,9 +17,8 @@ from register.models import AuditEvent, ChangeNotice, Client, Engagement, GroupE
 
 
 @pytest.fixture
-def app_config(smtp) -> dict:
-    return {"MAIL_HOST": "127.0.0.1", "MAIL_PORT": smtp.port, "MAIL_SECURITY": "none",
-            "BASE_URL": "https://register.meridian.example/"}
+def app_config(mail_config) -> dict:
+    return mail_config
 
 
 @pytest.fixture

@@ -19,9 +19,8 @@ from register.models import OutboxMessage, Role, utcnow
 
 
 @pytest.fixture
-def app_config(smtp) -> dict:
-    return {"MAIL_HOST": "127.0.0.1", "MAIL_PORT": smtp.port, "MAIL_SECURITY": "none",
-            "MAIL_SENDER": "Transfer register <register@meridian.example>", "BASE_URL": "https://register.meridian.example/"}
+def app_config(mail_config) -> dict:
+    return mail_config
 
 
 def test_a_message_is_committed_with_its_cause_and_sent_once(app, smtp, make_user):
